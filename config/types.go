@@ -1,0 +1,109 @@
+// Package config turns the YAML file into a typed, defaulted and validated Config.
+package config
+
+import "time"
+
+// Config is the whole file after defaults are applied. Targets carry a fully
+// resolved Policy: defaults first, then the target's own overrides.
+type Config struct {
+	Region   string   `yaml:"region"`
+	Interval Duration `yaml:"interval"`
+	Listen   string   `yaml:"listen"`
+	DryRun   bool     `yaml:"dry_run"`
+	Log      Log      `yaml:"log"`
+	AWS      AWS      `yaml:"aws"`
+	Pricing  Pricing  `yaml:"pricing"`
+	Defaults Policy   `yaml:"defaults"`
+	Targets  []Target `yaml:"targets"`
+}
+
+// Log selects slog's level and handler.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // json | text
+}
+
+// AWS holds the settings of the AWS boundary.
+type AWS struct {
+	LambdaRPS          float64 `yaml:"lambda_rps"`          // shared token bucket for every Lambda control-plane call
+	CloudWatchProtocol string  `yaml:"cloudwatch_protocol"` // cbor | json | query
+	Endpoint           string  `yaml:"endpoint"`            // optional; overrides both services (emulators, pcautoscaler sim)
+	Workers            int     `yaml:"workers"`             // bounded pool for per-target Lambda calls
+}
+
+// Pricing turns PC into money for the spend estimate.
+type Pricing struct {
+	PCPricePerGBSecond float64 `yaml:"pc_price_per_gb_second"` // USD; us-east-1 x86 is 0.0000041667
+}
+
+// Policy is every per-target setting; `defaults` holds one and each target may
+// override any field.
+type Policy struct {
+	Statistic          string   `yaml:"statistic"`          // Maximum | Average
+	TargetUtilization  float64  `yaml:"target_utilization"` // (0,1)
+	ScaleInRatio       float64  `yaml:"scale_in_ratio"`     // (0,1): scale in below target × ratio
+	ScaleOutDatapoints int      `yaml:"scale_out_datapoints"`
+	ScaleInDatapoints  int      `yaml:"scale_in_datapoints"`
+	ScaleOutCooldown   Duration `yaml:"scale_out_cooldown"`
+	ScaleInCooldown    Duration `yaml:"scale_in_cooldown"`
+	MaxScaleInStep     Step     `yaml:"max_scale_in_step"`
+	MaxScaleOutStep    Step     `yaml:"max_scale_out_step"`
+	MissingData        string   `yaml:"missing_data"` // idle | hold
+	IdleAfter          Duration `yaml:"idle_after"`
+	Min                int      `yaml:"min"`
+	Max                int      `yaml:"max"`
+	AllowZero          bool     `yaml:"allow_zero"`
+	MemoryMB           int      `yaml:"memory_mb"` // 0: read from Lambda (GetFunctionConfiguration)
+}
+
+// Statistic and missing-data values.
+const (
+	StatMaximum = "Maximum"
+	StatAverage = "Average"
+	MissingIdle = "idle"
+	MissingHold = "hold"
+)
+
+// Target is one alias or version under management.
+type Target struct {
+	Function  string `yaml:"function"`  // name, partial ARN or full ARN
+	Qualifier string `yaml:"qualifier"` // alias or version; never $LATEST
+	Policy    `yaml:",inline"`
+	Schedules []ScheduleSpec `yaml:"schedules"`
+}
+
+// ScheduleSpec is one cron window as written in the file.
+type ScheduleSpec struct {
+	Name     string   `yaml:"name"`
+	Cron     string   `yaml:"cron"`     // 5-field or descriptor (@daily …)
+	Timezone string   `yaml:"timezone"` // IANA; default UTC
+	Duration Duration `yaml:"duration"`
+	Lead     Duration `yaml:"lead"`
+	Floor    *int     `yaml:"floor"`
+	Ceiling  *int     `yaml:"ceiling"`
+}
+
+// Duration is a time.Duration written as "90s", "5m", "10h".
+type Duration struct{ time.Duration }
+
+// Step limits a scale step: an absolute count ("10") or a percentage of
+// current ("25%"). The zero value means unlimited.
+type Step struct {
+	Absolute int
+	Percent  float64
+}
+
+// Limit returns the largest change allowed from current; 0 means unlimited.
+func (s Step) Limit(current int) int {
+	switch {
+	case s.Absolute > 0:
+		return s.Absolute
+	case s.Percent > 0:
+		n := int(float64(current) * s.Percent / 100)
+		if n < 1 {
+			n = 1
+		}
+		return n
+	}
+	return 0
+}
