@@ -87,3 +87,22 @@ type MetricQuery struct {
 type MetricSource interface {
 	Fetch(ctx context.Context, queries []MetricQuery, start, end time.Time) (map[TargetID]Series, error)
 }
+
+// Clock is the loop's time source: real time for the daemon, an accelerated
+// or virtual clock for demo and tests.
+type Clock interface {
+	Now() time.Time
+	// After fires once d of this clock's time has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// ClassifiedError is implemented by errors from the AWS boundary (awsapi,
+// metrics). The controller reacts to the class, never to messages.
+type ClassifiedError interface {
+	error
+	// ErrorClass is one of: throttled, conflict, invalid, not_found,
+	// access_denied, server, error.
+	ErrorClass() string
+	// RetryAfter is the server's Retry-After (0 when absent).
+	RetryAfter() time.Duration
+}
