@@ -1,0 +1,11 @@
+// Command pcautoscaler keeps AWS Lambda provisioned concurrency right-sized.
+// main stays thin: every subcommand lives in its own file and returns an exit code.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

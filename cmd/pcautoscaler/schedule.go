@@ -1,0 +1,53 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/schedule"
+)
+
+func cmdSchedule(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("schedule", flag.ContinueOnError)
+	path := fs.String("config", "", "config file (YAML)")
+	days := fs.Int("days", 7, "how many days to preview")
+	from := fs.String("from", "", "start of the preview, RFC 3339 (default: now)")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	if *days < 1 || *days > 366 {
+		fmt.Fprintf(stderr, "schedule: --days %d is out of range (1..366)\n", *days)
+		return exitUsage
+	}
+	start := time.Now()
+	if *from != "" {
+		t, err := time.Parse(time.RFC3339, *from)
+		if err != nil {
+			fmt.Fprintf(stderr, "schedule: --from: %v\n", err)
+			return exitUsage
+		}
+		start = t
+	}
+	cfg, ok := loadConfig(*path, stderr)
+	if !ok {
+		return exitUsage
+	}
+	for _, t := range cfg.Targets {
+		s, err := schedule.Compile(t.Schedules)
+		if err != nil { // Validate already parsed these; this is a bug if it happens
+			fmt.Fprintf(stderr, "%s:%s: %v\n", t.Function, t.Qualifier, err)
+			return exitRuntime
+		}
+		loc := time.UTC
+		if len(t.Schedules) > 0 && t.Schedules[0].Timezone != "" {
+			if l, err := time.LoadLocation(t.Schedules[0].Timezone); err == nil {
+				loc = l
+			}
+		}
+		schedule.WritePreview(stdout, t.Function+":"+t.Qualifier, s.Preview(start, *days), loc)
+		fmt.Fprintln(stdout)
+	}
+	return exitOK
+}

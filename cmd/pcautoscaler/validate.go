@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+// loadConfig loads and validates path, printing every problem on its own
+// line (file: yaml.path: message) so an operator fixes them in one pass.
+func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
+	if path == "" {
+		fmt.Fprintln(stderr, "--config is required")
+		return nil, false
+	}
+	cfg, err := config.Load(path)
+	if err == nil {
+		return cfg, true
+	}
+	var verr *config.ValidationError
+	if errors.As(err, &verr) {
+		for _, p := range verr.Problems {
+			fmt.Fprintf(stderr, "%s: %s: %s\n", path, p.Path, p.Message)
+		}
+		fmt.Fprintf(stderr, "%s: %d problem(s); nothing started\n", path, len(verr.Problems))
+		return nil, false
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", path, err)
+	return nil, false
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	path := fs.String("config", "", "config file (YAML)")
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	cfg, ok := loadConfig(*path, stderr)
+	if !ok {
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d targets)\n", *path, len(cfg.Targets))
+	return exitOK
+}
