@@ -1,0 +1,71 @@
+package awsapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+// CallObserver sees every AWS call: service and operation as in Op, code the
+// call's class ("ok" or an error class, see Classes), took the time the call
+// itself took (waiting for the bucket excluded). Telemetry implements it;
+// implementations must be cheap and safe for concurrent use.
+type CallObserver interface {
+	ObserveCall(service, operation, code string, took time.Duration)
+}
+
+// Caller runs SDK calls: it waits for the bucket (when there is one), times
+// the call, classifies its error into an *Error, feeds throttling back into
+// the bucket and reports to the observer. Every SDK call of the daemon goes
+// through a Caller, named by an Op.
+type Caller struct {
+	bucket   *Bucket // nil: unlimited (CloudWatch has its own, far larger quota)
+	observer CallObserver
+	clock    controller.Clock
+}
+
+// NewCaller returns a Caller. bucket and observer may be nil; clock nil means
+// wall time.
+func NewCaller(bucket *Bucket, observer CallObserver, clock controller.Clock) *Caller {
+	if clock == nil {
+		clock = WallClock{}
+	}
+	return &Caller{bucket: bucket, observer: observer, clock: clock}
+}
+
+// Call runs fn as op about resource ("" for account-wide calls). The error is
+// nil or an *Error.
+func (c *Caller) Call(ctx context.Context, op Op, resource string, fn func(context.Context) error) error {
+	if c.bucket != nil {
+		if err := c.bucket.Wait(ctx); err != nil {
+			return wrap(op, resource, err)
+		}
+	}
+	start := c.clock.Now()
+	err := wrap(op, resource, fn(ctx))
+	took := c.clock.Now().Sub(start)
+	class := Classify(err)
+	if c.bucket != nil {
+		switch class {
+		case ClassThrottled:
+			var wait time.Duration
+			if e, ok := err.(*Error); ok {
+				wait = e.Wait
+			}
+			c.bucket.Throttled(wait)
+		case ClassOK:
+			c.bucket.Succeeded()
+		}
+	}
+	if c.observer != nil {
+		c.observer.ObserveCall(op.Service(), op.Name(), class, took)
+	}
+	return err
+}
+
+// WallClock is real time, for the daemon.
+type WallClock struct{}
+
+func (WallClock) Now() time.Time                         { return time.Now() }
+func (WallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -1,0 +1,164 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Error classes: the only vocabulary the controller and telemetry see. They
+// match controller.ClassifiedError.
+const (
+	ClassOK           = "ok" // Classify(nil), for telemetry labels
+	ClassThrottled    = "throttled"
+	ClassConflict     = "conflict"
+	ClassInvalid      = "invalid"
+	ClassNotFound     = "not_found"
+	ClassAccessDenied = "access_denied"
+	ClassServer       = "server"
+	ClassError        = "error"
+)
+
+// Classes lists every class Classify can return, so telemetry can pre-create
+// its series.
+func Classes() []string {
+	return []string{ClassOK, ClassThrottled, ClassConflict, ClassInvalid, ClassNotFound,
+		ClassAccessDenied, ClassServer, ClassError}
+}
+
+// Error is an AWS call's failure, classified. It implements
+// controller.ClassifiedError.
+type Error struct {
+	Op       string        // IAM action, e.g. "lambda:PutProvisionedConcurrencyConfig"
+	Resource string        // function[:qualifier] the call was about; "" for account-wide calls
+	Class    string        // one of the Class* constants
+	Wait     time.Duration // the server's Retry-After; 0 when absent
+	Err      error
+}
+
+func (e *Error) Error() string {
+	where := e.Op
+	if e.Resource != "" {
+		where += " " + e.Resource
+	}
+	return fmt.Sprintf("%s: %s: %v", where, e.Class, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorClass returns the class (controller.ClassifiedError).
+func (e *Error) ErrorClass() string { return e.Class }
+
+// RetryAfter returns the server's Retry-After (controller.ClassifiedError).
+func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// Classify names the class of any error: "ok" for nil, the class of an
+// *Error, otherwise the class derived from the AWS error code. It never looks
+// at messages.
+func Classify(err error) string {
+	if err == nil {
+		return ClassOK
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Class
+	}
+	return classify(err)
+}
+
+// ErrorCode returns the AWS error code inside err ("" if there is none).
+func ErrorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
+}
+
+// wrap classifies err from op on resource; nil stays nil.
+func wrap(op Op, resource string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return &Error{Op: op.Action(), Resource: resource, Class: classify(err), Wait: retryAfter(err), Err: err}
+}
+
+func classify(err error) string {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return ClassError
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		if c := classifyCode(api.ErrorCode()); c != "" {
+			return c
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		switch s := re.HTTPStatusCode(); {
+		case s == 429:
+			return ClassThrottled
+		case s >= 500:
+			return ClassServer
+		}
+	}
+	return ClassError
+}
+
+// classifyCode maps an AWS error code to a class; "" when unknown.
+func classifyCode(code string) string {
+	switch code {
+	case "TooManyRequestsException", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+		"TooManyRequests", "RequestThrottled", "RequestThrottledException":
+		return ClassThrottled
+	case "ResourceConflictException", "ResourceInUseException":
+		return ClassConflict
+	case "InvalidParameterValueException", "InvalidParameterValue", "InvalidParameterCombination",
+		"InvalidParameterCombinationException", "ValidationError", "ValidationException",
+		"MissingParameter", "InvalidRequestContentException":
+		return ClassInvalid
+	case "ResourceNotFoundException", "ProvisionedConcurrencyConfigNotFoundException",
+		"ResourceNotFound":
+		return ClassNotFound
+	case "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
+		"ExpiredTokenException", "InvalidSignatureException", "SignatureDoesNotMatch",
+		"MissingAuthenticationToken":
+		return ClassAccessDenied
+	case "ServiceException", "InternalFailure", "InternalServiceError", "InternalServiceFault",
+		"ServiceUnavailable", "ServiceUnavailableException", "InternalError":
+		return ClassServer
+	}
+	switch {
+	case strings.HasPrefix(code, "AccessDenied"), strings.HasSuffix(code, "NotAuthorized"),
+		strings.HasSuffix(code, "NotAuthorizedException"):
+		return ClassAccessDenied
+	}
+	return ""
+}
+
+// retryAfter reads Lambda's Retry-After (the SDK ignores it).
+func retryAfter(err error) time.Duration {
+	var tm *types.TooManyRequestsException
+	if !errors.As(err, &tm) || tm.RetryAfterSeconds == nil {
+		return 0
+	}
+	s, perr := strconv.ParseFloat(strings.TrimSpace(*tm.RetryAfterSeconds), 64)
+	if perr != nil || !(s > 0 && s <= 3600) { // also rejects NaN
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// isNotFoundCode reports whether err carries exactly this code.
+func hasCode(err error, code string) bool { return ErrorCode(err) == code }

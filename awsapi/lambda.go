@@ -1,0 +1,353 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+// LambdaAPI is the part of *lambda.Client the daemon uses.
+type LambdaAPI interface {
+	GetProvisionedConcurrencyConfig(ctx context.Context, in *lambda.GetProvisionedConcurrencyConfigInput, opts ...func(*lambda.Options)) (*lambda.GetProvisionedConcurrencyConfigOutput, error)
+	PutProvisionedConcurrencyConfig(ctx context.Context, in *lambda.PutProvisionedConcurrencyConfigInput, opts ...func(*lambda.Options)) (*lambda.PutProvisionedConcurrencyConfigOutput, error)
+	DeleteProvisionedConcurrencyConfig(ctx context.Context, in *lambda.DeleteProvisionedConcurrencyConfigInput, opts ...func(*lambda.Options)) (*lambda.DeleteProvisionedConcurrencyConfigOutput, error)
+	ListProvisionedConcurrencyConfigs(ctx context.Context, in *lambda.ListProvisionedConcurrencyConfigsInput, opts ...func(*lambda.Options)) (*lambda.ListProvisionedConcurrencyConfigsOutput, error)
+	GetFunctionConcurrency(ctx context.Context, in *lambda.GetFunctionConcurrencyInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConcurrencyOutput, error)
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+	GetAlias(ctx context.Context, in *lambda.GetAliasInput, opts ...func(*lambda.Options)) (*lambda.GetAliasOutput, error)
+	GetAccountSettings(ctx context.Context, in *lambda.GetAccountSettingsInput, opts ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error)
+}
+
+// ErrWeightedAlias is returned (as an invalid-class *Error) by Limits for an
+// alias with routing weights: Lambda refuses PC on such an alias.
+var ErrWeightedAlias = errors.New("alias has routing weights (additional version weights); Lambda refuses provisioned concurrency on it")
+
+// accountTTL: unreserved account concurrency is one value per account and
+// changes only when someone reserves concurrency somewhere.
+const accountTTL = 5 * time.Minute
+
+// Lambda is the Lambda control plane as the controller needs it
+// (controller.PCStore). Safe for concurrent use.
+type Lambda struct {
+	api    LambdaAPI
+	caller *Caller
+	bucket *Bucket
+	clock  controller.Clock
+
+	mu          sync.Mutex
+	unreserved  int
+	accountRead time.Time
+}
+
+var _ controller.PCStore = (*Lambda)(nil)
+
+// Option configures NewLambda.
+type Option func(*lambdaOptions)
+
+type lambdaOptions struct {
+	observer CallObserver
+	clock    controller.Clock
+	client   []func(*lambda.Options)
+}
+
+// WithObserver reports every call to o (telemetry).
+func WithObserver(o CallObserver) Option { return func(l *lambdaOptions) { l.observer = o } }
+
+// WithClock sets the clock for the rate limiter, Retry-After pauses and the
+// account cache (default: wall time).
+func WithClock(c controller.Clock) Option { return func(l *lambdaOptions) { l.clock = c } }
+
+// WithClientOptions passes options to the *lambda.Client.
+func WithClientOptions(fns ...func(*lambda.Options)) Option {
+	return func(l *lambdaOptions) { l.client = append(l.client, fns...) }
+}
+
+// NewLambda returns the Lambda store for cfg with every call through one token
+// bucket of rps requests per second (DefaultLambdaRPS when rps ≤ 0).
+//
+// The SDK's retryer keeps retrying 5xx and network errors but not throttling:
+// a throttled call comes back to the Caller at once, which pauses the bucket
+// for the server's Retry-After (the SDK's backoff ignores it) and halves its
+// rate, instead of spending the account's shared 15 rps on blind retries.
+func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
+	var o lambdaOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if o.clock == nil {
+		o.clock = WallClock{}
+	}
+	clientOpts := append([]func(*lambda.Options){func(lo *lambda.Options) {
+		lo.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.Retryables = append([]retry.IsErrorRetryable{noThrottleRetry{}}, so.Retryables...)
+		})
+	}}, o.client...)
+	return newLambda(lambda.NewFromConfig(cfg, clientOpts...), rps, o)
+}
+
+func newLambda(api LambdaAPI, rps float64, o lambdaOptions) *Lambda {
+	b := NewBucket(rps, o.clock)
+	return &Lambda{api: api, bucket: b, caller: NewCaller(b, o.observer, o.clock), clock: o.clock}
+}
+
+// Bucket is the shared token bucket (for telemetry of its current rate).
+func (l *Lambda) Bucket() *Bucket { return l.bucket }
+
+// noThrottleRetry stops the SDK from retrying throttling errors itself.
+type noThrottleRetry struct{}
+
+func (noThrottleRetry) IsErrorRetryable(err error) aws.Ternary {
+	if classify(err) == ClassThrottled {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+}
+
+// GetPC reads the target's PC config; a missing config is Exists=false.
+func (l *Lambda) GetPC(ctx context.Context, id controller.TargetID) (controller.PCConfig, error) {
+	var out *lambda.GetProvisionedConcurrencyConfigOutput
+	err := l.caller.Call(ctx, OpGetPC, id.String(), func(ctx context.Context) (err error) {
+		out, err = l.api.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
+		})
+		return err
+	})
+	if hasCode(err, "ProvisionedConcurrencyConfigNotFoundException") {
+		return controller.PCConfig{}, nil
+	}
+	if err != nil {
+		return controller.PCConfig{}, err
+	}
+	return pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
+		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified), nil
+}
+
+// PutPC requests n ≥ 1 PC for the target (use DeletePC for zero).
+func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (controller.PCConfig, error) {
+	if n < 1 || n > 1<<30 {
+		return controller.PCConfig{}, &Error{Op: OpPutPC.Action(), Resource: id.String(), Class: ClassInvalid,
+			Err: fmt.Errorf("provisioned concurrency %d out of range: Put needs at least 1 (use Delete for 0)", n)}
+	}
+	var out *lambda.PutProvisionedConcurrencyConfigOutput
+	err := l.caller.Call(ctx, OpPutPC, id.String(), func(ctx context.Context) (err error) {
+		out, err = l.api.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
+			ProvisionedConcurrentExecutions: aws.Int32(int32(n)),
+		})
+		return err
+	})
+	if err != nil {
+		return controller.PCConfig{}, err
+	}
+	return pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
+		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified), nil
+}
+
+// DeletePC removes the target's PC config; an already missing config is fine.
+func (l *Lambda) DeletePC(ctx context.Context, id controller.TargetID) error {
+	err := l.caller.Call(ctx, OpDeletePC, id.String(), func(ctx context.Context) error {
+		_, err := l.api.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
+		})
+		return err
+	})
+	if hasCode(err, "ProvisionedConcurrencyConfigNotFoundException") {
+		return nil
+	}
+	return err
+}
+
+// Limits reads what bounds the target's PC: the function's reserved
+// concurrency, PC requested on its other qualifiers, the account's unreserved
+// concurrency (cached for accountTTL) and the memory size. For an alias with
+// routing weights it returns the limits and an invalid-class *Error wrapping
+// ErrWeightedAlias.
+func (l *Lambda) Limits(ctx context.Context, id controller.TargetID) (controller.Limits, error) {
+	var lim controller.Limits
+	res := id.String()
+	fn := aws.String(id.Function)
+
+	var conc *lambda.GetFunctionConcurrencyOutput
+	if err := l.caller.Call(ctx, OpGetConcurrency, res, func(ctx context.Context) (err error) {
+		conc, err = l.api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn})
+		return err
+	}); err != nil {
+		return lim, err
+	}
+	if conc.ReservedConcurrentExecutions != nil {
+		r := int(*conc.ReservedConcurrentExecutions)
+		lim.Reserved = &r
+	}
+
+	other, err := l.otherPC(ctx, id)
+	if err != nil {
+		return lim, err
+	}
+	lim.OtherPC = other
+
+	if lim.AccountUnreserved, err = l.accountUnreserved(ctx); err != nil {
+		return lim, err
+	}
+
+	var fc *lambda.GetFunctionConfigurationOutput
+	if err := l.caller.Call(ctx, OpGetFunctionConfig, res, func(ctx context.Context) (err error) {
+		fc, err = l.api.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: fn, Qualifier: aws.String(id.Qualifier)})
+		return err
+	}); err != nil {
+		return lim, err
+	}
+	if fc.MemorySize != nil {
+		lim.MemoryMB = int(*fc.MemorySize)
+	}
+	lim.Known = true
+
+	if isVersion(id.Qualifier) {
+		return lim, nil
+	}
+	var alias *lambda.GetAliasOutput
+	if err := l.caller.Call(ctx, OpGetAlias, res, func(ctx context.Context) (err error) {
+		alias, err = l.api.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: fn, Name: aws.String(id.Qualifier)})
+		return err
+	}); err != nil {
+		return lim, err
+	}
+	if alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) > 0 {
+		return lim, &Error{Op: OpGetAlias.Action(), Resource: res, Class: ClassInvalid, Err: ErrWeightedAlias}
+	}
+	return lim, nil
+}
+
+// otherPC sums the PC requested on the function's qualifiers other than id's.
+func (l *Lambda) otherPC(ctx context.Context, id controller.TargetID) (int, error) {
+	in := &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(id.Function), MaxItems: aws.Int32(50)}
+	sum := 0
+	for page := 0; ; page++ {
+		var out *lambda.ListProvisionedConcurrencyConfigsOutput
+		if err := l.caller.Call(ctx, OpListPC, id.Function, func(ctx context.Context) (err error) {
+			out, err = l.api.ListProvisionedConcurrencyConfigs(ctx, in)
+			return err
+		}); err != nil {
+			return 0, err
+		}
+		for _, c := range out.ProvisionedConcurrencyConfigs {
+			if qualifierOf(aws.ToString(c.FunctionArn)) != id.Qualifier {
+				sum += int(aws.ToInt32(c.RequestedProvisionedConcurrentExecutions))
+			}
+		}
+		next := aws.ToString(out.NextMarker)
+		// A marker that does not move would loop forever; a function has at
+		// most a few hundred qualifiers, so 100 pages is far beyond real.
+		if next == "" || next == aws.ToString(in.Marker) || page >= 100 {
+			return sum, nil
+		}
+		in.Marker = aws.String(next)
+	}
+}
+
+// accountUnreserved returns the account's UnreservedConcurrentExecutions,
+// read at most once per accountTTL.
+func (l *Lambda) accountUnreserved(ctx context.Context) (int, error) {
+	now := l.clock.Now()
+	l.mu.Lock()
+	if !l.accountRead.IsZero() && now.Sub(l.accountRead) < accountTTL {
+		v := l.unreserved
+		l.mu.Unlock()
+		return v, nil
+	}
+	l.mu.Unlock()
+
+	var out *lambda.GetAccountSettingsOutput
+	if err := l.caller.Call(ctx, OpGetAccount, "", func(ctx context.Context) (err error) {
+		out, err = l.api.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if out.AccountLimit == nil || out.AccountLimit.UnreservedConcurrentExecutions == nil {
+		return 0, &Error{Op: OpGetAccount.Action(), Class: ClassError, Err: errors.New("answer has no AccountLimit.UnreservedConcurrentExecutions")}
+	}
+	v := int(*out.AccountLimit.UnreservedConcurrentExecutions)
+	l.mu.Lock()
+	l.unreserved, l.accountRead = v, now
+	l.mu.Unlock()
+	return v, nil
+}
+
+func pcConfig(requested, allocated, available *int32, status types.ProvisionedConcurrencyStatusEnum, reason, modified *string) controller.PCConfig {
+	return controller.PCConfig{
+		Exists:       true,
+		Requested:    int(aws.ToInt32(requested)),
+		Allocated:    int(aws.ToInt32(allocated)),
+		Available:    int(aws.ToInt32(available)),
+		Status:       controller.Status(status),
+		StatusReason: aws.ToString(reason),
+		LastModified: parseLastModified(aws.ToString(modified)),
+	}
+}
+
+// lastModifiedLayouts: Lambda writes "2019-11-21T19:32:12+0000"; emulators
+// write RFC 3339, with or without fractions.
+var lastModifiedLayouts = []string{
+	"2006-01-02T15:04:05-0700",
+	"2006-01-02T15:04:05.000-0700",
+	"2006-01-02T15:04:05.999999999-0700",
+	time.RFC3339Nano,
+}
+
+// parseLastModified returns the zero time for an empty or unknown format; the
+// controller then rebuilds no cooldown from it rather than a wrong one.
+func parseLastModified(s string) time.Time {
+	for _, layout := range lastModifiedLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// qualifierOf returns the qualifier of a qualified function ARN
+// (arn:aws:lambda:region:account:function:name:qualifier), "" otherwise.
+func qualifierOf(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) == 8 && parts[5] == "function" {
+		return parts[7]
+	}
+	return ""
+}
+
+// isVersion reports whether a qualifier is a published version number, which
+// has no routing config (GetAlias would 404).
+func isVersion(q string) bool {
+	if q == "" {
+		return false
+	}
+	for _, r := range q {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// FunctionName returns the bare function name of a name, partial ARN
+// (123456789012:function:name) or full ARN, as CloudWatch's FunctionName
+// dimension needs it.
+func FunctionName(function string) string {
+	parts := strings.Split(function, ":")
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] == "function" {
+			return parts[i+1]
+		}
+	}
+	return function
+}

@@ -1,0 +1,310 @@
+// Package metrics reads the Lambda metrics the controller decides on from
+// CloudWatch (GetMetricData), for many targets in as few calls as possible.
+//
+// Per target it asks for up to four one-minute series, all with dimensions
+// FunctionName=fn and Resource=fn:qualifier and no Unit (a Unit that does not
+// match the stored data silently yields nothing):
+//
+//	ProvisionedConcurrencyUtilization           configured statistic
+//	ProvisionedConcurrencySpilloverInvocations  Sum
+//	ConcurrentExecutions                        Maximum
+//	Invocations                                 Sum
+//
+// A minute for which CloudWatch has none of them is absent from the series —
+// Lambda publishes nothing for a minute without invocations — never a zero.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+	"github.com/aws/smithy-go/transport/http/protocol/rpcv2"
+
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+// CloudWatch wire protocols (config aws.cloudwatch_protocol).
+const (
+	ProtocolCBOR  = "cbor"  // Smithy RPC v2 CBOR, the SDK's default and the fastest
+	ProtocolJSON  = "json"  // AWS JSON 1.0, as the AWS CLI sends it
+	ProtocolQuery = "query" // AWS Query, for emulators such as moto
+)
+
+// MaxQueriesPerCall is GetMetricData's fixed limit of MetricDataQuery
+// structures a request.
+const MaxQueriesPerCall = 500
+
+const (
+	namespace = "AWS/Lambda"
+	period    = 60 // seconds; Lambda's metrics are one-minute
+)
+
+// Observer counts what the source does: every call (awsapi.CallObserver) and
+// every metric requested, which is what CloudWatch bills (each page of a
+// paginated call requests its metrics again).
+type Observer interface {
+	awsapi.CallObserver
+	MetricsRequested(n int)
+}
+
+// Source reads CloudWatch (controller.MetricSource). Safe for concurrent use.
+type Source struct {
+	api      cloudwatch.GetMetricDataAPIClient
+	caller   *awsapi.Caller
+	observer Observer
+	maxQ     int
+}
+
+var _ controller.MetricSource = (*Source)(nil)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	observer Observer
+	clock    controller.Clock
+	client   []func(*cloudwatch.Options)
+}
+
+// WithObserver reports calls and metrics requested to o (telemetry).
+func WithObserver(o Observer) Option { return func(p *options) { p.observer = o } }
+
+// WithClock sets the clock used to time calls (default: wall time).
+func WithClock(c controller.Clock) Option { return func(p *options) { p.clock = c } }
+
+// WithClientOptions passes options to the *cloudwatch.Client.
+func WithClientOptions(fns ...func(*cloudwatch.Options)) Option {
+	return func(p *options) { p.client = append(p.client, fns...) }
+}
+
+// New returns a Source reading CloudWatch with cfg over protocol (cbor when
+// empty).
+func New(cfg aws.Config, protocol string, opts ...Option) (*Source, error) {
+	var o options
+	for _, fn := range opts {
+		fn(&o)
+	}
+	var setProtocol func(*cloudwatch.Options)
+	switch protocol {
+	case "", ProtocolCBOR:
+		setProtocol = func(co *cloudwatch.Options) { co.Protocol = rpcv2.NewCBOR(schemas.GraniteServiceVersion20100801) }
+	case ProtocolJSON:
+		setProtocol = func(co *cloudwatch.Options) { co.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) }
+	case ProtocolQuery:
+		setProtocol = func(co *cloudwatch.Options) { co.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) }
+	default:
+		return nil, fmt.Errorf("aws.cloudwatch_protocol: %q is not one of cbor, json, query", protocol)
+	}
+	client := cloudwatch.NewFromConfig(cfg, append([]func(*cloudwatch.Options){setProtocol}, o.client...)...)
+	return newSource(client, o), nil
+}
+
+func newSource(api cloudwatch.GetMetricDataAPIClient, o options) *Source {
+	var obs awsapi.CallObserver
+	if o.observer != nil {
+		obs = o.observer
+	}
+	return &Source{api: api, caller: awsapi.NewCaller(nil, obs, o.clock), observer: o.observer, maxQ: MaxQueriesPerCall}
+}
+
+// kind is one metric asked for per target.
+type kind struct {
+	tag    byte // query ID suffix
+	metric string
+	stat   string // "" = the target's configured statistic
+}
+
+var kinds = []kind{
+	{'u', "ProvisionedConcurrencyUtilization", ""},
+	{'s', "ProvisionedConcurrencySpilloverInvocations", "Sum"},
+	{'c', "ConcurrentExecutions", "Maximum"},
+	{'i', "Invocations", "Sum"},
+}
+
+// Fetch reads every query's series over the minutes in [start, end). The map
+// always holds one Series per distinct target asked for; a target whose
+// batch failed, or whose data CloudWatch marked PartialData, InternalError or
+// Forbidden, gets Complete=false. err joins the failed calls' errors (each an
+// *awsapi.Error) and is nil when every call succeeded.
+func (s *Source) Fetch(ctx context.Context, queries []controller.MetricQuery, start, end time.Time) (map[controller.TargetID]Series, error) {
+	start, end = start.UTC().Truncate(time.Minute), end.UTC().Truncate(time.Minute)
+	uniq := make([]controller.MetricQuery, 0, len(queries))
+	seen := make(map[controller.TargetID]bool, len(queries))
+	for _, q := range queries {
+		if !seen[q.ID] {
+			seen[q.ID] = true
+			uniq = append(uniq, q)
+		}
+	}
+	out := make(map[controller.TargetID]Series, len(uniq))
+	if !end.After(start) {
+		for _, q := range uniq {
+			out[q.ID] = Series{}
+		}
+		if len(uniq) == 0 {
+			return out, nil
+		}
+		return out, fmt.Errorf("metrics: empty window [%s, %s)", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	per := max(1, s.maxQ/len(kinds))
+	var errs []error
+	for lo := 0; lo < len(uniq); lo += per {
+		batch := uniq[lo:min(lo+per, len(uniq))]
+		if err := s.fetchBatch(ctx, batch, start, end, out); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Series is controller.Series (an alias keeps signatures short).
+type Series = controller.Series
+
+// result accumulates one query's answer over pages.
+type result struct {
+	values map[int64]float64 // minute (unix seconds) → value
+	status types.StatusCode
+	seen   bool
+}
+
+func (s *Source) fetchBatch(ctx context.Context, batch []controller.MetricQuery, start, end time.Time, out map[controller.TargetID]Series) error {
+	mdq := make([]types.MetricDataQuery, 0, len(batch)*len(kinds))
+	results := make(map[string]*result, len(batch)*len(kinds))
+	for j, q := range batch {
+		fn := awsapi.FunctionName(q.ID.Function)
+		dims := []types.Dimension{
+			{Name: aws.String("FunctionName"), Value: aws.String(fn)},
+			{Name: aws.String("Resource"), Value: aws.String(fn + ":" + q.ID.Qualifier)},
+		}
+		for _, k := range kinds {
+			stat := k.stat
+			if stat == "" {
+				stat = q.Statistic
+				if stat == "" {
+					stat = "Maximum"
+				}
+			}
+			id := queryID(j, k.tag)
+			results[id] = &result{values: map[int64]float64{}}
+			mdq = append(mdq, types.MetricDataQuery{
+				Id: aws.String(id),
+				MetricStat: &types.MetricStat{
+					Metric: &types.Metric{Namespace: aws.String(namespace), MetricName: aws.String(k.metric), Dimensions: dims},
+					Period: aws.Int32(period),
+					Stat:   aws.String(stat),
+				},
+				ReturnData: aws.Bool(true),
+			})
+		}
+	}
+	in := &cloudwatch.GetMetricDataInput{
+		MetricDataQueries: mdq,
+		StartTime:         aws.Time(start),
+		EndTime:           aws.Time(end),
+		ScanBy:            types.ScanByTimestampAscending,
+	}
+	var callErr error
+	for page := 0; ; page++ {
+		var resp *cloudwatch.GetMetricDataOutput
+		err := s.caller.Call(ctx, awsapi.OpGetMetricData, "", func(ctx context.Context) (err error) {
+			resp, err = s.api.GetMetricData(ctx, in)
+			return err
+		})
+		if s.observer != nil {
+			s.observer.MetricsRequested(len(mdq))
+		}
+		if err != nil {
+			callErr = err
+			break
+		}
+		for _, r := range resp.MetricDataResults {
+			acc := results[aws.ToString(r.Id)]
+			if acc == nil {
+				continue
+			}
+			acc.seen, acc.status = true, r.StatusCode
+			for i, ts := range r.Timestamps {
+				if i >= len(r.Values) {
+					break
+				}
+				v := r.Values[i]
+				m := ts.UTC().Truncate(time.Minute)
+				if math.IsNaN(v) || math.IsInf(v, 0) || m.Before(start) || !m.Before(end) {
+					continue
+				}
+				acc.values[m.Unix()] = v
+			}
+		}
+		next := aws.ToString(resp.NextToken)
+		// A token that repeats would loop forever; 1000 pages of 100,800
+		// datapoints is far beyond any lookback the controller asks for.
+		if next == "" || next == aws.ToString(in.NextToken) || page >= 1000 {
+			if next != "" {
+				callErr = &awsapi.Error{Op: awsapi.OpGetMetricData.Action(), Class: awsapi.ClassError,
+					Err: fmt.Errorf("NextToken %q did not advance after %d pages", next, page+1)}
+			}
+			break
+		}
+		in.NextToken = aws.String(next)
+	}
+	for j, q := range batch {
+		if callErr != nil {
+			out[q.ID] = Series{}
+			continue
+		}
+		out[q.ID] = build(j, results)
+	}
+	return callErr
+}
+
+func queryID(j int, tag byte) string { return fmt.Sprintf("t%d%c", j, tag) }
+
+// build turns target j's results into its Series.
+func build(j int, results map[string]*result) Series {
+	complete := true
+	minutes := map[int64]*controller.Datapoint{}
+	point := func(m int64) *controller.Datapoint {
+		p := minutes[m]
+		if p == nil {
+			p = &controller.Datapoint{Time: time.Unix(m, 0).UTC()}
+			minutes[m] = p
+		}
+		return p
+	}
+	for _, k := range kinds {
+		r := results[queryID(j, k.tag)]
+		if !r.seen || r.status != types.StatusCodeComplete {
+			complete = false
+		}
+		for m, v := range r.values {
+			p := point(m)
+			switch k.tag {
+			case 'u':
+				p.Utilization, p.HasUtilization = v, true
+			case 's':
+				p.Spillover = v
+			case 'c':
+				p.Concurrency, p.HasConcurrency = v, true
+			case 'i':
+				p.Invocations, p.HasInvocations = v, true
+			}
+		}
+	}
+	pts := make([]controller.Datapoint, 0, len(minutes))
+	for _, p := range minutes {
+		pts = append(pts, *p)
+	}
+	slices.SortFunc(pts, func(a, b controller.Datapoint) int { return a.Time.Compare(b.Time) })
+	return Series{Points: pts, Complete: complete}
+}
