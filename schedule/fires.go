@@ -1,0 +1,197 @@
+package schedule
+
+import (
+	"slices"
+	"time"
+)
+
+// cronSpec is a parsed cron expression in one IANA zone. robfig/cron/v3 parses the text; its
+// SpecSchedule.Next is not used to find fire times because, measured against v3.0.1, it drops a
+// fire whose wall time falls in a spring-forward gap (Europe/Berlin "30 2 * * *" has no fire on
+// 2026-03-29) and misses existing times after 30-minute shifts (Australia/Lord_Howe "0 3 * * *"
+// on 2026-10-04). Fire times here are derived from the parsed bit sets instead.
+//
+// DST rule: a window fires at every instant whose wall clock in the zone matches the expression.
+//   - A wall time that occurs twice (fall back) fires twice, so a window opened then stays open
+//     from the first occurrence until duration after the second one (one hour longer).
+//   - A wall time that does not exist (spring forward) fires at the instant the clock jumps
+//     (e.g. 02:30 on 2026-03-29 in Europe/Berlin fires at 03:00 CEST), so no window is lost.
+type cronSpec struct {
+	minute, hour, dom, month, dow uint64
+	loc                           *time.Location
+}
+
+// starBit is robfig's marker for a field written as "*" or "?"; it decides how day-of-month and
+// day-of-week combine, exactly as in robfig's dayMatches.
+const starBit = 1 << 63
+
+// scanDays bounds every search for a fire time: long enough to reach a 29 February from any date
+// (8 years, 2100 is not a leap year), short enough to stay cheap for schedules that fire rarely.
+const scanDays = 9*366 + 2
+
+// zoneMargin covers every UTC offset in use (−12h … +14h) when mapping a civil day to instants.
+const zoneMargin = 15 * time.Hour
+
+func (c *cronSpec) dayMatches(day time.Time) bool {
+	if 1<<uint(day.Month())&c.month == 0 {
+		return false
+	}
+	domMatch := 1<<uint(day.Day())&c.dom != 0
+	dowMatch := 1<<uint(day.Weekday())&c.dow != 0
+	if c.dom&starBit != 0 || c.dow&starBit != 0 {
+		return domMatch && dowMatch
+	}
+	return domMatch || dowMatch
+}
+
+// period is one stretch of constant UTC offset in a zone; zero start/end mean unbounded.
+type period struct {
+	start, end time.Time
+	off        time.Duration
+}
+
+func (p period) contains(t time.Time) bool {
+	return (p.start.IsZero() || !t.Before(p.start)) && (p.end.IsZero() || t.Before(p.end))
+}
+
+// periods lists the zone's offset periods covering the instants [from, to].
+func (c *cronSpec) periods(from, to time.Time) []period {
+	var out []period
+	p := from.In(c.loc)
+	for range 64 { // a handful of transitions a day at most; the cap only guards odd zone data
+		_, offSec := p.Zone()
+		start, end := p.ZoneBounds()
+		out = append(out, period{start: start, end: end, off: time.Duration(offSec) * time.Second})
+		if end.IsZero() || end.After(to) || !end.After(p) {
+			break
+		}
+		p = end.In(c.loc)
+	}
+	return out
+}
+
+// dayFires appends to buf, sorted and without duplicates, the fire instants (UTC) of the civil
+// day `day` (given as midnight UTC, i.e. the wall clock written as if it were UTC).
+func (c *cronSpec) dayFires(day time.Time, buf []time.Time) []time.Time {
+	buf = buf[:0]
+	if !c.dayMatches(day) {
+		return buf
+	}
+	ps := c.periods(day.Add(-zoneMargin), day.Add(24*time.Hour+zoneMargin))
+	for h := range 24 {
+		if 1<<uint(h)&c.hour == 0 {
+			continue
+		}
+		for m := range 60 {
+			if 1<<uint(m)&c.minute == 0 {
+				continue
+			}
+			wall := day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+			n := len(buf)
+			for _, p := range ps {
+				if t := wall.Add(-p.off); p.contains(t) {
+					buf = append(buf, t)
+				}
+			}
+			if len(buf) > n {
+				continue
+			}
+			// The wall time does not exist: fire when the clock jumps over it.
+			for i := 0; i+1 < len(ps); i++ {
+				a, b := ps[i], ps[i+1]
+				if !wall.Add(-a.off).Before(a.end) && wall.Add(-b.off).Before(b.start) {
+					buf = append(buf, b.start.UTC())
+					break
+				}
+			}
+		}
+	}
+	slices.SortFunc(buf, func(a, b time.Time) int { return a.Compare(b) })
+	return slices.CompactFunc(buf, time.Time.Equal)
+}
+
+// civilDay returns the wall-clock date of t in the zone, as midnight UTC, shifted by delta days.
+func (c *cronSpec) civilDay(t time.Time, delta int) time.Time {
+	l := t.In(c.loc)
+	return time.Date(l.Year(), l.Month(), l.Day()+delta, 0, 0, 0, 0, time.UTC)
+}
+
+// next returns the first fire strictly after x.
+func (c *cronSpec) next(x time.Time) (time.Time, bool) {
+	var buf []time.Time
+	day := c.civilDay(x, -1)
+	for i := range scanDays {
+		buf = c.dayFires(day.AddDate(0, 0, i), buf)
+		if t, ok := firstAfter(buf, x); ok {
+			// The following civil day's fires can precede these around a transition at midnight.
+			buf = c.dayFires(day.AddDate(0, 0, i+1), buf)
+			if u, ok := firstAfter(buf, x); ok && u.Before(t) {
+				t = u
+			}
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// prev returns the last fire at or before x.
+func (c *cronSpec) prev(x time.Time) (time.Time, bool) {
+	var buf []time.Time
+	day := c.civilDay(x, 1)
+	for i := range scanDays {
+		buf = c.dayFires(day.AddDate(0, 0, -i), buf)
+		if t, ok := lastAtOrBefore(buf, x); ok {
+			buf = c.dayFires(day.AddDate(0, 0, -i-1), buf)
+			if u, ok := lastAtOrBefore(buf, x); ok && u.After(t) {
+				t = u
+			}
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func firstAfter(sorted []time.Time, x time.Time) (time.Time, bool) {
+	for _, t := range sorted {
+		if t.After(x) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func lastAtOrBefore(sorted []time.Time, x time.Time) (time.Time, bool) {
+	for i := len(sorted) - 1; i >= 0; i-- {
+		if !sorted[i].After(x) {
+			return sorted[i], true
+		}
+	}
+	return time.Time{}, false
+}
+
+// firesIn calls fn for every fire in the open interval (lo, hi), day by day; within a day in
+// order (across a midnight transition two days may interleave).
+func (c *cronSpec) firesIn(lo, hi time.Time, fn func(time.Time)) {
+	var buf []time.Time
+	last := c.civilDay(hi, 1)
+	for day := c.civilDay(lo, -1); !day.After(last); day = day.AddDate(0, 0, 1) {
+		buf = c.dayFires(day, buf)
+		for _, t := range buf {
+			if t.After(lo) && t.Before(hi) {
+				fn(t)
+			}
+		}
+	}
+}
+
+// firesEver reports whether the expression matches any day: scanning two leap cycles covers
+// every combination of month, day of month and weekday ("0 0 30 2 *" never fires).
+func (c *cronSpec) firesEver() bool {
+	day := time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 8*366; i++ {
+		if c.dayMatches(day.AddDate(0, 0, i)) {
+			return true
+		}
+	}
+	return false
+}
