@@ -1,0 +1,174 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Default values, as documented in config.example.yaml.
+const (
+	DefaultInterval           = 60 * time.Second
+	DefaultListen             = ":9102"
+	DefaultLambdaRPS          = 10
+	DefaultWorkers            = 8
+	DefaultPCPricePerGBSecond = 0.0000041667 // us-east-1, x86
+	DefaultTimezone           = "UTC"
+)
+
+// Default returns the configuration a file with only targets would produce.
+func Default() Config {
+	return Config{
+		Interval: Duration{DefaultInterval},
+		Listen:   DefaultListen,
+		Log:      Log{Level: "info", Format: "json"},
+		AWS: AWS{
+			LambdaRPS:          DefaultLambdaRPS,
+			CloudWatchProtocol: "cbor",
+			Workers:            DefaultWorkers,
+		},
+		Pricing:  Pricing{PCPricePerGBSecond: DefaultPCPricePerGBSecond},
+		Defaults: DefaultPolicy(),
+	}
+}
+
+// DefaultPolicy returns the built-in per-target settings that `defaults`
+// starts from.
+func DefaultPolicy() Policy {
+	return Policy{
+		Statistic:          StatMaximum,
+		TargetUtilization:  0.70,
+		ScaleInRatio:       0.90,
+		ScaleOutDatapoints: 2,
+		ScaleInDatapoints:  15,
+		ScaleOutCooldown:   Duration{0},
+		ScaleInCooldown:    Duration{5 * time.Minute},
+		MaxScaleInStep:     Step{Percent: 25},
+		MaxScaleOutStep:    Step{}, // unlimited
+		MissingData:        MissingIdle,
+		IdleAfter:          Duration{30 * time.Minute},
+		Min:                1,
+		Max:                100,
+		AllowZero:          false,
+	}
+}
+
+// Load reads and parses a config file. Problems in the file come back as a
+// *ValidationError whose File is path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(data)
+	if verr, ok := errors.AsType[*ValidationError](err); ok {
+		verr.File = path
+	}
+	return cfg, err
+}
+
+// Parse decodes a config strictly (unknown keys are errors), applies defaults
+// (each target starts as a copy of the resolved `defaults` and its own keys
+// override), and validates the result. Every problem found by decoding and by
+// Validate comes back at once in a *ValidationError.
+func Parse(data []byte) (*Config, error) {
+	root, problem := parseDocument(data)
+	if problem != nil {
+		return nil, &ValidationError{Problems: []Problem{*problem}}
+	}
+	cfg := Default()
+	d := newDecoder(&cfg)
+	if root != nil {
+		d.decodeRoot(root)
+	}
+	problems := d.problems
+	if slices.ContainsFunc(problems, func(p Problem) bool { return p.Path == "" }) {
+		// Nothing decoded (not a mapping, alias bomb): validating would only
+		// add noise.
+		return nil, &ValidationError{Problems: problems}
+	}
+	if err := cfg.Validate(); err != nil {
+		verr, ok := errors.AsType[*ValidationError](err)
+		if !ok {
+			return nil, err
+		}
+		for _, p := range verr.Problems {
+			if coveredBy(p.Path, d.problems) {
+				continue // the value never decoded; its decode problem says why
+			}
+			if p.Line == 0 {
+				p.Line = d.lines[p.Path]
+			}
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return &cfg, nil
+}
+
+// parseDocument parses YAML into a node tree: nil for an empty document, a
+// problem for broken syntax or more than one document.
+func parseDocument(data []byte) (*yaml.Node, *Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		p := syntaxProblem(err)
+		return nil, &p
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			p := syntaxProblem(err)
+			return nil, &p
+		}
+		return nil, &Problem{Message: "only one YAML document is allowed, found a second one", Line: next.Line}
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, nil
+		}
+		return doc.Content[0], nil
+	}
+	return &doc, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+func syntaxProblem(err error) Problem {
+	msg := err.Error()
+	p := Problem{}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	p.Message = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+	return p
+}
+
+// coveredBy reports whether path is, or is inside, a path that already has a
+// problem.
+func coveredBy(path string, problems []Problem) bool {
+	for _, p := range problems {
+		if p.Path == "" {
+			continue
+		}
+		if path == p.Path || strings.HasPrefix(path, p.Path+".") || strings.HasPrefix(path, p.Path+"[") {
+			return true
+		}
+	}
+	return false
+}
