@@ -1,6 +1,10 @@
 package controller
 
-import "time"
+import (
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
 
 // Direction of a decision; a bounded telemetry label.
 type Direction string
@@ -34,7 +38,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{ReasonAllocating, ReasonUtilization, ReasonSaturated, ReasonSpillover, ReasonIdle,
 		ReasonFloor, ReasonCeiling, ReasonCooldown, ReasonWithinTarget, ReasonInsufficient,
-		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected}
+		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled}
 }
 
 // Action is what the loop must do to carry out a decision.
@@ -71,4 +75,57 @@ type Recorder interface {
 	// Ticked is called at the end of every tick; err is nil when every
 	// target was observed.
 	Ticked(start time.Time, took time.Duration, err error)
+}
+
+// ReasonThrottled: Lambda answered 429 for this target; no calls until the
+// backoff (Retry-After honoured) has passed.
+const ReasonThrottled Reason = "throttled"
+
+// Bounds are a target's scheduled floor and ceiling at one instant. The
+// wiring adapts the schedule package to a func(time.Time) Bounds per target.
+type Bounds struct {
+	Floor, Ceiling       int
+	HasFloor, HasCeiling bool
+}
+
+// State is the per-target memory the loop keeps between ticks. Everything in
+// it is an optimisation or a backoff: after a restart the zero State is safe,
+// because cooldowns are rebuilt from PCConfig.LastModified.
+type State struct {
+	LastChange    time.Time // when the loop last wrote (Put or Delete)
+	LastFrom      int       // requested PC before that write
+	LastTo        int       // requested PC after it
+	LastDirection Direction // direction of that write
+
+	SettledAt time.Time // when the last change was first seen READY (zero: unknown)
+
+	Rejected   int       // a value Lambda refused with 400; 0 = none
+	RejectedAt time.Time // when; the value may be tried again after RejectRetry
+
+	FailedAttempts int       // Puts made while the config was FAILED
+	FailedUntil    time.Time // no retry of a FAILED config before this
+
+	ThrottledUntil time.Time // no Lambda call for this target before this
+	NotFoundUntil  time.Time // function/alias missing: slow retry
+
+	LastInvocation time.Time // end of the newest period that showed invocations
+}
+
+// Input is everything Decide needs; it is built by the loop (or a test, a
+// backtest, the plan command) and holds no handles.
+type Input struct {
+	Now    time.Time
+	Period time.Duration // metric period; 0 means one minute
+	// WindowStart and WindowEnd bound the periods the metric read covered:
+	// [WindowStart, WindowEnd), complete periods only. A minute inside the
+	// window without a datapoint had no invocations (Lambda publishes
+	// nothing then).
+	WindowStart, WindowEnd time.Time
+
+	Policy config.Policy
+	PC     PCConfig
+	Series Series
+	Bounds Bounds
+	Limits Limits
+	State  State
 }

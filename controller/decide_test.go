@@ -1,0 +1,620 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+var (
+	t0     = time.Date(2026, 11, 23, 12, 0, 5, 0, time.UTC)  // a tick: boundary + 5 s
+	winEnd = time.Date(2026, 11, 23, 11, 59, 0, 0, time.UTC) // lag 1: 11:59 not complete yet
+)
+
+func defaultPolicy() config.Policy {
+	return config.Policy{
+		Statistic:          config.StatMaximum,
+		TargetUtilization:  0.70,
+		ScaleInRatio:       0.90,
+		ScaleOutDatapoints: 2,
+		ScaleInDatapoints:  15,
+		ScaleInCooldown:    config.Duration{Duration: 5 * time.Minute},
+		MaxScaleInStep:     config.Step{Percent: 25},
+		MissingData:        config.MissingIdle,
+		IdleAfter:          config.Duration{Duration: 30 * time.Minute},
+		Min:                1,
+		Max:                100,
+	}
+}
+
+// baseInput: 10 PC, READY, changed two hours ago, 45 min window, no points.
+func baseInput() Input {
+	return Input{
+		Now:         t0,
+		Period:      time.Minute,
+		WindowStart: winEnd.Add(-45 * time.Minute),
+		WindowEnd:   winEnd,
+		Policy:      defaultPolicy(),
+		PC: PCConfig{Exists: true, Requested: 10, Allocated: 10, Available: 10, Status: StatusReady,
+			LastModified: t0.Add(-2 * time.Hour)},
+		Series: Series{Complete: true},
+	}
+}
+
+// p is one minute's datapoint: utilization u, max concurrency c, spillover s.
+func p(u, c, s float64) *Datapoint {
+	return &Datapoint{Utilization: u, HasUtilization: true, Concurrency: c, HasConcurrency: true,
+		Spillover: s, Invocations: 100, HasInvocations: true}
+}
+
+// withPoints puts pts into the window so the last one is the newest complete
+// period; a nil entry is a minute Lambda published nothing for.
+func withPoints(in *Input, pts ...*Datapoint) {
+	in.Series.Points = nil
+	for i, pt := range pts {
+		if pt == nil {
+			continue
+		}
+		dp := *pt
+		dp.Time = in.WindowEnd.Add(-time.Duration(len(pts)-i) * time.Minute)
+		in.Series.Points = append(in.Series.Points, dp)
+	}
+}
+
+func repeat(n int, pt *Datapoint) []*Datapoint {
+	out := make([]*Datapoint, n)
+	for i := range out {
+		out[i] = pt
+	}
+	return out
+}
+
+func intp(n int) *int { return &n }
+
+func TestDecide(t *testing.T) {
+	type want struct {
+		desired     int
+		reason      Reason
+		action      Action
+		constrained bool
+		detail      string // substring, optional
+	}
+	tests := []struct {
+		name string
+		mod  func(in *Input)
+		want want
+	}{
+		{
+			name: "within target: deadband between 0.63 and 0.70 holds",
+			mod:  func(in *Input) { withPoints(in, repeat(20, p(0.65, 7, 0))...) },
+			want: want{desired: 10, reason: ReasonWithinTarget, action: ActNone},
+		},
+		{
+			name: "rule1 IN_PROGRESS holds (allocating) even when saturated",
+			mod: func(in *Input) {
+				in.PC.Status, in.PC.Allocated = StatusInProgress, 4
+				withPoints(in, p(1, 30, 50), p(1, 30, 50))
+			},
+			want: want{desired: 10, reason: ReasonAllocating, action: ActNone},
+		},
+		{
+			name: "rule1 IN_PROGRESS holds even below the floor",
+			mod: func(in *Input) {
+				in.PC.Status = StatusInProgress
+				in.Bounds = Bounds{Floor: 50, HasFloor: true}
+			},
+			want: want{desired: 10, reason: ReasonAllocating, action: ActNone},
+		},
+		{
+			name: "rule2 datapoints older than the last change are ignored",
+			mod: func(in *Input) {
+				// Changed at 11:57:35: only the 11:58 period describes the new capacity.
+				in.PC.LastModified = time.Date(2026, 11, 23, 11, 57, 35, 0, time.UTC)
+				withPoints(in, p(0.9, 9, 0), p(0.9, 9, 0))
+			},
+			want: want{desired: 10, reason: ReasonInsufficient, action: ActNone},
+		},
+		{
+			name: "rule2 settled time from memory (READY seen) also cuts the window",
+			mod: func(in *Input) {
+				in.State.SettledAt = time.Date(2026, 11, 23, 11, 57, 10, 0, time.UTC)
+				withPoints(in, p(0.9, 9, 0), p(0.9, 9, 0))
+			},
+			want: want{desired: 10, reason: ReasonInsufficient, action: ActNone},
+		},
+		{
+			name: "rule3 scale out ceil(current×u/target) 10→13",
+			mod:  func(in *Input) { withPoints(in, p(0.85, 9, 0), p(0.85, 9, 0)) },
+			want: want{desired: 13, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule3 scale out needs scale_out_datapoints above target",
+			mod:  func(in *Input) { withPoints(in, p(0.6, 6, 0), p(0.85, 9, 0)) },
+			want: want{desired: 10, reason: ReasonWithinTarget, action: ActNone},
+		},
+		{
+			name: "rule3 saturation jump 10→43 from concurrent executions",
+			mod:  func(in *Input) { withPoints(in, p(1, 30, 0), p(1, 28, 0)) },
+			want: want{desired: 43, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "rule3 saturation at u ≥ 0.99 counts as saturated",
+			mod:  func(in *Input) { withPoints(in, p(0.995, 30, 0), p(0.995, 30, 0)) },
+			want: want{desired: 43, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "rule3 spillover fast path: a single datapoint with spillover jumps",
+			mod:  func(in *Input) { withPoints(in, p(0.5, 5, 0), p(1, 30, 120)) },
+			want: want{desired: 43, reason: ReasonSpillover, action: ActPut},
+		},
+		{
+			name: "rule3 spillover fast path right after a change (one period settled)",
+			mod: func(in *Input) {
+				in.PC.LastModified = time.Date(2026, 11, 23, 11, 57, 30, 0, time.UTC)
+				withPoints(in, p(1, 30, 120), p(1, 30, 120))
+			},
+			want: want{desired: 43, reason: ReasonSpillover, action: ActPut},
+		},
+		{
+			name: "rule3 max_scale_out_step limits the jump 10→20",
+			mod: func(in *Input) {
+				in.Policy.MaxScaleOutStep = config.Step{Absolute: 10}
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 20, reason: ReasonSaturated, action: ActPut, detail: "max_scale_out_step 10"},
+		},
+		{
+			name: "rule4 scale in uses the window's max u 20→16",
+			mod: func(in *Input) {
+				in.PC.Requested = 20
+				pts := repeat(15, p(0.3, 6, 0))
+				pts[3] = p(0.55, 11, 0)
+				withPoints(in, pts...)
+			},
+			want: want{desired: 16, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule4 max_scale_in_step 25% limits 100→75",
+			mod: func(in *Input) {
+				in.PC.Requested = 100
+				withPoints(in, repeat(15, p(0.1, 10, 0))...)
+			},
+			want: want{desired: 75, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule4 one period above target×ratio breaks the run",
+			mod: func(in *Input) {
+				in.PC.Requested = 20
+				pts := repeat(15, p(0.3, 6, 0))
+				pts[7] = p(0.65, 13, 0)
+				withPoints(in, pts...)
+			},
+			want: want{desired: 20, reason: ReasonWithinTarget, action: ActNone},
+		},
+		{
+			name: "rule4 too few low periods since the change",
+			mod: func(in *Input) {
+				in.PC.Requested = 20
+				in.PC.LastModified = winEnd.Add(-10 * time.Minute)
+				withPoints(in, repeat(15, p(0.3, 6, 0))...)
+			},
+			want: want{desired: 20, reason: ReasonInsufficient, action: ActNone},
+		},
+		{
+			name: "rule5 failed or partial metrics read holds, never scales in",
+			mod: func(in *Input) {
+				in.PC.Requested = 100
+				withPoints(in, repeat(15, p(0.1, 10, 0))...)
+				in.Series.Complete = false
+			},
+			want: want{desired: 100, reason: ReasonMetricsMissing, action: ActNone},
+		},
+		{
+			name: "rule5 failed metrics read still honours a floor",
+			mod: func(in *Input) {
+				in.Series.Complete = false
+				in.Bounds = Bounds{Floor: 50, HasFloor: true}
+			},
+			want: want{desired: 50, reason: ReasonFloor, action: ActPut},
+		},
+		{
+			name: "rule5 idle: minutes without invocations count as u=0 for scale-in",
+			mod: func(in *Input) {
+				in.PC.Requested = 8
+				pts := repeat(10, p(0.3, 3, 0))
+				pts = append(pts, nil, nil, nil, nil, nil)
+				withPoints(in, pts...)
+			},
+			want: want{desired: 6, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule5 hold: minutes without invocations break the run",
+			mod: func(in *Input) {
+				in.Policy.MissingData = config.MissingHold
+				in.PC.Requested = 8
+				pts := repeat(10, p(0.3, 3, 0))
+				pts = append(pts, nil, nil, nil, nil, nil)
+				withPoints(in, pts...)
+			},
+			want: want{desired: 8, reason: ReasonInsufficient, action: ActNone},
+		},
+		{
+			name: "rule5 idle_after: no invocations for 30m → effective floor at once",
+			mod:  func(in *Input) { in.PC.Requested = 40 },
+			want: want{desired: 1, reason: ReasonIdle, action: ActPut},
+		},
+		{
+			name: "rule5 idle_after goes to an active floor, not below",
+			mod: func(in *Input) {
+				in.PC.Requested = 40
+				in.Bounds = Bounds{Floor: 5, HasFloor: true}
+			},
+			want: want{desired: 5, reason: ReasonIdle, action: ActPut},
+		},
+		{
+			name: "rule5 idle_after not reached (invocations 20 min ago): step-limited scale-in only",
+			mod: func(in *Input) {
+				in.PC.Requested = 40
+				pts := []*Datapoint{p(0.3, 12, 0)}
+				pts = append(pts, repeat(19, nil)...)
+				withPoints(in, pts...)
+			},
+			want: want{desired: 30, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule5 idle_after uses remembered invocations older than the window",
+			mod: func(in *Input) {
+				in.PC.Requested = 40
+				in.State.LastInvocation = winEnd.Add(-25 * time.Minute)
+			},
+			want: want{desired: 30, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule5 hold: no invocations at all never scales in (AAS behaviour)",
+			mod: func(in *Input) {
+				in.Policy.MissingData = config.MissingHold
+				in.PC.Requested = 40
+			},
+			want: want{desired: 40, reason: ReasonInsufficient, action: ActNone},
+		},
+		{
+			name: "rule6 floor window opening moves in at once",
+			mod: func(in *Input) {
+				in.Bounds = Bounds{Floor: 50, HasFloor: true}
+				withPoints(in, repeat(20, p(0.65, 7, 0))...)
+			},
+			want: want{desired: 50, reason: ReasonFloor, action: ActPut},
+		},
+		{
+			name: "rule6 ceiling lowers at once",
+			mod: func(in *Input) {
+				in.Bounds = Bounds{Ceiling: 5, HasCeiling: true}
+				withPoints(in, repeat(20, p(0.65, 7, 0))...)
+			},
+			want: want{desired: 5, reason: ReasonCeiling, action: ActPut},
+		},
+		{
+			name: "rule6 config max caps a jump, not constrained",
+			mod: func(in *Input) {
+				in.Policy.Max = 30
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 30, reason: ReasonCeiling, action: ActPut},
+		},
+		{
+			name: "rule6 reserved concurrency − other PC caps and constrains",
+			mod: func(in *Input) {
+				in.Limits = Limits{Known: true, Reserved: intp(40), OtherPC: 10, AccountUnreserved: 900}
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 30, reason: ReasonCeiling, action: ActPut, constrained: true, detail: "reserved"},
+		},
+		{
+			name: "rule6 account unreserved − 100 caps and constrains",
+			mod: func(in *Input) {
+				in.Limits = Limits{Known: true, AccountUnreserved: 130}
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 30, reason: ReasonCeiling, action: ActPut, constrained: true, detail: "account"},
+		},
+		{
+			name: "rule6 effective min above effective max: use max, constrained",
+			mod: func(in *Input) {
+				in.Bounds = Bounds{Floor: 50, HasFloor: true}
+				in.Limits = Limits{Known: true, Reserved: intp(30)}
+			},
+			want: want{desired: 30, reason: ReasonFloor, action: ActPut, constrained: true},
+		},
+		{
+			name: "rule6 a manual change above max moves in at once",
+			mod: func(in *Input) {
+				in.PC.Requested, in.PC.LastModified = 300, t0.Add(-time.Minute)
+			},
+			want: want{desired: 100, reason: ReasonCeiling, action: ActPut},
+		},
+		{
+			name: "rule7 no scale-in within scale_in_cooldown, rebuilt from LastModified after restart",
+			mod: func(in *Input) {
+				// Idle for long, but Lambda says the config changed 3 minutes ago;
+				// State is empty as after a restart.
+				in.PC.Requested, in.PC.LastModified = 40, t0.Add(-3*time.Minute)
+			},
+			want: want{desired: 40, reason: ReasonCooldown, action: ActNone},
+		},
+		{
+			name: "rule7 scale-in after scale_in_cooldown",
+			mod: func(in *Input) {
+				in.PC.Requested, in.PC.LastModified = 40, t0.Add(-6*time.Minute)
+			},
+			want: want{desired: 1, reason: ReasonIdle, action: ActPut},
+		},
+		{
+			name: "rule7 floors ignore cooldowns",
+			mod: func(in *Input) {
+				in.PC.LastModified = t0.Add(-30 * time.Second)
+				in.State = State{LastChange: in.PC.LastModified, LastFrom: 8, LastTo: 10, LastDirection: DirOut}
+				in.Policy.ScaleOutCooldown = config.Duration{Duration: 10 * time.Minute}
+				in.Bounds = Bounds{Floor: 50, HasFloor: true}
+			},
+			want: want{desired: 50, reason: ReasonFloor, action: ActPut},
+		},
+		{
+			name: "rule7 ceilings ignore the scale-in cooldown",
+			mod: func(in *Input) {
+				in.PC.Requested, in.PC.LastModified = 40, t0.Add(-30*time.Second)
+				in.Bounds = Bounds{Ceiling: 20, HasCeiling: true}
+			},
+			want: want{desired: 20, reason: ReasonCeiling, action: ActPut},
+		},
+		{
+			name: "rule7 within scale_out_cooldown a smaller scale-out is held",
+			mod: func(in *Input) {
+				in.Policy.ScaleOutCooldown = config.Duration{Duration: 10 * time.Minute}
+				in.PC.LastModified = t0.Add(-4 * time.Minute)
+				in.State = State{LastChange: in.PC.LastModified, LastFrom: 7, LastTo: 10, LastDirection: DirOut}
+				withPoints(in, p(0.85, 9, 0), p(0.85, 9, 0))
+			},
+			want: want{desired: 10, reason: ReasonCooldown, action: ActNone},
+		},
+		{
+			name: "rule7 within scale_out_cooldown a larger scale-out goes through",
+			mod: func(in *Input) {
+				in.Policy.ScaleOutCooldown = config.Duration{Duration: 10 * time.Minute}
+				in.PC.LastModified = t0.Add(-4 * time.Minute)
+				in.State = State{LastChange: in.PC.LastModified, LastFrom: 7, LastTo: 10, LastDirection: DirOut}
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 43, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "rule7 after scale_out_cooldown a small scale-out goes through",
+			mod: func(in *Input) {
+				in.Policy.ScaleOutCooldown = config.Duration{Duration: 3 * time.Minute}
+				in.PC.LastModified = t0.Add(-4 * time.Minute)
+				in.State = State{LastChange: in.PC.LastModified, LastFrom: 7, LastTo: 10, LastDirection: DirOut}
+				withPoints(in, p(0.85, 9, 0), p(0.85, 9, 0))
+			},
+			want: want{desired: 13, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule8 not configured and desired ≥ 1: Put creates at min",
+			mod: func(in *Input) {
+				in.Policy.MissingData = config.MissingHold
+				in.PC = PCConfig{}
+			},
+			want: want{desired: 1, reason: ReasonFloor, action: ActPut},
+		},
+		{
+			name: "rule8 not configured with traffic: Put creates from concurrent executions",
+			mod: func(in *Input) {
+				in.PC = PCConfig{}
+				c := Datapoint{Concurrency: 14, HasConcurrency: true, Invocations: 300, HasInvocations: true}
+				withPoints(in, &c, &c)
+			},
+			want: want{desired: 20, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "rule8 desired 0 with allow_zero deletes",
+			mod: func(in *Input) {
+				in.Policy.Min, in.Policy.AllowZero = 0, true
+			},
+			want: want{desired: 0, reason: ReasonIdle, action: ActDelete},
+		},
+		{
+			name: "rule8 desired 0 without allow_zero keeps 1",
+			mod:  func(in *Input) { in.Policy.Min = 0 },
+			want: want{desired: 1, reason: ReasonIdle, action: ActPut},
+		},
+		{
+			name: "rule8 not configured, desired 0, allow_zero: nothing to do",
+			mod: func(in *Input) {
+				in.Policy.Min, in.Policy.AllowZero = 0, true
+				in.PC = PCConfig{}
+			},
+			want: want{desired: 0, reason: ReasonIdle, action: ActNone},
+		},
+		{
+			name: "rule8 FAILED within backoff holds and surfaces StatusReason",
+			mod: func(in *Input) {
+				in.PC.Status, in.PC.StatusReason, in.PC.Allocated = StatusFailed, "FUNCTION_ERROR_INIT_FAILURE", 0
+				in.State.FailedUntil = t0.Add(time.Minute)
+			},
+			want: want{desired: 10, reason: ReasonFailedBackoff, action: ActNone, detail: "FUNCTION_ERROR_INIT_FAILURE"},
+		},
+		{
+			name: "rule8 FAILED after backoff retries the same value",
+			mod: func(in *Input) {
+				in.Policy.MissingData = config.MissingHold
+				in.PC.Status, in.PC.StatusReason, in.PC.Allocated = StatusFailed, "FUNCTION_ERROR_INIT_FAILURE", 0
+				in.State.FailedUntil, in.State.FailedAttempts = t0.Add(-time.Second), 2
+			},
+			want: want{desired: 10, reason: ReasonInsufficient, action: ActPut, detail: "retrying FAILED allocation"},
+		},
+		{
+			name: "rejected: a value Lambda refused (400) is not repeated",
+			mod: func(in *Input) {
+				in.State.Rejected, in.State.RejectedAt = 43, t0.Add(-time.Minute)
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 10, reason: ReasonRejected, action: ActNone, constrained: true},
+		},
+		{
+			name: "rejected: nor a larger one on the way up",
+			mod: func(in *Input) {
+				in.State.Rejected, in.State.RejectedAt = 40, t0.Add(-time.Minute)
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 10, reason: ReasonRejected, action: ActNone, constrained: true},
+		},
+		{
+			name: "rejected: a smaller value is still tried",
+			mod: func(in *Input) {
+				in.State.Rejected, in.State.RejectedAt = 50, t0.Add(-time.Minute)
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 43, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "rejected: tried again after RejectRetry",
+			mod: func(in *Input) {
+				in.State.Rejected, in.State.RejectedAt = 43, t0.Add(-RejectRetry-time.Second)
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 43, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "throttled: no call before the backoff ends",
+			mod: func(in *Input) {
+				in.State.ThrottledUntil = t0.Add(30 * time.Second)
+				in.Bounds = Bounds{Floor: 50, HasFloor: true}
+			},
+			want: want{desired: 10, reason: ReasonThrottled, action: ActNone},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := baseInput()
+			tc.mod(&in)
+			d := Decide(in)
+			require.Equal(t, tc.want.desired, d.Desired, "desired; detail %q", d.Detail)
+			require.Equal(t, tc.want.reason, d.Reason, "reason; detail %q", d.Detail)
+			require.Equal(t, tc.want.action, d.Action, "action")
+			require.Equal(t, tc.want.constrained, d.Constrained, "constrained")
+			if tc.want.detail != "" {
+				require.Contains(t, d.Detail, tc.want.detail)
+			}
+			require.Equal(t, in.PC.Requested*boolInt(in.PC.Exists), d.Current)
+			switch {
+			case d.Desired > d.Current:
+				require.Equal(t, DirOut, d.Direction)
+			case d.Desired < d.Current:
+				require.Equal(t, DirIn, d.Direction)
+			default:
+				require.Equal(t, DirNone, d.Direction)
+			}
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestDecideVersusAAS shows the one-step jump: demand 30 on 10 PC. AAS's
+// utilization caps at 1.0, so each of its steps grows at most ×1/0.7; it
+// needs four steps (each after 3 datapoints and an allocation) where
+// Decide needs one.
+func TestDecideVersusAAS(t *testing.T) {
+	tests := []struct {
+		name     string
+		from     int
+		demand   float64
+		aasSteps []int
+	}{
+		{name: "10 to 43 with demand 30", from: 10, demand: 30, aasSteps: []int{15, 22, 32, 43}},
+		{name: "5 to 143 with demand 100", from: 5, demand: 100, aasSteps: []int{8, 12, 18, 26, 38, 55, 79, 113, 143}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// AAS emulation: desired = ceil(current × min(1, demand/current) / 0.7).
+			var steps []int
+			for cur := tc.from; ; {
+				u := min(1, tc.demand/float64(cur))
+				next := ceilDiv(float64(cur)*u, 0.7)
+				if next == cur {
+					break
+				}
+				steps = append(steps, next)
+				cur = next
+			}
+			require.Equal(t, tc.aasSteps, steps)
+
+			in := baseInput()
+			in.Policy.Max = 1000
+			in.PC.Requested, in.PC.Allocated = tc.from, tc.from
+			sat := p(1, tc.demand, 0)
+			withPoints(&in, sat, sat)
+			d := Decide(in)
+			require.Equal(t, ReasonSaturated, d.Reason)
+			require.Equal(t, tc.aasSteps[len(tc.aasSteps)-1], d.Desired, "one step reaches AAS's final value")
+		})
+	}
+}
+
+// TestDecideNeverPanics walks odd inputs: zero values, negative counts,
+// huge values, misaligned points.
+func TestDecideNeverPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Input
+	}{
+		{name: "zero input", in: Input{}},
+		{name: "zero window with points", in: Input{Now: t0, Series: Series{Complete: true, Points: []Datapoint{{Time: t0.Add(-3 * time.Minute), Utilization: 5, HasUtilization: true}}}}},
+		{name: "negative policy", in: Input{Now: t0, Policy: config.Policy{Min: -5, Max: -1, TargetUtilization: -1}, PC: PCConfig{Exists: true, Requested: -3}}},
+		{name: "huge concurrency", in: func() Input {
+			in := baseInput()
+			withPoints(&in, p(1, 1e300, 1e300), p(1, 1e300, 1e300))
+			return in
+		}()},
+		{name: "misaligned points", in: func() Input {
+			in := baseInput()
+			in.Series.Points = []Datapoint{{Time: winEnd.Add(-90 * time.Second), Utilization: 0.9, HasUtilization: true}}
+			return in
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NotPanics(t, func() { _ = Decide(tc.in) })
+		})
+	}
+}
+
+// FuzzDecide: no input makes the policy panic, Put less than 1 or Delete
+// without allow_zero.
+func FuzzDecide(f *testing.F) {
+	f.Add(10, 0.7, 1.0, 30.0, 0.0, 1, 100, 2, 15, false, 0)
+	f.Add(0, 0.5, 0.0, 0.0, 0.0, 0, 0, 0, 0, true, -1)
+	f.Add(-5, -1.0, 2.0, -3.0, 1e308, -1, -1, -1, -1, true, 1<<30)
+	f.Fuzz(func(t *testing.T, cur int, target, u, conc, spill float64, lo, hi, outDP, inDP int, allowZero bool, floor int) {
+		in := baseInput()
+		in.PC.Requested = cur
+		in.Policy.TargetUtilization = target
+		in.Policy.Min, in.Policy.Max, in.Policy.AllowZero = lo, hi, allowZero
+		in.Policy.ScaleOutDatapoints, in.Policy.ScaleInDatapoints = outDP, inDP
+		in.Bounds = Bounds{Floor: floor, HasFloor: true}
+		withPoints(&in, p(u, conc, spill), p(u, conc, spill), nil, p(u, conc, spill))
+		d := Decide(in)
+		if d.Action == ActPut && d.Desired < 1 {
+			t.Fatalf("Put of %d", d.Desired)
+		}
+		if d.Action == ActDelete && !allowZero {
+			t.Fatalf("Delete without allow_zero")
+		}
+	})
+}
