@@ -1,0 +1,388 @@
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+var (
+	checkout = controller.TargetID{Function: "checkout-api", Qualifier: "live"}
+	search   = controller.TargetID{Function: "search", Qualifier: "7"}
+)
+
+func newTestMetrics(t *testing.T, targets ...controller.TargetID) (*Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	return NewMetrics(reg, targets, BuildInfo{Version: "1.2.3", Revision: "abc123", GoVersion: "go1.26.8"}), reg
+}
+
+func TestNewMetricsPrecreatesSeries(t *testing.T) {
+	decisionsPerTarget := 0
+	for _, r := range controller.Reasons() {
+		if dirs, ok := decisionSeries[r]; ok {
+			decisionsPerTarget += len(dirs)
+		} else {
+			decisionsPerTarget++
+		}
+	}
+	tests := []struct {
+		name    string
+		targets []controller.TargetID
+	}{
+		{name: "no targets", targets: nil},
+		{name: "one target", targets: []controller.TargetID{checkout}},
+		{name: "two targets", targets: []controller.TargetID{checkout, search}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, reg := newTestMetrics(t, tc.targets...)
+			n := len(tc.targets)
+			for _, c := range []struct {
+				name string
+				col  prometheus.Collector
+				want int
+			}{
+				{"pc_requested", m.pcRequested, n},
+				{"pc_allocated", m.pcAllocated, n},
+				{"pc_desired", m.pcDesired, n},
+				{"utilization_ratio", m.utilization, n},
+				{"pc_effective_min", m.effectiveMin, n},
+				{"pc_effective_max", m.effectiveMax, n},
+				{"constrained", m.constrained, n},
+				{"spillover_invocations", m.spillover, n},
+				{"demand_concurrency", m.demand, n},
+				{"pc_cost_dollars_per_hour", m.costPerHour, n},
+				{"pc_config_status", m.configStatus, 4 * n},
+				{"scaling_decisions_total", m.decisions, decisionsPerTarget * n},
+				{"scaling_actions_total", m.actions, 2 * len(actionResults) * n},
+				{"ticks_total", m.ticks, 2},
+				{"build_info", m.buildInfo, 1},
+			} {
+				require.Equal(t, c.want, testutil.CollectAndCount(c.col), c.name)
+			}
+			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP pcautoscaler_build_info Always 1; labels carry the version, VCS revision and Go version of the binary.
+# TYPE pcautoscaler_build_info gauge
+pcautoscaler_build_info{goversion="go1.26.8",revision="abc123",version="1.2.3"} 1
+# HELP pcautoscaler_targets Targets (function aliases or versions) under management.
+# TYPE pcautoscaler_targets gauge
+pcautoscaler_targets `+fmt.Sprint(n)+`
+`), "pcautoscaler_build_info", "pcautoscaler_targets"))
+		})
+	}
+}
+
+func TestNewMetricsRegistersRuntimeCollectors(t *testing.T) {
+	_, reg := newTestMetrics(t, checkout)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, f := range families {
+		names[f.GetName()] = true
+	}
+	require.True(t, names["go_goroutines"], "Go collector registered")
+	require.True(t, names["process_start_time_seconds"] || !processMetricsSupported(), "process collector registered")
+}
+
+func TestNewMetricsTwiceOnOneRegistryShares(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a := NewMetrics(reg, []controller.TargetID{checkout}, BuildInfo{Version: "v"})
+	b := NewMetrics(reg, []controller.TargetID{checkout}, BuildInfo{Version: "v"})
+	a.MetricsRequested(3)
+	b.MetricsRequested(4)
+	require.Equal(t, 7.0, testutil.ToFloat64(a.cwMetricsReq))
+}
+
+func TestNewMetricsNilRegistry(t *testing.T) {
+	m := NewMetrics(nil, []controller.TargetID{checkout}, BuildInfo{})
+	m.Observed(checkout, controller.PCConfig{Exists: true, Requested: 3}, controller.Limits{}, controller.Decision{Desired: 3})
+	require.Equal(t, 3.0, testutil.ToFloat64(m.pcRequested.WithLabelValues("checkout-api", "live")))
+}
+
+func TestObserved(t *testing.T) {
+	tests := []struct {
+		name   string
+		pc     controller.PCConfig
+		lim    controller.Limits
+		d      controller.Decision
+		memCfg int // memory_mb from the config; 0 none
+		want   string
+	}{
+		{
+			name: "ready, scale out on utilization, memory from Lambda",
+			pc:   controller.PCConfig{Exists: true, Requested: 10, Allocated: 10, Status: controller.StatusReady},
+			lim:  controller.Limits{Known: true, MemoryMB: 2048},
+			d: controller.Decision{Current: 10, Desired: 15, Direction: controller.DirOut, Reason: controller.ReasonUtilization,
+				Action: controller.ActPut, EffectiveMin: 5, EffectiveMax: 400, Utilization: 0.95},
+			// 10 × 2 GB × 3600 s × 0.0000041667 $/GB-s
+			want: `
+pcautoscaler_pc_requested{function="checkout-api",qualifier="live"} 10
+pcautoscaler_pc_allocated{function="checkout-api",qualifier="live"} 10
+pcautoscaler_pc_desired{function="checkout-api",qualifier="live"} 15
+pcautoscaler_utilization_ratio{function="checkout-api",qualifier="live"} 0.95
+pcautoscaler_pc_effective_min{function="checkout-api",qualifier="live"} 5
+pcautoscaler_pc_effective_max{function="checkout-api",qualifier="live"} 400
+pcautoscaler_constrained{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_cost_dollars_per_hour{function="checkout-api",qualifier="live"} 0.30000240000000003
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="FAILED"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="IN_PROGRESS"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="NONE"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="READY"} 1
+pcautoscaler_scaling_decisions_total{direction="out",function="checkout-api",qualifier="live",reason="utilization"} 1
+`,
+		},
+		{
+			name:   "no config yet, constrained, config memory wins over Lambda's",
+			pc:     controller.PCConfig{},
+			lim:    controller.Limits{Known: true, MemoryMB: 4096},
+			memCfg: 1024,
+			d: controller.Decision{Current: 0, Desired: 20, Direction: controller.DirOut, Reason: controller.ReasonFloor,
+				Action: controller.ActPut, EffectiveMin: 20, EffectiveMax: 20, Constrained: true},
+			want: `
+pcautoscaler_pc_requested{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_allocated{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_desired{function="checkout-api",qualifier="live"} 20
+pcautoscaler_utilization_ratio{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_effective_min{function="checkout-api",qualifier="live"} 20
+pcautoscaler_pc_effective_max{function="checkout-api",qualifier="live"} 20
+pcautoscaler_constrained{function="checkout-api",qualifier="live"} 1
+pcautoscaler_pc_cost_dollars_per_hour{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="FAILED"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="IN_PROGRESS"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="NONE"} 1
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="READY"} 0
+pcautoscaler_scaling_decisions_total{direction="out",function="checkout-api",qualifier="live",reason="floor"} 1
+`,
+		},
+		{
+			name: "failed config, hold, memory unknown",
+			pc: controller.PCConfig{Exists: true, Requested: 50, Allocated: 0, Status: controller.StatusFailed,
+				StatusReason: "FUNCTION_ERROR_INIT_FAILURE"},
+			d: controller.Decision{Current: 50, Desired: 50, Direction: controller.DirNone, Reason: controller.ReasonFailedBackoff,
+				EffectiveMin: 1, EffectiveMax: 100},
+			want: `
+pcautoscaler_pc_requested{function="checkout-api",qualifier="live"} 50
+pcautoscaler_pc_allocated{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_desired{function="checkout-api",qualifier="live"} 50
+pcautoscaler_utilization_ratio{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_effective_min{function="checkout-api",qualifier="live"} 1
+pcautoscaler_pc_effective_max{function="checkout-api",qualifier="live"} 100
+pcautoscaler_constrained{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_cost_dollars_per_hour{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="FAILED"} 1
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="IN_PROGRESS"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="NONE"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="READY"} 0
+pcautoscaler_scaling_decisions_total{direction="none",function="checkout-api",qualifier="live",reason="failed_backoff"} 1
+`,
+		},
+		{
+			name: "unknown direction and reason stay bounded",
+			pc:   controller.PCConfig{Exists: true, Requested: 1, Allocated: 1, Status: controller.StatusInProgress},
+			lim:  controller.Limits{MemoryMB: 512},
+			d:    controller.Decision{Current: 1, Desired: 1, Direction: "sideways", Reason: "made-up"},
+			want: `
+pcautoscaler_pc_requested{function="checkout-api",qualifier="live"} 1
+pcautoscaler_pc_allocated{function="checkout-api",qualifier="live"} 1
+pcautoscaler_pc_desired{function="checkout-api",qualifier="live"} 1
+pcautoscaler_utilization_ratio{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_effective_min{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_effective_max{function="checkout-api",qualifier="live"} 0
+pcautoscaler_constrained{function="checkout-api",qualifier="live"} 0
+pcautoscaler_pc_cost_dollars_per_hour{function="checkout-api",qualifier="live"} 0.00750006
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="FAILED"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="IN_PROGRESS"} 1
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="NONE"} 0
+pcautoscaler_pc_config_status{function="checkout-api",qualifier="live",status="READY"} 0
+pcautoscaler_scaling_decisions_total{direction="none",function="checkout-api",qualifier="live",reason="other"} 1
+`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// No pre-created series here, so the expected text lists only what Observed set.
+			reg := prometheus.NewRegistry()
+			m := NewMetrics(reg, nil, BuildInfo{})
+			mem := map[controller.TargetID]int{}
+			if tc.memCfg > 0 {
+				mem[checkout] = tc.memCfg
+			}
+			m.SetPricing(0.0000041667, mem)
+			m.Observed(checkout, tc.pc, tc.lim, tc.d)
+			names := []string{"pcautoscaler_pc_requested", "pcautoscaler_pc_allocated", "pcautoscaler_pc_desired",
+				"pcautoscaler_utilization_ratio", "pcautoscaler_pc_effective_min", "pcautoscaler_pc_effective_max",
+				"pcautoscaler_constrained", "pcautoscaler_pc_cost_dollars_per_hour", "pcautoscaler_pc_config_status",
+				"pcautoscaler_scaling_decisions_total"}
+			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(withHelp(t, reg, names, tc.want)), names...))
+		})
+	}
+}
+
+// withHelp prefixes expected samples with the HELP and TYPE lines the
+// registry reports, so tests compare values without repeating help texts.
+func withHelp(t *testing.T, reg *prometheus.Registry, names []string, samples string) string {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var b strings.Builder
+	for _, f := range families {
+		for _, n := range names {
+			if f.GetName() != n {
+				continue
+			}
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", n, f.GetHelp(), n, strings.ToLower(f.GetType().String()))
+			for _, line := range strings.Split(samples, "\n") {
+				if strings.HasPrefix(line, n+"{") || strings.HasPrefix(line, n+" ") {
+					b.WriteString(line + "\n")
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+func TestCostKeepsLambdaMemoryWhenLimitsUnknown(t *testing.T) {
+	m, _ := newTestMetrics(t, checkout)
+	m.SetPricing(0.0000041667, nil)
+	pc := controller.PCConfig{Exists: true, Requested: 10, Allocated: 10, Status: controller.StatusReady}
+	m.Observed(checkout, pc, controller.Limits{Known: true, MemoryMB: 1024}, controller.Decision{Desired: 10})
+	m.Observed(checkout, pc, controller.Limits{}, controller.Decision{Desired: 10})
+	require.InDelta(t, 10*1*3600*0.0000041667, testutil.ToFloat64(m.costPerHour.WithLabelValues("checkout-api", "live")), 1e-12)
+	require.Equal(t, 0.0000041667, testutil.ToFloat64(m.pricePerGBSecond))
+}
+
+func TestActed(t *testing.T) {
+	tests := []struct {
+		name      string
+		direction controller.Direction
+		result    string
+		wantDir   string
+		wantRes   string
+	}{
+		{name: "ok out", direction: controller.DirOut, result: "ok", wantDir: "out", wantRes: "ok"},
+		{name: "dry run in", direction: controller.DirIn, result: "dry_run", wantDir: "in", wantRes: "dry_run"},
+		{name: "throttled", direction: controller.DirOut, result: "throttled", wantDir: "out", wantRes: "throttled"},
+		{name: "unknown result is error", direction: controller.DirIn, result: "kaboom: 12345", wantDir: "in", wantRes: "error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newTestMetrics(t, checkout)
+			before := testutil.CollectAndCount(m.actions)
+			m.Acted(checkout, controller.Decision{Direction: tc.direction}, tc.result)
+			require.Equal(t, before, testutil.CollectAndCount(m.actions), "no new series")
+			require.Equal(t, 1.0, testutil.ToFloat64(m.actions.WithLabelValues("checkout-api", "live", tc.wantDir, tc.wantRes)))
+		})
+	}
+}
+
+func TestTicked(t *testing.T) {
+	start := time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		errs     []error
+		wantOK   float64
+		wantErr  float64
+		wantLast float64
+	}{
+		{name: "one success", errs: []error{nil}, wantOK: 1, wantLast: float64(start.Add(2 * time.Second).Unix())},
+		{name: "one failure", errs: []error{errors.New("metrics: throttled")}, wantErr: 1},
+		{name: "success then failure keeps the success time", errs: []error{nil, errors.New("x")}, wantOK: 1, wantErr: 1,
+			wantLast: float64(start.Add(2 * time.Second).Unix())},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newTestMetrics(t, checkout)
+			for i, err := range tc.errs {
+				m.Ticked(start.Add(time.Duration(i)*time.Minute), 2*time.Second, err)
+			}
+			require.Equal(t, tc.wantOK, testutil.ToFloat64(m.ticks.WithLabelValues(TickOK)))
+			require.Equal(t, tc.wantErr, testutil.ToFloat64(m.ticks.WithLabelValues(TickError)))
+			require.Equal(t, tc.wantLast, testutil.ToFloat64(m.lastTickSuccess))
+			require.Equal(t, 1, testutil.CollectAndCount(m.tickDuration))
+		})
+	}
+}
+
+func TestObserveDemand(t *testing.T) {
+	m, _ := newTestMetrics(t, checkout)
+	m.ObserveDemand(checkout, 42, 7)
+	require.Equal(t, 42.0, testutil.ToFloat64(m.demand.WithLabelValues("checkout-api", "live")))
+	require.Equal(t, 7.0, testutil.ToFloat64(m.spillover.WithLabelValues("checkout-api", "live")))
+}
+
+func TestObserveCall(t *testing.T) {
+	tests := []struct {
+		name     string
+		calls    [][3]string // service, operation, code
+		want     string
+		wantDone map[string]bool // readiness service state after the calls
+	}{
+		{
+			name:  "success with empty code counts as ok",
+			calls: [][3]string{{"lambda", "GetProvisionedConcurrencyConfig", ""}, {"cloudwatch", "GetMetricData", "ok"}},
+			want: `
+pcautoscaler_aws_api_calls_total{code="ok",operation="GetMetricData",service="cloudwatch"} 1
+pcautoscaler_aws_api_calls_total{code="ok",operation="GetProvisionedConcurrencyConfig",service="lambda"} 1
+`,
+			wantDone: map[string]bool{"lambda": true, "cloudwatch": true},
+		},
+		{
+			name: "throttling answered, access denied did not",
+			calls: [][3]string{{"lambda", "PutProvisionedConcurrencyConfig", "TooManyRequestsException"},
+				{"cloudwatch", "GetMetricData", "AccessDenied"}},
+			want: `
+pcautoscaler_aws_api_calls_total{code="AccessDenied",operation="GetMetricData",service="cloudwatch"} 1
+pcautoscaler_aws_api_calls_total{code="TooManyRequestsException",operation="PutProvisionedConcurrencyConfig",service="lambda"} 1
+`,
+			wantDone: map[string]bool{"lambda": true, "cloudwatch": false},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, reg := newTestMetrics(t)
+			r := NewReadiness(time.Minute, time.Now)
+			m.AttachReadiness(r)
+			for _, c := range tc.calls {
+				m.ObserveCall(c[0], c[1], c[2], 150*time.Millisecond)
+			}
+			names := []string{"pcautoscaler_aws_api_calls_total"}
+			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(withHelp(t, reg, names, tc.want)), names...))
+			require.Equal(t, len(tc.calls), testutil.CollectAndCount(m.apiDuration))
+			r.mu.Lock()
+			require.Equal(t, tc.wantDone, r.services)
+			r.mu.Unlock()
+		})
+	}
+}
+
+func TestObserveCallCapsCodes(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	for i := range maxCodes + 10 {
+		m.ObserveCall("lambda", "GetAccountSettings", fmt.Sprintf("Weird%dException", i), time.Millisecond)
+	}
+	require.Equal(t, maxCodes+1, testutil.CollectAndCount(m.apiCalls))
+	require.Equal(t, 10.0, testutil.ToFloat64(m.apiCalls.WithLabelValues("lambda", "GetAccountSettings", OtherCode)))
+}
+
+func TestMetricsRequested(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	for _, n := range []int{5, 0, -3, 12} {
+		m.MetricsRequested(n)
+	}
+	require.Equal(t, 17.0, testutil.ToFloat64(m.cwMetricsReq))
+}
+
+func TestDefaultBuildInfo(t *testing.T) {
+	b := DefaultBuildInfo("v0.1.0")
+	require.Equal(t, "v0.1.0", b.Version)
+	require.True(t, strings.HasPrefix(b.GoVersion, "go"), b.GoVersion)
+}

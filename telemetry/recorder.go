@@ -1,0 +1,144 @@
+package telemetry
+
+import (
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+var _ controller.Recorder = (*Metrics)(nil)
+
+// Observed records one target's state and decision for this tick.
+func (m *Metrics) Observed(id controller.TargetID, pc controller.PCConfig, lim controller.Limits, d controller.Decision) {
+	f, q := id.Function, id.Qualifier
+	m.pcRequested.WithLabelValues(f, q).Set(float64(pc.Requested))
+	m.pcAllocated.WithLabelValues(f, q).Set(float64(pc.Allocated))
+	m.pcDesired.WithLabelValues(f, q).Set(float64(d.Desired))
+	m.utilization.WithLabelValues(f, q).Set(d.Utilization)
+	m.effectiveMin.WithLabelValues(f, q).Set(float64(d.EffectiveMin))
+	m.effectiveMax.WithLabelValues(f, q).Set(float64(d.EffectiveMax))
+	m.constrained.WithLabelValues(f, q).Set(boolGauge(d.Constrained))
+
+	status := "NONE"
+	if pc.Exists && pc.Status != controller.StatusNone {
+		status = string(pc.Status)
+	}
+	for _, s := range configStatuses {
+		m.configStatus.WithLabelValues(f, q, s).Set(boolGauge(s == status))
+	}
+	m.decisions.WithLabelValues(f, q, direction(d.Direction), reason(d.Reason)).Inc()
+
+	m.costPerHour.WithLabelValues(f, q).Set(m.costPerHourFor(id, pc.Requested, lim.MemoryMB))
+}
+
+// Acted counts one Put/Delete by direction and result.
+func (m *Metrics) Acted(id controller.TargetID, d controller.Decision, result string) {
+	m.actions.WithLabelValues(id.Function, id.Qualifier, direction(d.Direction), actionResult(result)).Inc()
+}
+
+// Ticked records the end of a tick. err nil means every target was observed.
+func (m *Metrics) Ticked(start time.Time, took time.Duration, err error) {
+	m.tickDuration.Observe(took.Seconds())
+	if err != nil {
+		m.ticks.WithLabelValues(TickError).Inc()
+	} else {
+		m.ticks.WithLabelValues(TickOK).Inc()
+		end := start.Add(took)
+		m.lastTickSuccess.Set(float64(end.UnixNano()) / 1e9)
+	}
+	m.mu.Lock()
+	r := m.readiness
+	m.mu.Unlock()
+	if r != nil {
+		r.Ticked(start, took, err)
+	}
+}
+
+// ObserveDemand records what CloudWatch said about the latest complete minute:
+// the alias's maximum concurrent executions and its spillover invocations.
+// The Recorder contract's Decision doesn't carry them, so the loop calls this
+// when its recorder has it (pass 0 for a minute without datapoints).
+func (m *Metrics) ObserveDemand(id controller.TargetID, concurrency, spillover float64) {
+	m.demand.WithLabelValues(id.Function, id.Qualifier).Set(concurrency)
+	m.spillover.WithLabelValues(id.Function, id.Qualifier).Set(spillover)
+}
+
+// SetPricing sets the price of provisioned concurrency (USD per GB-second)
+// and the memory sizes the config file sets (memory_mb; they win over the
+// size Lambda reports in Limits.MemoryMB). Call it once before the first tick.
+func (m *Metrics) SetPricing(pricePerGBSecond float64, memoryMB map[controller.TargetID]int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.price = pricePerGBSecond
+	m.memoryCfg = make(map[controller.TargetID]int, len(memoryMB))
+	for id, mb := range memoryMB {
+		if mb > 0 {
+			m.memoryCfg[id] = mb
+		}
+	}
+	m.pricePerGBSecond.Set(pricePerGBSecond)
+}
+
+// AttachReadiness makes Ticked and ObserveCall feed r as well.
+func (m *Metrics) AttachReadiness(r *Readiness) {
+	m.mu.Lock()
+	m.readiness = r
+	m.mu.Unlock()
+}
+
+// costPerHourFor estimates USD per hour: PC × GB × 3600 s × price per GB-s.
+// The memory size from the config wins; else the last size Lambda reported
+// is kept, so a tick without limits doesn't zero the estimate.
+func (m *Metrics) costPerHourFor(id controller.TargetID, requested, lambdaMemoryMB int) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mb, ok := m.memoryCfg[id]
+	if !ok {
+		if lambdaMemoryMB > 0 {
+			m.memory[id] = lambdaMemoryMB
+		}
+		mb = m.memory[id]
+	}
+	if mb <= 0 || requested <= 0 || m.price <= 0 {
+		return 0
+	}
+	return float64(requested) * float64(mb) / 1024 * 3600 * m.price
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// direction keeps the label bounded: an unknown direction counts as none.
+func direction(d controller.Direction) string {
+	switch d {
+	case controller.DirOut, controller.DirIn:
+		return string(d)
+	}
+	return string(controller.DirNone)
+}
+
+// reason keeps the label bounded to the controller's enum.
+func reason(r controller.Reason) string {
+	if _, ok := decisionSeries[r]; ok {
+		return string(r)
+	}
+	for _, known := range controller.Reasons() {
+		if r == known {
+			return string(r)
+		}
+	}
+	return "other"
+}
+
+func actionResult(r string) string {
+	for _, known := range actionResults {
+		if r == known {
+			return r
+		}
+	}
+	return "error"
+}
