@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -44,14 +45,11 @@ func (c *cronSpec) dayMatches(day time.Time) bool {
 	return domMatch || dowMatch
 }
 
-// period is one stretch of constant UTC offset in a zone; zero start/end mean unbounded.
+// period is one stretch of constant UTC offset in a zone, in Unix seconds; start and end are
+// math.MinInt64/MaxInt64 when unbounded. Fire times are computed as Unix seconds because the
+// inner loop runs up to 1440 times a day ("* * * * *").
 type period struct {
-	start, end time.Time
-	off        time.Duration
-}
-
-func (p period) contains(t time.Time) bool {
-	return (p.start.IsZero() || !t.Before(p.start)) && (p.end.IsZero() || t.Before(p.end))
+	start, end, off int64
 }
 
 // periods lists the zone's offset periods covering the instants [from, to].
@@ -59,9 +57,16 @@ func (c *cronSpec) periods(from, to time.Time) []period {
 	var out []period
 	p := from.In(c.loc)
 	for range 64 { // a handful of transitions a day at most; the cap only guards odd zone data
-		_, offSec := p.Zone()
+		_, off := p.Zone()
 		start, end := p.ZoneBounds()
-		out = append(out, period{start: start, end: end, off: time.Duration(offSec) * time.Second})
+		pd := period{start: math.MinInt64, end: math.MaxInt64, off: int64(off)}
+		if !start.IsZero() {
+			pd.start = start.Unix()
+		}
+		if !end.IsZero() {
+			pd.end = end.Unix()
+		}
+		out = append(out, pd)
 		if end.IsZero() || end.After(to) || !end.After(p) {
 			break
 		}
@@ -70,14 +75,15 @@ func (c *cronSpec) periods(from, to time.Time) []period {
 	return out
 }
 
-// dayFires appends to buf, sorted and without duplicates, the fire instants (UTC) of the civil
-// day `day` (given as midnight UTC, i.e. the wall clock written as if it were UTC).
-func (c *cronSpec) dayFires(day time.Time, buf []time.Time) []time.Time {
+// dayFires appends to buf, sorted and without duplicates, the fire instants (Unix seconds) of
+// the civil day `day` (given as midnight UTC, i.e. the wall clock written as if it were UTC).
+func (c *cronSpec) dayFires(day time.Time, buf []int64) []int64 {
 	buf = buf[:0]
 	if !c.dayMatches(day) {
 		return buf
 	}
 	ps := c.periods(day.Add(-zoneMargin), day.Add(24*time.Hour+zoneMargin))
+	midnight := day.Unix()
 	for h := range 24 {
 		if 1<<uint(h)&c.hour == 0 {
 			continue
@@ -86,10 +92,10 @@ func (c *cronSpec) dayFires(day time.Time, buf []time.Time) []time.Time {
 			if 1<<uint(m)&c.minute == 0 {
 				continue
 			}
-			wall := day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+			wall := midnight + int64(h)*3600 + int64(m)*60
 			n := len(buf)
 			for _, p := range ps {
-				if t := wall.Add(-p.off); p.contains(t) {
+				if t := wall - p.off; p.start <= t && t < p.end {
 					buf = append(buf, t)
 				}
 			}
@@ -99,15 +105,15 @@ func (c *cronSpec) dayFires(day time.Time, buf []time.Time) []time.Time {
 			// The wall time does not exist: fire when the clock jumps over it.
 			for i := 0; i+1 < len(ps); i++ {
 				a, b := ps[i], ps[i+1]
-				if !wall.Add(-a.off).Before(a.end) && wall.Add(-b.off).Before(b.start) {
-					buf = append(buf, b.start.UTC())
+				if wall-a.off >= a.end && wall-b.off < b.start {
+					buf = append(buf, b.start)
 					break
 				}
 			}
 		}
 	}
-	slices.SortFunc(buf, func(a, b time.Time) int { return a.Compare(b) })
-	return slices.CompactFunc(buf, time.Time.Equal)
+	slices.Sort(buf) // already sorted except around a fall-back transition
+	return slices.Compact(buf)
 }
 
 // civilDay returns the wall-clock date of t in the zone, as midnight UTC, shifted by delta days.
@@ -118,7 +124,7 @@ func (c *cronSpec) civilDay(t time.Time, delta int) time.Time {
 
 // next returns the first fire strictly after x.
 func (c *cronSpec) next(x time.Time) (time.Time, bool) {
-	var buf []time.Time
+	var buf []int64
 	day := c.civilDay(x, -1)
 	for i := range scanDays {
 		buf = c.dayFires(day.AddDate(0, 0, i), buf)
@@ -136,7 +142,7 @@ func (c *cronSpec) next(x time.Time) (time.Time, bool) {
 
 // prev returns the last fire at or before x.
 func (c *cronSpec) prev(x time.Time) (time.Time, bool) {
-	var buf []time.Time
+	var buf []int64
 	day := c.civilDay(x, 1)
 	for i := range scanDays {
 		buf = c.dayFires(day.AddDate(0, 0, -i), buf)
@@ -151,20 +157,22 @@ func (c *cronSpec) prev(x time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func firstAfter(sorted []time.Time, x time.Time) (time.Time, bool) {
-	for _, t := range sorted {
-		if t.After(x) {
-			return t, true
-		}
+// firstAfter returns the first fire strictly after x. Fires are whole seconds, so "after x" is
+// "at or after the first whole second above x".
+func firstAfter(sorted []int64, x time.Time) (time.Time, bool) {
+	bound := x.Unix() // floor for instants before 1970 too: Unix() rounds towards −∞
+	i, _ := slices.BinarySearch(sorted, bound+1)
+	if i < len(sorted) {
+		return time.Unix(sorted[i], 0).UTC(), true
 	}
 	return time.Time{}, false
 }
 
-func lastAtOrBefore(sorted []time.Time, x time.Time) (time.Time, bool) {
-	for i := len(sorted) - 1; i >= 0; i-- {
-		if !sorted[i].After(x) {
-			return sorted[i], true
-		}
+// lastAtOrBefore returns the last fire at or before x.
+func lastAtOrBefore(sorted []int64, x time.Time) (time.Time, bool) {
+	i, _ := slices.BinarySearch(sorted, x.Unix()+1) // first fire > floor(x)
+	if i > 0 {
+		return time.Unix(sorted[i-1], 0).UTC(), true
 	}
 	return time.Time{}, false
 }
@@ -172,12 +180,12 @@ func lastAtOrBefore(sorted []time.Time, x time.Time) (time.Time, bool) {
 // firesIn calls fn for every fire in the open interval (lo, hi), day by day; within a day in
 // order (across a midnight transition two days may interleave).
 func (c *cronSpec) firesIn(lo, hi time.Time, fn func(time.Time)) {
-	var buf []time.Time
+	var buf []int64
 	last := c.civilDay(hi, 1)
 	for day := c.civilDay(lo, -1); !day.After(last); day = day.AddDate(0, 0, 1) {
 		buf = c.dayFires(day, buf)
-		for _, t := range buf {
-			if t.After(lo) && t.Before(hi) {
+		for _, s := range buf {
+			if t := time.Unix(s, 0).UTC(); t.After(lo) && t.Before(hi) {
 				fn(t)
 			}
 		}
