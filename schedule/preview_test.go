@@ -52,7 +52,7 @@ func TestPreview(t *testing.T) {
 			name:  "starting inside an open window",
 			specs: []config.ScheduleSpec{business},
 			from:  at(t, berlin, "2026-11-27 12:00"), days: 3,
-			want:  []change{{"2026-11-27 11:00", biz}, {"2026-11-27 17:00", State{}}, {"2026-11-30 06:55", biz}},
+			want: []change{{"2026-11-27 11:00", biz}, {"2026-11-27 17:00", State{}}, {"2026-11-30 06:55", biz}},
 		},
 		{
 			name:  "berlin spring forward",
@@ -91,7 +91,7 @@ func TestPreview(t *testing.T) {
 			name:  "new york spring forward",
 			specs: []config.ScheduleSpec{win(t, "x", "30 2 * * *", newYork, "30m", "", 5, -1)},
 			from:  at(t, newYork, "2026-03-08 00:00"), days: 1,
-			want:  []change{{"2026-03-08 05:00", State{}}, {"2026-03-08 07:00", x5}, {"2026-03-08 07:30", State{}}},
+			want: []change{{"2026-03-08 05:00", State{}}, {"2026-03-08 07:00", x5}, {"2026-03-08 07:30", State{}}},
 		},
 		{
 			name:  "overlapping floors and ceilings",
@@ -125,13 +125,13 @@ func TestPreview(t *testing.T) {
 			name:  "hourly windows that touch merge into one",
 			specs: []config.ScheduleSpec{win(t, "h", "@hourly", "UTC", "1h", "", 2, -1)},
 			from:  utc(t, "2026-11-23 00:30"), days: 7,
-			want:  []change{{"2026-11-23 00:30", floorState(2, "h")}},
+			want: []change{{"2026-11-23 00:30", floorState(2, "h")}},
 		},
 		{
 			name:  "lead shifts the opening, not the close",
 			specs: []config.ScheduleSpec{win(t, "l", "0 12 * * *", "UTC", "30m", "15m", -1, 3)},
 			from:  utc(t, "2026-11-23 00:00"), days: 1,
-			want:  []change{{"2026-11-23 00:00", State{}}, {"2026-11-23 11:45", ceilingState(3, "l")}, {"2026-11-23 12:30", State{}}},
+			want: []change{{"2026-11-23 00:00", State{}}, {"2026-11-23 11:45", ceilingState(3, "l")}, {"2026-11-23 12:30", State{}}},
 		},
 	}
 	for _, tc := range tests {
