@@ -1,0 +1,271 @@
+package sim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Log keys of the HTTP layer (snake_case, fixed once).
+const (
+	logKeyMethod    = "method"
+	logKeyPath      = "path"
+	logKeyOperation = "operation"
+	logKeyProtocol  = "protocol"
+	logKeyStatus    = "status"
+	logKeyCode      = "code"
+	logKeyRequestID = "request_id"
+	logKeyLatency   = "injected_latency"
+)
+
+// Protocol names in logs.
+const (
+	protoLambda = "rest-json"
+	protoCBOR   = "rpc-v2-cbor"
+	protoJSON   = "json-1.0"
+	protoQuery  = "query"
+)
+
+// maxBodyBytes caps request bodies. PutMetricData allows 1 MB; a 500-query
+// GetMetricData is far below that.
+const maxBodyBytes = 2 << 20
+
+// NewHandler serves the simulated Lambda control plane (restJson1) and
+// CloudWatch (Smithy RPC v2 CBOR, AWS JSON 1.0 and the awsQuery protocol)
+// on one endpoint, plus GET /_sim/stats. Any AWS client can point its
+// endpoint URL at it. Authentication headers are ignored.
+func NewHandler(w *World, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &handler{world: w, log: logger}
+}
+
+type handler struct {
+	world *World
+	log   *slog.Logger
+}
+
+// call is one request on its way through the handler: what it is, and what
+// was answered, for the log line and the API-call accounting.
+type call struct {
+	op       string
+	protocol string
+	status   int
+	code     string
+	latency  time.Duration
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := newRequestID()
+	w.Header().Set("X-Amzn-RequestId", reqID)
+	c := &call{}
+	h.route(w, r, c)
+	attrs := []any{
+		logKeyMethod, r.Method,
+		logKeyPath, r.URL.Path,
+		logKeyOperation, c.op,
+		logKeyProtocol, c.protocol,
+		logKeyStatus, c.status,
+		logKeyCode, c.code,
+		logKeyRequestID, reqID,
+	}
+	if c.latency > 0 {
+		attrs = append(attrs, logKeyLatency, c.latency)
+	}
+	h.log.Debug("sim request", attrs...)
+}
+
+// route dispatches on path shape: Lambda's versioned REST paths, CloudWatch's
+// RPC v2 path or POST / (JSON 1.0 by X-Amz-Target, query by form body), and
+// the simulator's own /_sim/ endpoints.
+func (h *handler) route(w http.ResponseWriter, r *http.Request, c *call) {
+	segs, ok := pathSegments(r.URL)
+	if !ok {
+		c.protocol = protoLambda
+		h.fail(w, c, unknownOperation(r.Method, r.URL.Path), writeLambdaError)
+		return
+	}
+	switch {
+	case len(segs) == 0 && r.Method == http.MethodPost:
+		h.serveCloudWatchRoot(w, r, c)
+	case len(segs) == 4 && segs[0] == "service" && segs[2] == "operation" && r.Method == http.MethodPost:
+		h.serveCloudWatchRPCv2(w, r, c, segs[1], segs[3])
+	case len(segs) == 2 && segs[0] == "_sim" && segs[1] == "stats" && r.Method == http.MethodGet:
+		c.op, c.protocol, c.status = "SimStats", "json", http.StatusOK
+		writeJSON(w, http.StatusOK, h.world.Stats())
+	default:
+		h.serveLambda(w, r, c, segs)
+	}
+}
+
+// pathSegments splits the escaped path and unescapes each segment, so a
+// percent-escaped ARN in {FunctionName} stays one segment. A trailing slash
+// is ignored (the API reference writes /account-settings/).
+func pathSegments(u *url.URL) ([]string, bool) {
+	p := strings.Trim(u.EscapedPath(), "/")
+	if p == "" {
+		return nil, true
+	}
+	raw := strings.Split(p, "/")
+	segs := make([]string, len(raw))
+	for i, s := range raw {
+		v, err := url.PathUnescape(s)
+		if err != nil || v == "" {
+			return nil, false
+		}
+		segs[i] = v
+	}
+	return segs, true
+}
+
+// begin applies the World's injected faults for op: latency first (on the
+// World's clock, abandoned if the client goes away), then an injected error.
+func (h *handler) begin(r *http.Request, c *call) *wireError {
+	d, apiErr := h.world.Fault(c.op)
+	if d > 0 {
+		c.latency = d
+		select {
+		case <-h.world.Clock().After(d):
+		case <-r.Context().Done():
+		}
+	}
+	if apiErr != nil {
+		return toWireError(c.protocol == protoLambda, apiErr)
+	}
+	return nil
+}
+
+// fail writes e with the protocol's writer and records it.
+func (h *handler) fail(w http.ResponseWriter, c *call, e *wireError, write func(http.ResponseWriter, *wireError)) {
+	c.status, c.code = e.status, e.code
+	if c.op != "" {
+		h.world.CountAPICall(c.op, h.countCode(c, e))
+	}
+	write(w, e)
+}
+
+// succeed records a successful call.
+func (h *handler) succeed(c *call, status int) {
+	c.status, c.code = status, ""
+	h.world.CountAPICall(c.op, CodeOK)
+}
+
+// countCode is the code API-call accounting sees: Lambda's error type, or
+// CloudWatch's query code (what clients report as ErrorCode()).
+func (h *handler) countCode(c *call, e *wireError) string {
+	if e.queryCode != "" {
+		return e.queryCode
+	}
+	return e.code
+}
+
+// toWireError turns a World error into Lambda's or CloudWatch's wire error.
+func toWireError(lambda bool, err error) *wireError {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		ae = &APIError{Status: http.StatusInternalServerError, Message: err.Error(), Type: TypeService}
+	}
+	if lambda {
+		return lambdaWireError(ae)
+	}
+	return cloudWatchWireError(ae)
+}
+
+func lambdaWireError(ae *APIError) *wireError {
+	e := &wireError{
+		status:  ae.Status,
+		code:    ae.Code,
+		message: ae.Message,
+		server:  ae.Type == TypeService || ae.Type == TypeReceiver || (ae.Type == "" && ae.Status >= 500),
+	}
+	if e.status < 400 || e.status > 599 {
+		e.status = http.StatusInternalServerError
+	}
+	if e.code == "" {
+		e.code = CodeServiceException
+	}
+	if e.status == http.StatusTooManyRequests || e.code == CodeTooManyRequests {
+		e.status = http.StatusTooManyRequests
+		e.code = CodeTooManyRequests
+		e.reason = "CallerRateLimitExceeded"
+		e.retryAfter = max(ae.RetryAfterSeconds, 1)
+	}
+	return e
+}
+
+// cwShapes maps CloudWatch's query codes (what the World speaks) to the
+// modelled error shapes (what __type carries on CBOR and JSON).
+var cwShapes = map[string]string{
+	CodeCWInvalidParameter:        "InvalidParameterValueException",
+	CodeCWMissingParameter:        "MissingRequiredParameterException",
+	CodeCWInternalService:         "InternalServiceFault",
+	CodeCWInvalidNextToken:        "InvalidNextToken",
+	CodeCWThrottling:              "ThrottlingException",
+	"InvalidParameterCombination": "InvalidParameterCombinationException",
+	"LimitExceeded":               "LimitExceededException",
+	"ResourceNotFound":            "ResourceNotFound",
+}
+
+func cloudWatchWireError(ae *APIError) *wireError {
+	e := &wireError{
+		status:    ae.Status,
+		code:      ae.Code,
+		queryCode: ae.Code,
+		message:   ae.Message,
+		server:    ae.Type == TypeReceiver || ae.Type == TypeService || (ae.Type == "" && ae.Status >= 500),
+	}
+	if e.status < 400 || e.status > 599 {
+		e.status = http.StatusInternalServerError
+	}
+	switch {
+	case ae.Code == "":
+		e.code, e.queryCode = "InternalServiceFault", CodeCWInternalService
+	case cwShapes[ae.Code] != "":
+		e.code = cwShapes[ae.Code]
+	case strings.HasSuffix(ae.Code, "Exception"):
+		// A Lambda-style code (e.g. a fault spec written for "*"): keep the
+		// shape name and derive the query code the way CloudWatch names them.
+		e.queryCode = strings.TrimSuffix(ae.Code, "Exception")
+		if ae.Code == CodeTooManyRequests || ae.Status == http.StatusTooManyRequests {
+			e.code, e.queryCode = "ThrottlingException", CodeCWThrottling
+		}
+	}
+	// CloudWatch throttles with 400 Throttling; the SDK retries on the code.
+	if e.queryCode == CodeCWThrottling && e.status == http.StatusTooManyRequests {
+		e.status = http.StatusBadRequest
+	}
+	return e
+}
+
+// readBody reads a request body up to maxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errors.New("request body larger than 2 MiB")
+		}
+		return nil, errors.New("reading request body: " + err.Error())
+	}
+	return body, nil
+}
+
+// newRequestID returns a UUID-shaped random request ID.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	s := hex.EncodeToString(b[:])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
