@@ -95,19 +95,26 @@ func New(cfg aws.Config, protocol string, opts ...Option) (*Source, error) {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	var setProtocol func(*cloudwatch.Options)
-	switch protocol {
-	case "", ProtocolCBOR:
-		setProtocol = func(co *cloudwatch.Options) { co.Protocol = rpcv2.NewCBOR(schemas.GraniteServiceVersion20100801) }
-	case ProtocolJSON:
-		setProtocol = func(co *cloudwatch.Options) { co.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) }
-	case ProtocolQuery:
-		setProtocol = func(co *cloudwatch.Options) { co.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) }
-	default:
-		return nil, fmt.Errorf("aws.cloudwatch_protocol: %q is not one of cbor, json, query", protocol)
+	setProtocol, err := protocolOption(protocol)
+	if err != nil {
+		return nil, err
 	}
 	client := cloudwatch.NewFromConfig(cfg, append([]func(*cloudwatch.Options){setProtocol}, o.client...)...)
 	return newSource(client, o), nil
+}
+
+// protocolOption selects the client's wire protocol.
+func protocolOption(protocol string) (func(*cloudwatch.Options), error) {
+	svc := schemas.GraniteServiceVersion20100801
+	switch protocol {
+	case "", ProtocolCBOR:
+		return func(co *cloudwatch.Options) { co.Protocol = rpcv2.NewCBOR(svc) }, nil
+	case ProtocolJSON:
+		return func(co *cloudwatch.Options) { co.Protocol = awsjson.New10(svc) }, nil
+	case ProtocolQuery:
+		return func(co *cloudwatch.Options) { co.Protocol = awsquery.New(svc) }, nil
+	}
+	return nil, fmt.Errorf("aws.cloudwatch_protocol: %q is not one of cbor, json, query", protocol)
 }
 
 func newSource(api cloudwatch.GetMetricDataAPIClient, o options) *Source {
