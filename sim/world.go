@@ -2,75 +2,299 @@ package sim
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
-var errTODO = &APIError{Status: 500, Code: CodeServiceException, Message: "not implemented yet", Type: TypeService}
-
 // World is the simulated account: Lambda control plane, traffic and the
-// CloudWatch metric store, advanced lazily to the clock's Now by every call.
+// CloudWatch metric store. Every operation first simulates, second by
+// second, up to the clock's Now (lazily: nothing runs between calls).
 // Safe for concurrent use.
 type World struct {
-	mu  sync.Mutex
-	clk controller.Clock
-	sc  *Scenario
+	mu     sync.Mutex
+	clk    controller.Clock
+	sc     *Scenario
+	start  time.Time // first simulated second
+	sec    int64     // next second to simulate, counted from start
+	funcs  map[string]*function
+	order  []string // function names, sorted
+	rng    *rand.Rand
+	faults []*faultState
+
+	store   *metricStore
+	account minuteAcc // account-wide ConcurrentExecutions and Invocations
+	stats   statsState
 }
 
-// NewWorld builds a world from a validated scenario, starting at clk.Now().
+type function struct {
+	name     string
+	memoryMB int
+	reserved *int
+	versions int
+	aliases  map[string]*alias
+	pcs      map[string]*pcConfig // by qualifier (alias name or version)
+	pcOrder  []string             // keys of pcs, sorted; kept by setPC/deletePC
+	loads    []*loadState
+	acc      minuteAcc // FunctionName-only dimension
+	created  time.Time
+	revision int
+}
+
+type alias struct {
+	name     string
+	version  string
+	routing  map[string]float64
+	revision int
+}
+
+type loadState struct {
+	qualifier string
+	traffic   *Traffic
+	acc       minuteAcc // FunctionName + Resource dimensions
+	minute    minuteStatAcc
+	minutes   []MinuteStat
+}
+
+// NewWorld builds a world from a scenario, starting at clk.Now() truncated
+// to the second. It fills the scenario's unset fields with defaults and
+// validates it. Initial PC configs are READY.
 func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 	if sc == nil || clk == nil {
 		return nil, errors.New("sim: NewWorld needs a scenario and a clock")
 	}
-	return &World{clk: clk, sc: sc}, nil
+	sc.applyDefaults()
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	start := clk.Now().UTC().Truncate(time.Second)
+	w := &World{
+		clk:   clk,
+		sc:    sc,
+		start: start,
+		funcs: map[string]*function{},
+		rng:   rand.New(rand.NewPCG(uint64(sc.Seed), 0x9e3779b97f4a7c15)),
+		store: newMetricStore(),
+		stats: newStatsState(),
+	}
+	for i, fs := range sc.Faults {
+		w.faults = append(w.faults, newFaultState(fs, sc.Seed, i))
+	}
+	for _, fs := range sc.Functions {
+		f := &function{
+			name:     fs.Name,
+			memoryMB: fs.MemoryMB,
+			versions: fs.Versions,
+			aliases:  map[string]*alias{},
+			pcs:      map[string]*pcConfig{},
+			created:  start,
+			revision: 1,
+		}
+		if fs.Reserved != nil {
+			r := *fs.Reserved
+			f.reserved = &r
+		}
+		for _, as := range fs.Aliases {
+			a := &alias{name: as.Name, version: as.Version, revision: 1}
+			if len(as.Routing) > 0 {
+				a.routing = map[string]float64{}
+				for v, wt := range as.Routing {
+					a.routing[v] = wt
+				}
+			}
+			f.aliases[as.Name] = a
+		}
+		for q, n := range fs.Provisioned {
+			f.setPC(&pcConfig{qualifier: q, requested: n, old: n, putAt: start, readyAt: start, modified: start})
+		}
+		for _, l := range fs.Loads {
+			f.loads = append(f.loads, &loadState{qualifier: l.Qualifier, traffic: NewTraffic(l, sc.Seed, start)})
+		}
+		w.funcs[f.name] = f
+		w.order = append(w.order, f.name)
+	}
+	sort.Strings(w.order)
+	return w, nil
 }
 
 // Clock returns the world's clock.
 func (w *World) Clock() controller.Clock { return w.clk }
 
-// AdvanceTo simulates every second up to t.
-func (w *World) AdvanceTo(t time.Time) {}
+// Start returns the first simulated second.
+func (w *World) Start() time.Time { return w.start }
 
-func (w *World) PutProvisionedConcurrency(fn, qualifier string, n int) (PCView, error) {
-	return PCView{}, errTODO
+// Scenario returns the world's scenario (do not modify).
+func (w *World) Scenario() *Scenario { return w.sc }
+
+// AdvanceTo simulates every whole second before t. Every operation calls it
+// with the clock's Now; calling it directly only helps to flush metrics.
+func (w *World) AdvanceTo(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advanceLocked(t)
 }
-func (w *World) GetProvisionedConcurrency(fn, qualifier string) (PCView, error) {
-	return PCView{}, errTODO
+
+// sync advances to the clock's now and returns it; w.mu must be held.
+func (w *World) sync() time.Time {
+	now := w.clk.Now().UTC()
+	w.advanceLocked(now)
+	return now
 }
-func (w *World) DeleteProvisionedConcurrency(fn, qualifier string) error { return errTODO }
-func (w *World) ListProvisionedConcurrency(fn, marker string, maxItems int) ([]PCView, string, error) {
-	return nil, "", errTODO
+
+func (w *World) advanceLocked(t time.Time) {
+	end := int64(t.Sub(w.start) / time.Second)
+	for ; w.sec < end; w.sec++ {
+		w.step(w.sec)
+	}
 }
-func (w *World) GetFunctionConcurrency(fn string) (*int, error) { return nil, errTODO }
-func (w *World) PutFunctionConcurrency(fn string, n int) error  { return errTODO }
-func (w *World) DeleteFunctionConcurrency(fn string) error      { return errTODO }
-func (w *World) AccountSettings() AccountView                   { return AccountView{} }
-func (w *World) GetAlias(fn, name string) (AliasView, error)    { return AliasView{}, errTODO }
-func (w *World) ListAliases(fn, marker string, maxItems int) ([]AliasView, string, error) {
-	return nil, "", errTODO
+
+// step simulates second i: traffic against available PC, accounting and,
+// on each minute boundary, metric publication of the minute before.
+func (w *World) step(i int64) {
+	at := w.start.Add(time.Duration(i) * time.Second)
+	if at.Unix()%60 == 0 && i > 0 {
+		w.flushMinute(at.Add(-time.Minute))
+	}
+	var acctConc, acctInv int
+	for _, name := range w.order {
+		f := w.funcs[name]
+		var fnConc, fnInv int
+		for _, q := range f.pcOrder {
+			pc := f.pcs[q]
+			st := pc.state(at, w.sc)
+			w.stats.target(f.name, q).PCSeconds += float64(st.allocated)
+			w.stats.pcSeconds += float64(st.allocated)
+		}
+		for _, ls := range f.loads {
+			a, c := ls.traffic.Second(i)
+			if f.reserved != nil && c > *f.reserved {
+				// Above reserved concurrency Lambda throttles: those
+				// arrivals never run.
+				throttled := w.share(a, float64(c-*f.reserved)/float64(c))
+				ls.acc.throttled += int64(throttled)
+				f.acc.throttled += int64(throttled)
+				a -= throttled
+				c = *f.reserved
+			}
+			hasPC, avail, allocated := false, 0, 0
+			if pc := f.pcFor(ls.qualifier); pc != nil {
+				st := pc.state(at, w.sc)
+				hasPC, avail, allocated = true, st.available, st.allocated
+			}
+			spill := 0
+			if c > avail && a > 0 {
+				spill = w.share(a, float64(c-avail)/float64(c))
+			}
+			ls.acc.recordLoad(a, spill, hasPC, avail, c)
+			ls.acc.recordConcurrency(a, c)
+			ls.minute.record(a, c, spill, avail, allocated)
+			ts := w.stats.target(f.name, ls.qualifier)
+			ts.Invocations += int64(a)
+			ts.Spillover += int64(spill)
+			if hasPC {
+				ts.ProvisionedInvocations += int64(a - spill)
+			}
+			if c > ts.PeakConcurrency {
+				ts.PeakConcurrency = c
+			}
+			w.stats.invocations += int64(a)
+			w.stats.spillover += int64(spill)
+			f.acc.recordLoad(a, spill, hasPC, avail, c)
+			fnConc += c
+			fnInv += a
+		}
+		f.acc.recordConcurrency(fnInv, fnConc)
+		acctConc += fnConc
+		acctInv += fnInv
+	}
+	w.account.inv += int64(acctInv)
+	w.account.recordConcurrency(acctInv, acctConc)
 }
-func (w *World) ListVersions(fn, marker string, maxItems int) ([]FunctionView, string, error) {
-	return nil, "", errTODO
+
+// share returns round(n·p) with stochastic rounding from the world's stream.
+func (w *World) share(n int, p float64) int {
+	if n <= 0 || p <= 0 {
+		return 0
+	}
+	if p >= 1 {
+		return n
+	}
+	x := float64(n) * p
+	k := math.Floor(x)
+	if w.rng.Float64() < x-k {
+		k++
+	}
+	return int(k)
 }
-func (w *World) ListFunctions(marker string, maxItems int) ([]FunctionView, string, error) {
-	return nil, "", errTODO
-}
-func (w *World) GetFunctionConfiguration(fn, qualifier string) (FunctionView, error) {
-	return FunctionView{}, errTODO
-}
-func (w *World) GetMetricData(in MetricDataInput) (MetricDataOutput, error) {
-	return MetricDataOutput{}, errTODO
-}
-func (w *World) PutMetricData(namespace string, data []MetricDatum) error { return errTODO }
-func (w *World) ListMetrics(namespace, metricName string, dims []Dimension) []Metric {
+
+// pcFor returns the PC config serving invocations of qualifier q: the one on
+// q itself, or on the alias or version that resolves to the same version.
+func (f *function) pcFor(q string) *pcConfig {
+	if pc, ok := f.pcs[q]; ok {
+		return pc
+	}
+	v := f.versionOf(q)
+	for _, k := range f.pcOrder {
+		if f.versionOf(k) == v {
+			return f.pcs[k]
+		}
+	}
 	return nil
 }
-func (w *World) Fault(op string) (time.Duration, *APIError) { return 0, nil }
-func (w *World) CountAPICall(op, code string)               {}
-func (w *World) Stats() Stats                               { return Stats{} }
-func (w *World) Minutes(fn, qualifier string) []MinuteStat  { return nil }
-func (w *World) InProcess() (controller.PCStore, controller.MetricSource) {
-	return nil, nil
+
+// versionOf resolves an alias to its version; a version is itself.
+func (f *function) versionOf(q string) string {
+	if a, ok := f.aliases[q]; ok {
+		return a.version
+	}
+	return q
+}
+
+// hasQualifier reports whether q is "$LATEST", a published version or an alias.
+func (f *function) hasQualifier(q string) bool {
+	if q == "$LATEST" {
+		return true
+	}
+	if _, ok := f.aliases[q]; ok {
+		return true
+	}
+	n, err := strconv.Atoi(q)
+	return err == nil && n >= 1 && n <= f.versions && strconv.Itoa(n) == q
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (w *World) functionARN(name string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", w.sc.Region, w.sc.AccountID, name)
+}
+
+func (f *function) setPC(pc *pcConfig) {
+	if _, ok := f.pcs[pc.qualifier]; !ok {
+		f.pcOrder = append(f.pcOrder, pc.qualifier)
+		sort.Strings(f.pcOrder)
+	}
+	f.pcs[pc.qualifier] = pc
+}
+
+func (f *function) deletePC(q string) {
+	delete(f.pcs, q)
+	for i, k := range f.pcOrder {
+		if k == q {
+			f.pcOrder = append(f.pcOrder[:i], f.pcOrder[i+1:]...)
+			break
+		}
+	}
 }

@@ -1,0 +1,146 @@
+package sim
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// Faults are deterministic for the scenario's seed. Request faults
+// (throttle, server_error, latency, conflict) draw from one PCG stream per
+// fault, so a given sequence of calls meets the same faults every run.
+// World faults (failed_allocation, metric_gap, metric_delay) hash the seed
+// with what they hit (function, qualifier, minute or Put time), so they do
+// not depend on call order at all.
+
+type faultState struct {
+	spec FaultSpec
+	prob float64
+	idx  int
+	seed int64
+	rng  *rand.Rand
+}
+
+func newFaultState(fs FaultSpec, seed int64, idx int) *faultState {
+	p := 1.0
+	if fs.Probability != nil {
+		p = *fs.Probability
+	}
+	return &faultState{
+		spec: fs,
+		prob: p,
+		idx:  idx,
+		seed: seed,
+		rng:  rand.New(rand.NewPCG(uint64(seed), splitmix(uint64(idx)+1))),
+	}
+}
+
+// activeAt reports whether the fault's window covers offset off from start.
+func (f *faultState) activeAt(off time.Duration) bool {
+	if off < f.spec.From.Duration {
+		return false
+	}
+	return f.spec.Until.Duration <= 0 || off < f.spec.Until.Duration
+}
+
+// hits reports whether a world fault applies to (fn, q) for key, by hash.
+func (f *faultState) hits(fn, q, key string) bool {
+	if f.spec.Function != "" && f.spec.Function != fn {
+		return false
+	}
+	if f.spec.Qualifier != "" && f.spec.Qualifier != q {
+		return false
+	}
+	if f.prob >= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(strconv.FormatInt(f.seed, 10)))
+	h.Write([]byte{0, byte(f.idx), byte(f.idx >> 8)})
+	h.Write([]byte(fn + "\x00" + q + "\x00" + key))
+	u := float64(splitmix(h.Sum64())>>11) / (1 << 53)
+	return u < f.prob
+}
+
+// cloudWatchOps are the operations answered in CloudWatch's error shapes.
+var cloudWatchOps = map[string]bool{"GetMetricData": true, "PutMetricData": true, "ListMetrics": true, "GetMetricStatistics": true}
+
+// Fault decides, for one request of operation op now, the added latency
+// and the error to answer instead of the operation (nil: run it). The HTTP
+// layer calls it once per request before the operation.
+func (w *World) Fault(op string) (time.Duration, *APIError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	off := w.clk.Now().Sub(w.start)
+	var latency time.Duration
+	for _, f := range w.faults {
+		switch f.spec.Kind {
+		case FaultThrottle, FaultServerError, FaultLatency, FaultConflict:
+		default:
+			continue
+		}
+		if (f.spec.Op != "*" && f.spec.Op != op) || !f.activeAt(off) {
+			continue
+		}
+		if f.prob < 1 && f.rng.Float64() >= f.prob {
+			continue
+		}
+		if f.spec.Kind == FaultLatency {
+			latency += f.spec.Latency.Duration
+			continue
+		}
+		return latency, faultError(f.spec, op)
+	}
+	return latency, nil
+}
+
+func faultError(fs FaultSpec, op string) *APIError {
+	cw := cloudWatchOps[op]
+	switch fs.Kind {
+	case FaultThrottle:
+		secs := int((fs.RetryAfter.Duration + time.Second - 1) / time.Second)
+		if cw {
+			return &APIError{Status: 400, Code: CodeCWThrottling, Message: "Rate exceeded", Type: TypeSender, RetryAfterSeconds: secs}
+		}
+		return &APIError{Status: 429, Code: CodeTooManyRequests, Message: "Rate exceeded", Type: TypeUser, RetryAfterSeconds: secs}
+	case FaultServerError:
+		if cw {
+			return &APIError{Status: 500, Code: CodeCWInternalService, Message: "Internal service error (injected)", Type: TypeReceiver}
+		}
+		return &APIError{Status: 500, Code: CodeServiceException, Message: "The service encountered an internal error (injected)", Type: TypeService}
+	default: // conflict
+		return &APIError{Status: 409, Code: CodeResourceConflict, Message: "The resource already exists, or another operation is in progress.", Type: TypeUser}
+	}
+}
+
+// allocationFails reports whether a Put of (fn, q) at t ends FAILED.
+func (w *World) allocationFails(fn, q string, t time.Time) bool {
+	off := t.Sub(w.start)
+	for _, f := range w.faults {
+		if f.spec.Kind == FaultFailedAllocation && f.activeAt(off) && f.hits(fn, q, strconv.FormatInt(t.UnixNano(), 10)) {
+			return true
+		}
+	}
+	return false
+}
+
+// metricFaults reports whether (fn, q)'s minute m is dropped, and the extra
+// publication delay injected for it.
+func (w *World) metricFaults(fn, q string, m time.Time) (gap bool, delay time.Duration) {
+	off := m.Sub(w.start)
+	key := strconv.FormatInt(m.Unix(), 10)
+	for _, f := range w.faults {
+		switch f.spec.Kind {
+		case FaultMetricGap:
+			if f.activeAt(off) && f.hits(fn, q, key) {
+				gap = true
+			}
+		case FaultMetricDelay:
+			if f.activeAt(off) && f.hits(fn, q, key) {
+				delay += f.spec.Latency.Duration
+			}
+		}
+	}
+	return gap, delay
+}

@@ -1,0 +1,253 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+// InProcess returns the controller's two ports backed directly by the
+// world: the same operations, validation, faults and accounting as over
+// HTTP, without the network (backtest, tests). Injected latency is not
+// slept: a virtual clock would deadlock on it. Errors are *APIError, which
+// implements controller.ClassifiedError.
+func (w *World) InProcess() (controller.PCStore, controller.MetricSource) {
+	return inProcessStore{w}, inProcessMetrics{w}
+}
+
+type inProcessStore struct{ w *World }
+
+// call applies faults and counts the call like the HTTP layer does.
+func (w *World) call(ctx context.Context, op string, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, ferr := w.Fault(op); ferr != nil {
+		w.CountAPICall(op, ferr.Code)
+		return ferr
+	}
+	err := f()
+	code := CodeOK
+	if aerr, ok := errors.AsType[*APIError](err); ok {
+		code = aerr.Code
+	} else if err != nil {
+		code = "error"
+	}
+	w.CountAPICall(op, code)
+	return err
+}
+
+func toPCConfig(v PCView) controller.PCConfig {
+	return controller.PCConfig{
+		Exists:       true,
+		Requested:    v.Requested,
+		Allocated:    v.Allocated,
+		Available:    v.Available,
+		Status:       controller.Status(v.Status),
+		StatusReason: v.StatusReason,
+		LastModified: v.Modified,
+	}
+}
+
+func (s inProcessStore) GetPC(ctx context.Context, id controller.TargetID) (controller.PCConfig, error) {
+	var v PCView
+	err := s.w.call(ctx, "GetProvisionedConcurrencyConfig", func() (err error) {
+		v, err = s.w.GetProvisionedConcurrency(id.Function, id.Qualifier)
+		return err
+	})
+	if aerr, ok := errors.AsType[*APIError](err); ok && aerr.Code == CodePCConfigNotFound {
+		return controller.PCConfig{}, nil // not configured is a state, not an error
+	}
+	if err != nil {
+		return controller.PCConfig{}, err
+	}
+	return toPCConfig(v), nil
+}
+
+func (s inProcessStore) PutPC(ctx context.Context, id controller.TargetID, n int) (controller.PCConfig, error) {
+	var v PCView
+	err := s.w.call(ctx, "PutProvisionedConcurrencyConfig", func() (err error) {
+		v, err = s.w.PutProvisionedConcurrency(id.Function, id.Qualifier, n)
+		return err
+	})
+	if err != nil {
+		return controller.PCConfig{}, err
+	}
+	return toPCConfig(v), nil
+}
+
+func (s inProcessStore) DeletePC(ctx context.Context, id controller.TargetID) error {
+	err := s.w.call(ctx, "DeleteProvisionedConcurrencyConfig", func() error {
+		return s.w.DeleteProvisionedConcurrency(id.Function, id.Qualifier)
+	})
+	if aerr, ok := errors.AsType[*APIError](err); ok && aerr.Code == CodePCConfigNotFound {
+		return nil // already gone: the goal is reached
+	}
+	return err
+}
+
+// Limits reads reserved concurrency, the PC on the function's other
+// qualifiers, the account's unreserved concurrency and the memory size, with
+// the four calls the daemon makes.
+func (s inProcessStore) Limits(ctx context.Context, id controller.TargetID) (controller.Limits, error) {
+	var lim controller.Limits
+	err := s.w.call(ctx, "GetFunctionConcurrency", func() (err error) {
+		lim.Reserved, err = s.w.GetFunctionConcurrency(id.Function)
+		return err
+	})
+	if err != nil {
+		return controller.Limits{}, err
+	}
+	marker := ""
+	for {
+		var page []PCView
+		err = s.w.call(ctx, "ListProvisionedConcurrencyConfigs", func() (err error) {
+			page, marker, err = s.w.ListProvisionedConcurrency(id.Function, marker, 50)
+			return err
+		})
+		if err != nil {
+			return controller.Limits{}, err
+		}
+		for _, v := range page {
+			if _, q := splitFunctionRef(v.FunctionArn); q != id.Qualifier {
+				lim.OtherPC += v.Requested
+			}
+		}
+		if marker == "" {
+			break
+		}
+	}
+	err = s.w.call(ctx, "GetAccountSettings", func() error {
+		lim.AccountUnreserved = s.w.AccountSettings().AccountLimit.UnreservedConcurrentExecutions
+		return nil
+	})
+	if err != nil {
+		return controller.Limits{}, err
+	}
+	err = s.w.call(ctx, "GetFunctionConfiguration", func() error {
+		fv, err := s.w.GetFunctionConfiguration(id.Function, id.Qualifier)
+		lim.MemoryMB = fv.MemorySize
+		return err
+	})
+	if err != nil {
+		return controller.Limits{}, err
+	}
+	lim.Known = true
+	return lim, nil
+}
+
+type inProcessMetrics struct{ w *World }
+
+// Fetch asks, per target, for utilization (the query's statistic),
+// spillover (Sum), concurrent executions (Maximum) and invocations (Sum) on
+// FunctionName + Resource, in GetMetricData calls of at most 500 queries
+// following NextToken. Any failure or PartialData makes the series
+// incomplete.
+func (m inProcessMetrics) Fetch(ctx context.Context, queries []controller.MetricQuery, start, end time.Time) (map[controller.TargetID]controller.Series, error) {
+	type slot struct {
+		id   controller.TargetID
+		kind int // 0 util, 1 spill, 2 conc, 3 inv
+	}
+	var all []MetricDataQuery
+	slots := map[string]slot{}
+	for i, q := range queries {
+		name, _ := splitFunctionRef(q.ID.Function)
+		dims := []Dimension{{Name: DimFunctionName, Value: name}, {Name: DimResource, Value: name + ":" + q.ID.Qualifier}}
+		stat := q.Statistic
+		if stat == "" {
+			stat = "Maximum"
+		}
+		for k, spec := range [4]struct{ metric, stat string }{
+			{MetricUtilization, stat}, {MetricSpillover, "Sum"}, {MetricConcurrent, "Maximum"}, {MetricInvocations, "Sum"},
+		} {
+			qid := "q" + string(rune('a'+k)) + itoa(i)
+			slots[qid] = slot{id: q.ID, kind: k}
+			all = append(all, MetricDataQuery{Id: qid, MetricStat: &MetricStat{
+				Metric: Metric{Namespace: NamespaceLambda, MetricName: spec.metric, Dimensions: dims},
+				Period: 60, Stat: spec.stat,
+			}})
+		}
+	}
+	points := map[controller.TargetID]map[time.Time]*controller.Datapoint{}
+	complete := map[controller.TargetID]bool{}
+	for _, q := range queries {
+		points[q.ID] = map[time.Time]*controller.Datapoint{}
+		complete[q.ID] = true
+	}
+	var firstErr error
+	for lo := 0; lo < len(all); lo += MaxMetricDataQueries {
+		batch := all[lo:min(len(all), lo+MaxMetricDataQueries)]
+		token := ""
+		for {
+			var out MetricDataOutput
+			err := m.w.call(ctx, "GetMetricData", func() (err error) {
+				out, err = m.w.GetMetricData(MetricDataInput{MetricDataQueries: batch, StartTime: start, EndTime: end, ScanBy: "TimestampAscending", NextToken: token})
+				return err
+			})
+			if err != nil {
+				for _, q := range batch {
+					complete[slots[q.Id].id] = false
+				}
+				if firstErr == nil {
+					firstErr = err
+				}
+				break
+			}
+			for _, r := range out.MetricDataResults {
+				sl, ok := slots[r.Id]
+				if !ok {
+					continue
+				}
+				for j, t := range r.Timestamps {
+					dp := points[sl.id][t]
+					if dp == nil {
+						dp = &controller.Datapoint{Time: t}
+						points[sl.id][t] = dp
+					}
+					v := r.Values[j]
+					switch sl.kind {
+					case 0:
+						dp.Utilization, dp.HasUtilization = v, true
+					case 1:
+						dp.Spillover = v
+					case 2:
+						dp.Concurrency, dp.HasConcurrency = v, true
+					case 3:
+						dp.Invocations, dp.HasInvocations = v, true
+					}
+				}
+			}
+			if out.NextToken == "" {
+				break
+			}
+			token = out.NextToken
+		}
+	}
+	res := make(map[controller.TargetID]controller.Series, len(queries))
+	for id, byTime := range points {
+		s := controller.Series{Complete: complete[id]}
+		for _, dp := range byTime {
+			s.Points = append(s.Points, *dp)
+		}
+		sort.Slice(s.Points, func(i, j int) bool { return s.Points[i].Time.Before(s.Points[j].Time) })
+		res[id] = s
+	}
+	return res, firstErr
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[n:])
+}
