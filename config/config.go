@@ -2,9 +2,11 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -106,11 +108,14 @@ func Parse(data []byte) (*Config, error) {
 				continue // the value never decoded; its decode problem says why
 			}
 			if p.Line == 0 {
-				p.Line = d.lines[p.Path]
+				p.Line = d.lineOf(p.Path)
 			}
 			problems = append(problems, p)
 		}
 	}
+	// One list in file order; problems without a line (a missing top-level
+	// key) go last.
+	slices.SortStableFunc(problems, func(a, b Problem) int { return cmp.Compare(sortLine(a), sortLine(b)) })
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
@@ -171,4 +176,11 @@ func coveredBy(path string, problems []Problem) bool {
 		}
 	}
 	return false
+}
+
+func sortLine(p Problem) int {
+	if p.Line == 0 {
+		return math.MaxInt
+	}
+	return p.Line
 }

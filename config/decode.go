@@ -78,6 +78,22 @@ func (d *decoder) resolve(path string, n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// lineOf returns the line of path, or of its nearest ancestor in the file:
+// a missing key is reported at the mapping that lacks it.
+func (d *decoder) lineOf(path string) int {
+	for path != "" {
+		if line, ok := d.lines[path]; ok {
+			return line
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return 0
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
@@ -118,6 +134,10 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 			d.problem(path, n.Line, "want a list, got a %s", kindName(n))
 			return
 		}
+		if len(n.Content) == 0 {
+			v.SetZero() // `[]` and a missing key read the same
+			return
+		}
 		out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
 		for i, item := range n.Content {
 			p := path + "[" + strconv.Itoa(i) + "]"
@@ -128,10 +148,11 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 		}
 		v.Set(out)
 	case reflect.Pointer:
+		// Set even when decoding fails: the key is present, so Validate must
+		// not add "needs a floor and/or a ceiling" to the decode problem.
 		elem := reflect.New(v.Type().Elem())
-		if d.scalar(path, n, elem.Elem()) {
-			v.Set(elem)
-		}
+		d.scalar(path, n, elem.Elem())
+		v.Set(elem)
 	default:
 		d.scalar(path, n, v)
 	}
@@ -159,8 +180,10 @@ func (d *decoder) scalar(path string, n *yaml.Node, v reflect.Value) bool {
 		d.problem(path, n.Line, "want %s, got a %s", want, kindName(n))
 		return false
 	}
+	// yaml.v3 truncates 1.5 into an int; a count must be written whole.
+	wholeOK := v.Kind() != reflect.Int || n.ShortTag() == "!!int"
 	tmp := reflect.New(v.Type())
-	if err := n.Decode(tmp.Interface()); err != nil {
+	if err := n.Decode(tmp.Interface()); err != nil || !wholeOK {
 		d.problem(path, n.Line, "want %s, got %q", want, n.Value)
 		return false
 	}

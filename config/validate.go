@@ -265,8 +265,10 @@ func (v *validator) target(path string, t Target, defaults *Policy) {
 func (v *validator) schedule(path string, s ScheduleSpec, max int) {
 	if strings.TrimSpace(s.Cron) == "" {
 		v.add(path+".cron", `is required (5 fields such as "0 8 * * MON-FRI", or a descriptor such as @daily)`)
-	} else if _, err := ParseCron(s.Cron); err != nil {
+	} else if sched, err := ParseCron(s.Cron); err != nil {
 		v.add(path+".cron", "%q does not parse: %v", s.Cron, err)
+	} else if sched.Next(cronProbe).IsZero() {
+		v.add(path+".cron", "%q never fires (no such date)", s.Cron)
 	}
 	if _, err := LoadLocation(s.Timezone); err != nil {
 		v.add(path+".timezone", "%v", err)
@@ -298,6 +300,10 @@ func (v *validator) schedule(path string, s ScheduleSpec, max int) {
 		v.add(path+".floor", "%d is greater than max %d", *s.Floor, max)
 	}
 }
+
+// cronProbe starts the search for a first firing; robfig/cron looks five
+// years ahead, which covers 29 February.
+var cronProbe = time.Date(2024, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // LoadLocation loads a schedule's time zone as Validate checks it: "" is
 // UTC, "Local" is refused (it would depend on the host).

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+)
+
+// Log keys of the effective-config summary.
+const (
+	keyRegion             = "region"
+	keyInterval           = "interval"
+	keyListen             = "listen"
+	keyDryRun             = "dry_run"
+	keyLogLevel           = "log_level"
+	keyLogFormat          = "log_format"
+	keyLambdaRPS          = "lambda_rps"
+	keyCloudWatchProtocol = "cloudwatch_protocol"
+	keyEndpoint           = "endpoint"
+	keyWorkers            = "workers"
+	keyDefaults           = "defaults"
+	keyTargets            = "targets"
+)
+
+// LogValue summarises the effective config for one start-up log line: the
+// global settings, the defaults, and per target only what it overrides.
+func (c *Config) LogValue() slog.Value {
+	targets := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		targets[i] = targetSummary(t, c.Defaults)
+	}
+	return slog.GroupValue(
+		slog.String(keyRegion, c.Region),
+		slog.String(keyInterval, c.Interval.String()),
+		slog.String(keyListen, c.Listen),
+		slog.Bool(keyDryRun, c.DryRun),
+		slog.String(keyLogLevel, c.Log.Level),
+		slog.String(keyLogFormat, c.Log.Format),
+		slog.Float64(keyLambdaRPS, c.AWS.LambdaRPS),
+		slog.String(keyCloudWatchProtocol, c.AWS.CloudWatchProtocol),
+		slog.String(keyEndpoint, redactURL(c.AWS.Endpoint)),
+		slog.Int(keyWorkers, c.AWS.Workers),
+		slog.String(keyDefaults, policyDiff(c.Defaults, nil)),
+		slog.Any(keyTargets, targets),
+	)
+}
+
+// targetSummary renders "fn:qualifier key=value …" with the keys that differ
+// from the defaults and the schedule names.
+func targetSummary(t Target, defaults Policy) string {
+	parts := []string{t.Function + ":" + t.Qualifier}
+	if diff := policyDiff(t.Policy, &defaults); diff != "" {
+		parts = append(parts, diff)
+	}
+	if len(t.Schedules) > 0 {
+		names := make([]string, len(t.Schedules))
+		for i, s := range t.Schedules {
+			names[i] = s.Name
+		}
+		parts = append(parts, "schedules="+strings.Join(names, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+// policyDiff renders p as "key=value …" in file order, only keys that differ
+// from base (all keys when base is nil).
+func policyDiff(p Policy, base *Policy) string {
+	pv := reflect.ValueOf(p)
+	var parts []string
+	for _, f := range fieldsOf(pv.Type()) {
+		val := pv.FieldByIndex(f.index)
+		if base != nil && val.Equal(reflect.ValueOf(*base).FieldByIndex(f.index)) {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", f.name, val.Interface()))
+	}
+	return strings.Join(parts, " ")
+}
+
+// redactURL hides a password an endpoint URL might carry.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
