@@ -14,13 +14,8 @@ const (
 	opListMetrics   = "ListMetrics"
 )
 
-// CloudWatch model limits, checked here as AWS's front end does.
-const (
-	cwMaxQueries     = 500  // MetricDataQueries per GetMetricData
-	cwMaxDatums      = 1000 // MetricData per PutMetricData
-	cwMaxDimensions  = 30   // Dimensions per metric
-	cwListMetricPage = 500  // ListMetrics page size
-)
+// cwListMetricPage is ListMetrics' page size, as CloudWatch's.
+const cwListMetricPage = 500
 
 func knownCloudWatchOp(op string) bool {
 	return op == opGetMetricData || op == opPutMetricData || op == opListMetrics
@@ -131,24 +126,21 @@ func (h *handler) cloudWatchCall(codec cwCodec, op string, body []byte) (any, *w
 }
 
 func (in *cwGetMetricDataInput) toWorld() (MetricDataInput, *wireError) {
-	switch {
-	case len(in.MetricDataQueries) == 0:
-		return MetricDataInput{}, cwMissingParameter("The parameter MetricDataQueries is required.")
-	case len(in.MetricDataQueries) > cwMaxQueries:
-		return MetricDataInput{}, cwInvalidParameter("The collection MetricDataQueries must not have a size greater than " + strconv.Itoa(cwMaxQueries) + ".")
-	case in.StartTime == nil:
-		return MetricDataInput{}, cwMissingParameter("The parameter StartTime is required.")
-	case in.EndTime == nil:
-		return MetricDataInput{}, cwMissingParameter("The parameter EndTime is required.")
-	case in.MaxDatapoints < 0 || in.MaxDatapoints > math.MaxInt32:
+	// Limits and required members are the World's to check (it serves
+	// in-process callers too); here only what the wire types can't carry.
+	if in.MaxDatapoints < 0 || in.MaxDatapoints > math.MaxInt32 {
 		return MetricDataInput{}, cwInvalidParameter("The parameter MaxDatapoints must be a positive integer.")
 	}
 	out := MetricDataInput{
-		StartTime:     in.StartTime.Time,
-		EndTime:       in.EndTime.Time,
 		ScanBy:        in.ScanBy,
 		MaxDatapoints: int(in.MaxDatapoints),
 		NextToken:     in.NextToken,
+	}
+	if in.StartTime != nil {
+		out.StartTime = in.StartTime.Time
+	}
+	if in.EndTime != nil {
+		out.EndTime = in.EndTime.Time
 	}
 	out.MetricDataQueries = make([]MetricDataQuery, 0, len(in.MetricDataQueries))
 	for i, q := range in.MetricDataQueries {
@@ -168,9 +160,6 @@ func (in *cwGetMetricDataInput) toWorld() (MetricDataInput, *wireError) {
 			p, ok := int32Of(q.MetricStat.Period)
 			if !ok {
 				return MetricDataInput{}, cwInvalidParameter("The value of MetricDataQueries.member." + strconv.Itoa(i+1) + ".MetricStat.Period is out of range.")
-			}
-			if len(q.MetricStat.Metric.Dimensions) > cwMaxDimensions {
-				return MetricDataInput{}, cwInvalidParameter("The collection Dimensions must not have a size greater than " + strconv.Itoa(cwMaxDimensions) + ".")
 			}
 			wq.MetricStat = &MetricStat{
 				Metric: Metric{
@@ -223,22 +212,12 @@ func messagesFromWorld(ms []MessageData) []cwMessage {
 }
 
 func (in *cwPutMetricDataInput) toWorld() (string, []MetricDatum, *wireError) {
-	switch {
-	case in.Namespace == "":
-		return "", nil, cwMissingParameter("The parameter Namespace is required.")
-	case len(in.MetricData) == 0:
-		return "", nil, cwMissingParameter("The parameter MetricData is required.")
-	case len(in.MetricData) > cwMaxDatums:
-		return "", nil, cwInvalidParameter("The collection MetricData must not have a size greater than " + strconv.Itoa(cwMaxDatums) + ".")
+	if len(in.MetricData) > maxPutDatums {
+		// Checked before converting a huge body; the World checks it too.
+		return "", nil, cwInvalidParameter("The collection MetricData must not have a size greater than " + strconv.Itoa(maxPutDatums) + ".")
 	}
 	data := make([]MetricDatum, 0, len(in.MetricData))
 	for i, d := range in.MetricData {
-		if d.MetricName == "" {
-			return "", nil, cwMissingParameter("The parameter MetricData.member." + strconv.Itoa(i+1) + ".MetricName is required.")
-		}
-		if len(d.Dimensions) > cwMaxDimensions {
-			return "", nil, cwInvalidParameter("The collection Dimensions must not have a size greater than " + strconv.Itoa(cwMaxDimensions) + ".")
-		}
 		res, ok := int32Of(d.StorageResolution)
 		if !ok {
 			return "", nil, cwInvalidParameter("The value of MetricData.member." + strconv.Itoa(i+1) + ".StorageResolution is out of range.")
@@ -266,8 +245,8 @@ func (in *cwPutMetricDataInput) toWorld() (string, []MetricDatum, *wireError) {
 
 // listMetrics pages the World's (unpaged) answer; the token is the offset.
 func (h *handler) listMetrics(in cwListMetricsInput) (any, *wireError) {
-	if len(in.Dimensions) > cwMaxDimensions {
-		return nil, cwInvalidParameter("The collection Dimensions must not have a size greater than " + strconv.Itoa(cwMaxDimensions) + ".")
+	if len(in.Dimensions) > maxDimensions {
+		return nil, cwInvalidParameter("The collection Dimensions must not have a size greater than " + strconv.Itoa(maxDimensions) + ".")
 	}
 	all := h.world.ListMetrics(in.Namespace, in.MetricName, dimensionsToWorld(in.Dimensions))
 	start := 0

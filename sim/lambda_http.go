@@ -132,7 +132,11 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req lambdaR
 		return http.StatusOK, lambdaFunctionList{Functions: nonNil(fns), NextMarker: next}, nil
 	}
 
-	fn, qualifier, err := parseFunctionRef(req.function)
+	// The World resolves names and ARNs (and rejects other accounts); here
+	// only the shape is checked, and a qualifier carried by the name must
+	// agree with the Qualifier parameter.
+	fn := req.function
+	_, qualifier, err := parseFunctionRef(fn)
 	if err != nil {
 		return 0, nil, lambdaInvalidParameter(err.Error())
 	}
