@@ -95,7 +95,6 @@ func cwInvalidParameter(msg string) *wireError {
 	return &wireError{status: http.StatusBadRequest, code: "InvalidParameterValueException", queryCode: "InvalidParameterValue", message: msg}
 }
 
-
 func cwSerialization(msg string) *wireError {
 	return &wireError{status: http.StatusBadRequest, code: "SerializationException", queryCode: "SerializationException", message: msg}
 }
