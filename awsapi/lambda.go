@@ -58,7 +58,11 @@ type lambdaOptions struct {
 	observer CallObserver
 	clock    controller.Clock
 	client   []func(*lambda.Options)
+	backoff  retry.BackoffDelayer // nil: the SDK's jittered exponential backoff
 }
+
+// withBackoff replaces the SDK's backoff between retries (tests).
+func withBackoff(b retry.BackoffDelayer) Option { return func(l *lambdaOptions) { l.backoff = b } }
 
 // WithObserver reports every call to o (telemetry).
 func WithObserver(o CallObserver) Option { return func(l *lambdaOptions) { l.observer = o } }
@@ -90,6 +94,12 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 	clientOpts := append([]func(*lambda.Options){func(lo *lambda.Options) {
 		lo.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Retryables = append([]retry.IsErrorRetryable{noThrottleRetry{}}, so.Retryables...)
+			if cfg.RetryMaxAttempts > 0 {
+				so.MaxAttempts = cfg.RetryMaxAttempts
+			}
+			if o.backoff != nil {
+				so.Backoff = o.backoff
+			}
 		})
 	}}, o.client...)
 	return newLambda(lambda.NewFromConfig(cfg, clientOpts...), rps, o)

@@ -1,0 +1,312 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/sim"
+)
+
+func intp(n int) *int { return &n }
+
+// testScenario: checkout (alias live on v3 with 20 PC, versions 1-3), a
+// weighted alias, a function with reserved concurrency, and one with many
+// PC configs for List pagination.
+func testScenario() *sim.Scenario {
+	many := map[string]int{}
+	for v := 1; v <= 55; v++ {
+		many[strconv.Itoa(v)] = 1
+	}
+	return &sim.Scenario{
+		Seed: 1,
+		Functions: []sim.FunctionSpec{
+			{Name: "checkout", MemoryMB: 1024, Versions: 3,
+				Aliases:     []sim.AliasSpec{{Name: "live", Version: "3"}},
+				Provisioned: map[string]int{"live": 20}},
+			{Name: "search", MemoryMB: 512, Versions: 2,
+				Aliases: []sim.AliasSpec{{Name: "canary", Version: "2", Routing: map[string]float64{"1": 0.1}}}},
+			{Name: "report", MemoryMB: 2048, Versions: 1, Reserved: intp(150),
+				Aliases: []sim.AliasSpec{{Name: "prod", Version: "1"}}},
+			{Name: "many", Versions: 60, Provisioned: many},
+		},
+	}
+}
+
+func classOf(t *testing.T, err error) string {
+	t.Helper()
+	var ce controller.ClassifiedError
+	require.True(t, errors.As(err, &ce), "error %v is not classified", err)
+	return ce.ErrorClass()
+}
+
+func TestGetPC(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	for _, tc := range []struct {
+		name  string
+		id    controller.TargetID
+		want  controller.PCConfig
+		class string
+	}{
+		{name: "ready config", id: controller.TargetID{Function: "checkout", Qualifier: "live"},
+			want: controller.PCConfig{Exists: true, Requested: 20, Allocated: 20, Available: 20, Status: controller.StatusReady, LastModified: simStart}},
+		{name: "full ARN", id: controller.TargetID{Function: "arn:aws:lambda:us-east-1:123456789012:function:checkout", Qualifier: "live"},
+			want: controller.PCConfig{Exists: true, Requested: 20, Allocated: 20, Available: 20, Status: controller.StatusReady, LastModified: simStart}},
+		{name: "no config is not an error", id: controller.TargetID{Function: "report", Qualifier: "prod"}},
+		{name: "unknown function", id: controller.TargetID{Function: "nope", Qualifier: "live"}, class: ClassNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := e.store.GetPC(ctx, tc.id)
+			if tc.class != "" {
+				require.Error(t, err)
+				require.Equal(t, tc.class, classOf(t, err))
+				require.Equal(t, tc.class, Classify(err))
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestPutPCLifecycle(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	id := controller.TargetID{Function: "checkout", Qualifier: "live"}
+
+	got, err := e.store.PutPC(ctx, id, 40)
+	require.NoError(t, err)
+	require.Equal(t, 40, got.Requested)
+	require.Equal(t, controller.StatusInProgress, got.Status)
+	require.Equal(t, simStart, got.LastModified)
+
+	// A second Put while the first is allocating: 409, not retried by the SDK.
+	_, err = e.store.PutPC(ctx, id, 50)
+	require.Equal(t, ClassConflict, classOf(t, err))
+	require.Equal(t, int64(1), e.requests("PutProvisionedConcurrencyConfig")["ResourceConflictException"])
+
+	e.clock.Advance(5 * time.Minute)
+	got, err = e.store.GetPC(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, controller.PCConfig{Exists: true, Requested: 40, Allocated: 40, Available: 40,
+		Status: controller.StatusReady, LastModified: simStart}, got)
+
+	require.NoError(t, e.store.DeletePC(ctx, id))
+	got, err = e.store.GetPC(ctx, id)
+	require.NoError(t, err)
+	require.False(t, got.Exists)
+	// Deleting what is already gone is the desired state, not an error.
+	require.NoError(t, e.store.DeletePC(ctx, id))
+}
+
+func TestPutPCRejected(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	for _, tc := range []struct {
+		name  string
+		id    controller.TargetID
+		n     int
+		class string
+		calls int // requests that reach Lambda
+	}{
+		{name: "$LATEST", id: controller.TargetID{Function: "checkout", Qualifier: "$LATEST"}, n: 5, class: ClassInvalid, calls: 1},
+		{name: "weighted alias", id: controller.TargetID{Function: "search", Qualifier: "canary"}, n: 5, class: ClassInvalid, calls: 1},
+		{name: "over reserved", id: controller.TargetID{Function: "report", Qualifier: "prod"}, n: 151, class: ClassInvalid, calls: 1},
+		{name: "into the last 100 unreserved", id: controller.TargetID{Function: "checkout", Qualifier: "1"}, n: 900, class: ClassInvalid, calls: 1},
+		{name: "unknown alias", id: controller.TargetID{Function: "checkout", Qualifier: "blue"}, n: 5, class: ClassNotFound, calls: 1},
+		{name: "zero is refused before calling", id: controller.TargetID{Function: "checkout", Qualifier: "live"}, n: 0, class: ClassInvalid, calls: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.obs.count("PutProvisionedConcurrencyConfig")
+			_, err := e.store.PutPC(ctx, tc.id, tc.n)
+			require.Error(t, err)
+			require.Equal(t, tc.class, classOf(t, err))
+			require.Equal(t, tc.calls, e.obs.count("PutProvisionedConcurrencyConfig")-before)
+			if tc.calls > 0 {
+				require.Contains(t, err.Error(), "lambda:PutProvisionedConcurrencyConfig "+tc.id.String())
+			}
+		})
+	}
+}
+
+func TestLimits(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	// PC on checkout's version 1 counts against live's headroom.
+	_, err := e.store.PutPC(ctx, controller.TargetID{Function: "checkout", Qualifier: "1"}, 7)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name string
+		id   controller.TargetID
+		want controller.Limits
+		err  error
+	}{
+		{name: "alias, other qualifier's PC", id: controller.TargetID{Function: "checkout", Qualifier: "live"},
+			want: controller.Limits{Known: true, OtherPC: 7, AccountUnreserved: 850, MemoryMB: 1024}},
+		{name: "reserved concurrency", id: controller.TargetID{Function: "report", Qualifier: "prod"},
+			want: controller.Limits{Known: true, Reserved: intp(150), AccountUnreserved: 850, MemoryMB: 2048}},
+		{name: "version qualifier, List paginated over 55 configs", id: controller.TargetID{Function: "many", Qualifier: "56"},
+			want: controller.Limits{Known: true, OtherPC: 55, AccountUnreserved: 850, MemoryMB: 128}},
+		{name: "weighted alias", id: controller.TargetID{Function: "search", Qualifier: "canary"},
+			want: controller.Limits{Known: true, AccountUnreserved: 850, MemoryMB: 512}, err: ErrWeightedAlias},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := e.store.Limits(ctx, tc.id)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				require.Equal(t, ClassInvalid, classOf(t, err))
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+	// One account, one value: read once for all four targets.
+	require.Equal(t, 1, e.obs.count("GetAccountSettings"))
+	// 55 configs at 50 a page: two List calls for "many".
+	require.Equal(t, int64(2+1+1+1), e.requests("ListProvisionedConcurrencyConfigs")[sim.CodeOK])
+	// GetAlias only for aliases, never for the version qualifier.
+	require.Equal(t, 3, e.obs.count("GetAlias"))
+}
+
+func TestErrorsFromFaults(t *testing.T) {
+	ctx := context.Background()
+	id := controller.TargetID{Function: "checkout", Qualifier: "live"}
+	for _, tc := range []struct {
+		name     string
+		kind     string
+		class    string
+		retry    time.Duration
+		requests int64 // how many reached the simulator: the SDK retries 5xx only
+	}{
+		{name: "throttle with Retry-After", kind: sim.FaultThrottle, class: ClassThrottled, retry: 3 * time.Second, requests: 1},
+		{name: "server error retried by the SDK", kind: sim.FaultServerError, class: ClassServer, requests: 3},
+		{name: "conflict", kind: sim.FaultConflict, class: ClassConflict, requests: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := testScenario()
+			sc.Faults = []sim.FaultSpec{{Op: "GetProvisionedConcurrencyConfig", Kind: tc.kind, RetryAfter: sim.Duration{Duration: tc.retry}}}
+			e := newSimEnv(t, sc, nil)
+			_, err := e.store.GetPC(ctx, id)
+			require.Error(t, err)
+			require.Equal(t, tc.class, classOf(t, err))
+			var ce controller.ClassifiedError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, tc.retry, ce.RetryAfter())
+			var total int64
+			for _, n := range e.requests("GetProvisionedConcurrencyConfig") {
+				total += n
+			}
+			require.Equal(t, tc.requests, total)
+			require.Equal(t, []string{"lambda GetProvisionedConcurrencyConfig " + tc.class}, e.obs.calls)
+		})
+	}
+}
+
+func TestThrottleSlowsAndPausesTheBucket(t *testing.T) {
+	ctx := context.Background()
+	sc := testScenario()
+	// GetAccountSettings is throttled; the other calls are not.
+	sc.Faults = []sim.FaultSpec{{Op: "GetAccountSettings", Kind: sim.FaultThrottle, RetryAfter: sim.Duration{Duration: 4 * time.Second}}}
+	e := newSimEnv(t, sc, nil)
+	b := e.store.Bucket()
+	require.InDelta(t, 10, b.Rate(), 1e-9)
+
+	_, err := e.store.Limits(ctx, controller.TargetID{Function: "checkout", Qualifier: "live"})
+	require.Equal(t, ClassThrottled, classOf(t, err))
+	require.InDelta(t, 5, b.Rate(), 1e-9)
+
+	// The next call waits out Retry-After first: a 4 s pause in virtual time.
+	_, before := e.bucket.slept()
+	_, err = e.store.GetPC(ctx, controller.TargetID{Function: "checkout", Qualifier: "live"})
+	require.NoError(t, err)
+	_, after := e.bucket.slept()
+	require.GreaterOrEqual(t, after-before, 4*time.Second-300*time.Millisecond)
+	require.GreaterOrEqual(t, e.bucket.Now().Sub(simStart), 4*time.Second)
+
+	// Successes give the rate back gradually.
+	require.InDelta(t, 5.5, b.Rate(), 1e-9)
+	for range 20 {
+		_, err = e.store.GetPC(ctx, controller.TargetID{Function: "checkout", Qualifier: "live"})
+		require.NoError(t, err)
+	}
+	require.InDelta(t, 10, b.Rate(), 1e-9)
+}
+
+func TestBucketSpacesCalls(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	for range 30 {
+		_, err := e.store.GetPC(ctx, controller.TargetID{Function: "checkout", Qualifier: "live"})
+		require.NoError(t, err)
+	}
+	// 30 calls at 10 per second: the first is free, each other waits its
+	// 100 ms turn, so 2.9 s of virtual time pass.
+	n, total := e.bucket.slept()
+	require.Equal(t, 29, n)
+	require.Equal(t, 2900*time.Millisecond, total)
+	require.Equal(t, int64(30), e.requests("GetProvisionedConcurrencyConfig")[sim.CodeOK])
+}
+
+func TestBucketWaitHonoursContext(t *testing.T) {
+	e := newSimEnv(t, testScenario(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.store.GetPC(ctx, controller.TargetID{Function: "checkout", Qualifier: "live"})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, ClassError, Classify(err))
+}
+
+func TestPreflight(t *testing.T) {
+	ctx := context.Background()
+	targets := []controller.TargetID{{Function: "checkout", Qualifier: "live"}, {Function: "report", Qualifier: "prod"}}
+	for _, tc := range []struct {
+		name string
+		deny []string
+		want []string // substrings of the error; nil = no error
+	}{
+		{name: "all permitted"},
+		{name: "no GetProvisionedConcurrencyConfig", deny: []string{"/provisioned-concurrency"},
+			want: []string{
+				"missing IAM permission lambda:GetProvisionedConcurrencyConfig on checkout:live: AccessDeniedException",
+				"missing IAM permission lambda:GetProvisionedConcurrencyConfig on report:prod: AccessDeniedException",
+			}},
+		{name: "no GetAccountSettings", deny: []string{"/account-settings"},
+			want: []string{"missing IAM permission lambda:GetAccountSettings: AccessDeniedException"}},
+		{name: "no GetFunctionConcurrency", deny: []string{"/concurrency"},
+			want: []string{"missing IAM permission lambda:GetFunctionConcurrency on checkout:live: AccessDeniedException"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var wrap func(http.Handler) http.Handler
+			if tc.deny != nil {
+				wrap = iamDeny(tc.deny...)
+			}
+			e := newSimEnv(t, testScenario(), wrap)
+			err := e.store.Preflight(ctx, targets)
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+			require.Equal(t, ClassAccessDenied, Classify(err))
+		})
+	}
+	t.Run("unknown function", func(t *testing.T) {
+		e := newSimEnv(t, testScenario(), nil)
+		err := e.store.Preflight(ctx, []controller.TargetID{{Function: "gone", Qualifier: "live"}})
+		require.Error(t, err)
+		require.True(t, strings.Contains(err.Error(), "lambda:GetProvisionedConcurrencyConfig on gone:live: not found"), err.Error())
+	})
+}
