@@ -190,7 +190,7 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Help: "Always 1; labels carry the version, VCS revision and Go version of the binary.",
 		}, []string{"version", "revision", "goversion"})),
 		pricePerGBSecond: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "pc_price_dollars_per_gb_second",
+			Namespace: Namespace, Name: "pc_price_dollars_per_gigabyte_second",
 			Help: "Configured price of provisioned concurrency used for the spend estimate (USD per GB-second).",
 		})),
 		configuredTargets: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
