@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,7 @@ const maxMinutes = 366 * 24 * 60
 // Function is one function's invocations per minute.
 type Function struct {
 	ID          string // HashFunction, or the file's name for a plain CSV
+	Format      string // the trace's format (FormatAzure2019 or FormatPlain)
 	App         string
 	Owner       string
 	Trigger     string
@@ -188,7 +190,7 @@ func readAzure(cr *csv.Reader, header []string, name string) (*Trace, error) {
 			return nil, csvErr(name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		f := Function{ID: strings.TrimSpace(rec[l.fn]), StartMinute: l.startMinute, Counts: make([]float64, l.minutes)}
+		f := Function{ID: strings.TrimSpace(rec[l.fn]), Format: FormatAzure2019, StartMinute: l.startMinute, Counts: make([]float64, l.minutes)}
 		if f.ID == "" {
 			return nil, &ParseError{File: name, Line: line, Column: "HashFunction", Msg: "empty function hash"}
 		}
@@ -238,7 +240,7 @@ func parseCount(s string) (float64, error) {
 // whose duration differs from the mean is off by that ratio).
 func readPlain(cr *csv.Reader, name string) (*Trace, error) {
 	cr.FieldsPerRecord = 3
-	f := Function{ID: name}
+	f := Function{ID: filepath.Base(name), Format: FormatPlain}
 	var weighted, count float64
 	last := 0
 	for {

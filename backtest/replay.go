@@ -1,0 +1,281 @@
+package backtest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/sim"
+)
+
+// TickOffset is how long after each minute boundary ours and aas evaluate,
+// like the daemon's ticker aligned to the period plus a small offset.
+const TickOffset = 5 * time.Second
+
+// replay is one function prepared for every policy: its load, the seeded
+// arrivals' per-minute peaks (what oracle and static know), and its bounds.
+type replay struct {
+	fn      Function
+	o       Options
+	policy  config.Policy // ours' settings
+	name    string        // the simulated function's name
+	start   time.Time
+	minutes int
+	load    sim.Load
+	peaks   []int // per minute: largest per-second concurrency of the seeded arrivals
+	maxPC   int
+	initial int // PC at the start for ours and aas
+	info    FunctionInfo
+}
+
+func newReplay(f Function, o Options, p config.Policy) *replay {
+	r := &replay{fn: f, o: o, policy: p, name: simName(f.ID), start: startOf(f), minutes: len(f.Counts)}
+	r.load = sim.Load{Qualifier: Qualifier, Kind: sim.LoadTrace, DurationMS: f.DurationMS, PerMinute: f.Counts}
+	tr := sim.NewTraffic(r.load, o.Seed, r.start)
+	r.peaks = make([]int, r.minutes)
+	peak := 0
+	for m := range r.minutes {
+		for s := range int64(60) {
+			_, c := tr.Second(int64(m)*60 + s)
+			r.peaks[m] = max(r.peaks[m], c)
+		}
+		peak = max(peak, r.peaks[m])
+	}
+	// Bounds for ours and aas: min 1, and a max that never binds (10× the
+	// replay's peak), so the comparison is of the policies, not of limits.
+	r.maxPC = max(10, 10*peak)
+	// Ours and aas start as if they had been tracking already: the first
+	// minute's peak at 70% utilization.
+	if r.minutes > 0 {
+		r.initial = max(1, ceilDiv(float64(r.peaks[0]), 0.70))
+	}
+	r.initial = min(max(r.initial, 1), r.maxPC)
+	scale := 1.0
+	if orig := PeakMeanConcurrency(Function{Counts: f.Counts, DurationMS: f.DurationMS}); o.ScalePeak > 0 && orig > 0 {
+		scale = o.ScalePeak / orig // informational: counts were already scaled
+	}
+	r.info = FunctionInfo{ID: f.ID, DurationMS: f.DurationMS, Minutes: r.minutes, Invocations: f.Total(),
+		PeakMeanConc: PeakMeanConcurrency(f), PeakConcurrency: peak, Burstiness: Burstiness(f.Counts), Scale: scale}
+	return r
+}
+
+// simName turns a function ID into a valid Lambda function name.
+func simName(id string) string {
+	s := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, id)
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	if s == "" {
+		s = "fn"
+	}
+	return s
+}
+
+func (r *replay) id() controller.TargetID {
+	return controller.TargetID{Function: r.name, Qualifier: Qualifier}
+}
+
+// scenario is the simulated account for one policy: one function, one alias
+// serving the trace, limits far above the replay so they never bind.
+func (r *replay) scenario(initialPC int) *sim.Scenario {
+	sc := sim.DefaultScenario()
+	sc.Seed = r.o.Seed
+	sc.Faults = nil
+	sc.Account.ConcurrentExecutions = 2*r.maxPC + 10*r.info.PeakConcurrency + 1000
+	fs := sim.FunctionSpec{
+		Name: r.name, MemoryMB: r.o.MemoryMB, Versions: 1,
+		Aliases: []sim.AliasSpec{{Name: Qualifier, Version: "1"}},
+		Loads:   []sim.Load{r.load},
+	}
+	if initialPC > 0 {
+		fs.Provisioned = map[string]int{Qualifier: initialPC}
+	}
+	sc.Functions = []sim.FunctionSpec{fs}
+	return sc
+}
+
+// end is the instant after the replay's last second; the world publishes a
+// minute's accounting when the next second is simulated.
+func (r *replay) end() time.Time {
+	return r.start.Add(time.Duration(r.minutes)*time.Minute + time.Second)
+}
+
+// world builds a fresh world on a virtual clock at the replay's start.
+func (r *replay) world(sc *sim.Scenario) (*sim.World, *sim.VirtualClock, error) {
+	clk := sim.NewVirtualClock(r.start)
+	w, err := sim.NewWorld(sc, clk)
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulator: %w", err)
+	}
+	return w, clk, nil
+}
+
+// run replays under one policy in its own world (same seed, same arrivals).
+func (r *replay) run(ctx context.Context, policy string) (Result, error) {
+	switch policy {
+	case PolicyStatic:
+		return r.runStatic()
+	case PolicyOracle:
+		return r.runOracle()
+	case PolicyAAS:
+		return r.runAAS(ctx)
+	case PolicyOurs:
+		return r.runOurs(ctx)
+	}
+	return Result{}, fmt.Errorf("unknown policy %q", policy)
+}
+
+// finish flushes the world to the end of the replay and measures it.
+func (r *replay) finish(w *sim.World, clk *sim.VirtualClock, policy string, puts int, cwPerTargetHour float64) (Result, error) {
+	clk.Set(r.end())
+	w.AdvanceTo(r.end())
+	ms := w.Minutes(r.name, Qualifier)
+	if len(ms) < r.minutes {
+		return Result{}, fmt.Errorf("simulator accounted %d of %d minutes", len(ms), r.minutes)
+	}
+	mins := make([]Minute, r.minutes)
+	for i := range mins {
+		s := ms[i]
+		mins[i] = Minute{Invocations: s.Invocations, Spillover: s.Spillover, PeakConcurrency: s.PeakConcurrency, PCAllocated: s.PCAllocated}
+	}
+	return Measure(r.fn.ID, policy, mins, r.fn.DurationMS/1000, puts, cwPerTargetHour), nil
+}
+
+// runStatic keeps PC at the replay's per-second peak from the start.
+func (r *replay) runStatic() (Result, error) {
+	w, clk, err := r.world(r.scenario(max(1, r.info.PeakConcurrency)))
+	if err != nil {
+		return Result{}, err
+	}
+	return r.finish(w, clk, PolicyStatic, 0, 0)
+}
+
+// runOracle sets PC each minute to that minute's per-second peak, known in
+// advance, with allocation made instant (1 ns preparation, no rate limit):
+// increases are put half a second before the minute so they are available
+// from its first second; decreases half a second after it starts, so the
+// previous minute keeps its PC to the end.
+func (r *replay) runOracle() (Result, error) {
+	want := func(m int) int { return max(1, r.peaks[m]) }
+	sc := r.scenario(want(0))
+	sc.Allocation.PrepDelay.Duration = time.Nanosecond
+	sc.Allocation.DecreaseDelay.Duration = time.Nanosecond
+	sc.Allocation.RatePerMinute = math.MaxInt32
+	w, clk, err := r.world(sc)
+	if err != nil {
+		return Result{}, err
+	}
+	cur, puts := want(0), 0
+	for m := 1; m < r.minutes; m++ {
+		n := want(m)
+		if n == cur {
+			continue
+		}
+		at := r.start.Add(time.Duration(m)*time.Minute - 500*time.Millisecond)
+		if n < cur {
+			at = at.Add(time.Second)
+		}
+		clk.Set(at)
+		if _, err := w.PutProvisionedConcurrency(r.name, Qualifier, n); err != nil {
+			return Result{}, fmt.Errorf("oracle minute %d: %w", m, err)
+		}
+		cur = n
+		puts++
+	}
+	return r.finish(w, clk, PolicyOracle, puts, 0)
+}
+
+// runAAS drives the AAS emulation once a minute.
+func (r *replay) runAAS(ctx context.Context) (Result, error) {
+	sc := r.scenario(r.initial)
+	w, clk, err := r.world(sc)
+	if err != nil {
+		return Result{}, err
+	}
+	store, ms := w.InProcess()
+	cs := &countingStore{PCStore: store}
+	a := NewAAS(r.id(), cs, ms, 1, r.maxPC, sc.Metrics.PublishDelay.Duration)
+	for m := range r.minutes {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		t := r.start.Add(time.Duration(m)*time.Minute + TickOffset)
+		clk.Set(t)
+		a.Tick(ctx, t)
+	}
+	// Two alarms, each evaluating one metric every minute.
+	return r.finish(w, clk, PolicyAAS, cs.Puts(), 2*60)
+}
+
+// countingStore counts successful writes, the put_calls of the report.
+type countingStore struct {
+	controller.PCStore
+	mu   sync.Mutex
+	puts int
+}
+
+func (c *countingStore) PutPC(ctx context.Context, id controller.TargetID, n int) (controller.PCConfig, error) {
+	pc, err := c.PCStore.PutPC(ctx, id, n)
+	if err == nil {
+		c.mu.Lock()
+		c.puts++
+		c.mu.Unlock()
+	}
+	return pc, err
+}
+
+func (c *countingStore) DeletePC(ctx context.Context, id controller.TargetID) error {
+	err := c.PCStore.DeletePC(ctx, id)
+	if err == nil {
+		c.mu.Lock()
+		c.puts++
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *countingStore) Puts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.puts
+}
+
+// countingMetrics counts the CloudWatch metrics ours requests: every
+// distinct target of a Fetch costs MetricsPerTarget metrics.
+type countingMetrics struct {
+	controller.MetricSource
+	mu      sync.Mutex
+	metrics int
+}
+
+func (c *countingMetrics) Fetch(ctx context.Context, qs []controller.MetricQuery, start, end time.Time) (map[controller.TargetID]controller.Series, error) {
+	seen := map[controller.TargetID]bool{}
+	for _, q := range qs {
+		seen[q.ID] = true
+	}
+	c.mu.Lock()
+	c.metrics += len(seen) * MetricsPerTarget
+	c.mu.Unlock()
+	return c.MetricSource.Fetch(ctx, qs, start, end)
+}
+
+func (c *countingMetrics) Requested() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.metrics
+}
+
+func (r *replay) runOurs(ctx context.Context) (Result, error) {
+	return Result{}, fmt.Errorf("ours: controller loop not wired yet")
+}

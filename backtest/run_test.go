@@ -1,0 +1,77 @@
+package backtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// writeBurstTrace writes a plain trace: 600/min (concurrency ~10 at 1 s),
+// a burst of 6000/min for burst minutes at minute 30, then 600/min again.
+func writeBurstTrace(t *testing.T, minutes, burst int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("minute,invocations,avg_duration_ms\n")
+	for m := range minutes {
+		n := 600
+		if m >= 30 && m < 30+burst {
+			n = 6000
+		}
+		fmt.Fprintf(&b, "%d,%d,1000\n", m, n)
+	}
+	p := filepath.Join(t.TempDir(), "burst.csv")
+	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o644))
+	return p
+}
+
+func byPolicy(rep *Report) map[string]Result {
+	out := map[string]Result{}
+	for _, r := range rep.Results {
+		out[r.Policy] = r
+	}
+	return out
+}
+
+func TestRunBaselines(t *testing.T) {
+	trace := writeBurstTrace(t, 90, 10)
+	rep, err := Run(context.Background(), Options{Trace: trace, Policies: []string{PolicyAAS, PolicyStatic, PolicyOracle}, Seed: 7})
+	require.NoError(t, err)
+	r := byPolicy(rep)
+	require.Len(t, r, 3)
+	for _, p := range []string{PolicyAAS, PolicyStatic, PolicyOracle} {
+		require.Greater(t, r[p].Invocations, int64(0), p)
+		require.Equal(t, r[PolicyOracle].Invocations, r[p].Invocations, "every policy sees the same arrivals: %s", p)
+	}
+	require.Zero(t, r[PolicyOracle].Spillover, "oracle covers every second")
+	require.Zero(t, r[PolicyStatic].Spillover, "static holds the peak")
+	require.Less(t, r[PolicyOracle].PCHours, r[PolicyStatic].PCHours)
+	require.Greater(t, r[PolicyAAS].Spillover, int64(0), "AAS needs 3 datapoints and a minute of allocation: the burst spills")
+	require.Greater(t, r[PolicyAAS].PutCalls, 0)
+	require.InDelta(t, 120, r[PolicyAAS].CWMetricsPerTargetHour, 1e-9)
+	require.NotEmpty(t, r[PolicyAAS].Episodes)
+	require.Greater(t, r[PolicyOracle].MeanUtilization, r[PolicyStatic].MeanUtilization)
+}
+
+func TestRunWritesOutputs(t *testing.T) {
+	trace := writeBurstTrace(t, 40, 5)
+	out := t.TempDir()
+	_, err := Run(context.Background(), Options{Trace: trace, Policies: []string{PolicyAAS, PolicyOracle}, Out: out})
+	require.NoError(t, err)
+	csv, err := os.ReadFile(filepath.Join(out, "report.csv"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	require.Equal(t, CSVHeader, lines[0])
+	require.Len(t, lines, 3)
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "| policy | PC-hours | $ |")
+	png, err := os.ReadFile(filepath.Join(out, "burst.csv.png"))
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")))
+}
