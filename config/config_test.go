@@ -2,10 +2,13 @@ package config
 
 import (
 	"os"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 )
 
 func TestDefaultMatchesDesign(t *testing.T) {
@@ -77,4 +80,57 @@ func TestExampleLoads(t *testing.T) {
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.yaml")
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestExampleDocumentsEveryField requires config.example.yaml to set every
+// key of the config types at least once, each with a comment somewhere.
+func TestExampleDocumentsEveryField(t *testing.T) {
+	data, err := os.ReadFile("../config.example.yaml")
+	require.NoError(t, err)
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	root := doc.Content[0]
+
+	// keys[section][key] = commented
+	keys := map[string]map[string]bool{}
+	var walk func(section string, n *yaml.Node)
+	walk = func(section string, n *yaml.Node) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			if keys[section] == nil {
+				keys[section] = map[string]bool{}
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				commented := k.LineComment != "" || k.HeadComment != "" || v.LineComment != ""
+				keys[section][k.Value] = keys[section][k.Value] || commented
+				walk(k.Value, v)
+			}
+		case yaml.SequenceNode:
+			for _, item := range n.Content {
+				walk(section, item)
+			}
+		}
+	}
+	walk("", root)
+
+	sections := map[string]reflect.Type{
+		"":          reflect.TypeFor[Config](),
+		"log":       reflect.TypeFor[Log](),
+		"aws":       reflect.TypeFor[AWS](),
+		"pricing":   reflect.TypeFor[Pricing](),
+		"defaults":  reflect.TypeFor[Policy](),
+		"targets":   reflect.TypeFor[Target](),
+		"schedules": reflect.TypeFor[ScheduleSpec](),
+	}
+	for section, typ := range sections {
+		for _, f := range fieldsOf(typ) {
+			if section == "targets" && slices.ContainsFunc(fieldsOf(reflect.TypeFor[Policy]()), func(p field) bool { return p.name == f.name }) {
+				continue // documented under defaults; targets show a few overrides
+			}
+			commented, ok := keys[section][f.name]
+			require.True(t, ok, "config.example.yaml does not set %s.%s", section, f.name)
+			require.True(t, commented, "config.example.yaml sets %s.%s without a comment", section, f.name)
+		}
+	}
 }

@@ -146,10 +146,10 @@ func (v *validator) policy(prefix string, p Policy, base *Policy) {
 	if own(func(b *Policy) bool { return p.Statistic != b.Statistic }) {
 		oneOf(v, at("statistic"), p.Statistic, StatMaximum, StatAverage)
 	}
-	if own(func(b *Policy) bool { return p.TargetUtilization != b.TargetUtilization }) && !(p.TargetUtilization > 0 && p.TargetUtilization < 1) {
+	if own(func(b *Policy) bool { return !sameFloat(p.TargetUtilization, b.TargetUtilization) }) && !(p.TargetUtilization > 0 && p.TargetUtilization < 1) {
 		v.add(at("target_utilization"), "%v is out of range (0 < value < 1)", p.TargetUtilization)
 	}
-	if own(func(b *Policy) bool { return p.ScaleInRatio != b.ScaleInRatio }) && !(p.ScaleInRatio > 0 && p.ScaleInRatio < 1) {
+	if own(func(b *Policy) bool { return !sameFloat(p.ScaleInRatio, b.ScaleInRatio) }) && !(p.ScaleInRatio > 0 && p.ScaleInRatio < 1) {
 		v.add(at("scale_in_ratio"), "%v is out of range (0 < value < 1)", p.ScaleInRatio)
 	}
 	if own(func(b *Policy) bool { return p.ScaleOutDatapoints != b.ScaleOutDatapoints }) {
@@ -164,10 +164,10 @@ func (v *validator) policy(prefix string, p Policy, base *Policy) {
 	if own(func(b *Policy) bool { return p.ScaleInCooldown != b.ScaleInCooldown }) && p.ScaleInCooldown.Duration < 0 {
 		v.add(at("scale_in_cooldown"), "%s is out of range (value >= 0s)", p.ScaleInCooldown)
 	}
-	if own(func(b *Policy) bool { return p.MaxScaleInStep != b.MaxScaleInStep }) {
+	if own(func(b *Policy) bool { return !sameStep(p.MaxScaleInStep, b.MaxScaleInStep) }) {
 		v.step(at("max_scale_in_step"), p.MaxScaleInStep, MaxScaleInPct)
 	}
-	if own(func(b *Policy) bool { return p.MaxScaleOutStep != b.MaxScaleOutStep }) {
+	if own(func(b *Policy) bool { return !sameStep(p.MaxScaleOutStep, b.MaxScaleOutStep) }) {
 		v.step(at("max_scale_out_step"), p.MaxScaleOutStep, MaxScaleOutPct)
 	}
 	if own(func(b *Policy) bool { return p.MissingData != b.MissingData }) {
@@ -360,3 +360,9 @@ func functionQualified(f string) bool {
 	_, rest, ok := strings.Cut(f, "function:")
 	return ok && strings.Contains(rest, ":")
 }
+
+// sameFloat is == except that NaN equals NaN: an inherited NaN is the
+// defaults' problem, not the target's.
+func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+func sameStep(a, b Step) bool { return a.Absolute == b.Absolute && sameFloat(a.Percent, b.Percent) }

@@ -1,0 +1,36 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLogValue(t *testing.T) {
+	c, err := Load("../config.example.yaml")
+	require.NoError(t, err)
+	c.AWS.Endpoint = "http://user:secret@127.0.0.1:4566"
+
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("effective config", "config", c)
+	var line struct {
+		Config map[string]any `json:"config"`
+	}
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &line))
+
+	got := line.Config
+	require.Equal(t, "us-east-1", got["region"])
+	require.Equal(t, "1m", got["interval"])
+	require.Equal(t, "cbor", got["cloudwatch_protocol"])
+	require.Equal(t, "http://user:xxxxx@127.0.0.1:4566", got["endpoint"])
+	require.NotContains(t, buf.String(), "secret")
+	require.Contains(t, got["defaults"], "statistic=Maximum target_utilization=0.7 scale_in_ratio=0.9 ")
+	require.Equal(t, []any{
+		"checkout-api:live min=5 max=400 schedules=business-hours",
+		"search-api:live scale_out_datapoints=1 scale_in_cooldown=10m max=200",
+		"report-worker:prod missing_data=hold min=2 max=150 schedules=nightly-reports,daytime-cap",
+	}, got["targets"], "targets show only what they override")
+}
