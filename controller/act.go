@@ -1,0 +1,166 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Error classes of ClassifiedError the loop reacts to.
+const (
+	ClassThrottled = "throttled"
+	ClassConflict  = "conflict"
+	ClassInvalid   = "invalid"
+	ClassNotFound  = "not_found"
+	ClassError     = "error"
+)
+
+// Results passed to Recorder.Acted besides the error classes.
+const (
+	ResultOK     = "ok"
+	ResultDryRun = "dry_run"
+)
+
+type job struct {
+	t      Target
+	d      Decision
+	failed bool // the config was FAILED: this write is a retry
+}
+
+// actAll carries out the decisions through the worker pool. Once ctx ends
+// no new write starts; writes already started finish (see act).
+func (c *Controller) actAll(ctx context.Context, now time.Time, jobs []job) {
+	sem := make(chan struct{}, c.opts.Workers)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if !acquire(ctx, sem) {
+			c.logs[j.t.ID].Info("shutting down: change not started", KeyFrom, j.d.Current, KeyTo, j.d.Desired,
+				KeyReason, string(j.d.Reason))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c.act(ctx, now, j)
+		}()
+	}
+	wg.Wait()
+}
+
+// act writes one decision. The write runs on a context detached from ctx's
+// cancellation, bounded by writeTimeout, so a shutdown never abandons a Put
+// half-way and never leaves the loop's memory behind Lambda's state.
+func (c *Controller) act(ctx context.Context, now time.Time, j job) {
+	id, d := j.t.ID, j.d
+	log := c.logs[id]
+	if c.opts.DryRun {
+		log.Info("would scale", KeyFrom, d.Current, KeyTo, d.Desired, KeyReason, string(d.Reason),
+			KeyDirection, string(d.Direction), KeyUtilization, d.Utilization, KeyDetail, d.Detail, KeyDryRun, true)
+		c.rec.Acted(id, d, ResultDryRun)
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	var pc PCConfig
+	var err error
+	switch d.Action {
+	case ActPut:
+		pc, err = c.opts.Store.PutPC(wctx, id, d.Desired)
+	case ActDelete:
+		err = c.opts.Store.DeletePC(wctx, id)
+	default:
+		return
+	}
+	if err != nil {
+		c.writeFailed(ctx, now, j, err)
+		return
+	}
+	c.update(id, func(st *targetState) {
+		st.LastChange, st.LastFrom, st.LastTo, st.LastDirection = now, d.Current, d.Desired, d.Direction
+		if st.Rejected > 0 && d.Desired >= st.Rejected {
+			st.Rejected, st.RejectedAt = 0, time.Time{} // a limit was raised
+		}
+		if j.failed {
+			st.FailedAttempts++
+			st.FailedUntil = now.Add(c.failedBackoff(st.FailedAttempts))
+		}
+		if d.Action == ActDelete {
+			st.pc = PCConfig{}
+		} else {
+			if !pc.Exists { // a store that answers Put with nothing: assume Lambda's
+				pc = PCConfig{Exists: true, Requested: d.Desired, Status: StatusInProgress, LastModified: now}
+			}
+			st.pc = pc
+		}
+		st.lastStatus = st.pc.Status
+	})
+	log.Info("scaled", KeyFrom, d.Current, KeyTo, d.Desired, KeyReason, string(d.Reason),
+		KeyDirection, string(d.Direction), KeyUtilization, d.Utilization, KeyDetail, d.Detail,
+		KeyConstrained, d.Constrained, KeyDryRun, false)
+	c.rec.Acted(id, d, ResultOK)
+}
+
+// writeFailed reacts to a Put/Delete error by its class; never fatal.
+func (c *Controller) writeFailed(ctx context.Context, now time.Time, j job, err error) {
+	id, d := j.t.ID, j.d
+	log := c.logs[id].With(KeyFrom, d.Current, KeyTo, d.Desired, KeyReason, string(d.Reason),
+		KeyError, err.Error())
+	class := errClass(err)
+	c.update(id, func(st *targetState) {
+		c.backOff(st, err, now)
+		if class == ClassInvalid && d.Action == ActPut {
+			st.Rejected, st.RejectedAt = d.Desired, now
+		}
+	})
+	switch class {
+	case ClassThrottled:
+		log.Warn("Lambda throttled the change: backing off", KeyErrorClass, class, KeyRetryAfter, retryAfter(err).String())
+	case ClassConflict:
+		log.Warn("another operation is in progress: retrying next tick", KeyErrorClass, class)
+	case ClassInvalid:
+		log.Warn("Lambda rejected the value: marked constrained, not repeated", KeyErrorClass, class)
+	case ClassNotFound:
+		log.Warn("function or alias not found: retrying slowly", KeyErrorClass, class,
+			KeyUntil, now.Add(c.notFoundRetry()).UTC().Format(time.RFC3339))
+	default:
+		class = ClassError
+		log.Error("change failed", KeyErrorClass, errClass(err))
+	}
+	c.rec.Acted(id, d, class)
+}
+
+// logCallError logs a failed read by class; quiet during shutdown.
+func (c *Controller) logCallError(ctx context.Context, id TargetID, msg string, err error, now time.Time) {
+	log := c.logs[id]
+	class := errClass(err)
+	switch {
+	case ctx.Err() != nil:
+		log.Debug(msg, KeyError, err.Error(), KeyErrorClass, class)
+	case class == ClassThrottled:
+		log.Warn(msg+": backing off", KeyError, err.Error(), KeyErrorClass, class, KeyRetryAfter, retryAfter(err).String())
+	case class == ClassNotFound:
+		log.Warn(msg+": retrying slowly", KeyError, err.Error(), KeyErrorClass, class,
+			KeyUntil, now.Add(c.notFoundRetry()).UTC().Format(time.RFC3339))
+	default:
+		log.Error(msg, KeyError, err.Error(), KeyErrorClass, class)
+	}
+}
+
+// errClass is the class of a ClassifiedError in err's chain, else "error".
+func errClass(err error) string {
+	var ce ClassifiedError
+	if errors.As(err, &ce) {
+		return ce.ErrorClass()
+	}
+	return ClassError
+}
+
+func retryAfter(err error) time.Duration {
+	var ce ClassifiedError
+	if errors.As(err, &ce) {
+		return ce.RetryAfter()
+	}
+	return 0
+}

@@ -1,0 +1,221 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultWorkers       = 4
+	DefaultInterval      = time.Minute
+	DefaultOffset        = 5 * time.Second
+	DefaultMetricLag     = 1
+	DefaultLimitsRefresh = 5 * time.Minute
+	// metricPeriod is Lambda's metric granularity.
+	metricPeriod = time.Minute
+	// writeTimeout bounds a Put/Delete that is allowed to outlive shutdown.
+	writeTimeout = 30 * time.Second
+	// failedBackoffMax caps the exponential retry of a FAILED config.
+	failedBackoffMax = time.Hour
+)
+
+// Target is one managed alias or version as the loop sees it.
+type Target struct {
+	ID     TargetID
+	Policy config.Policy
+	// Bounds gives the scheduled floor/ceiling at an instant; nil = none.
+	Bounds func(now time.Time) Bounds
+}
+
+// Options configure a Controller. Store, Metrics and at least one target
+// are required; the rest have defaults.
+type Options struct {
+	Targets  []Target
+	Store    PCStore
+	Metrics  MetricSource
+	Clock    Clock        // default SystemClock
+	Logger   *slog.Logger // default: discard
+	Recorder Recorder     // may be nil
+	DryRun   bool
+	Workers  int           // bounded pool for Lambda calls; default 4
+	Interval time.Duration // tick; default 1m
+	Offset   time.Duration // tick at boundary + Offset; default 5s (0 when ≥ Interval)
+	// MetricLag is how many of the newest finished periods are not yet
+	// complete in CloudWatch (publication delay). 0 means the default 1;
+	// a negative value means none.
+	MetricLag     int
+	LimitsRefresh time.Duration // default 5m
+}
+
+// DemandRecorder is optionally implemented by a Recorder that also wants
+// the latest complete minute's concurrency and spillover (telemetry does).
+type DemandRecorder interface {
+	ObserveDemand(id TargetID, concurrency, spillover float64)
+}
+
+// Controller runs observe → decide → act for every target.
+type Controller struct {
+	opts    Options
+	targets []Target
+	log     *slog.Logger
+	rec     Recorder
+	clock   Clock
+	lag     int
+
+	tickMu sync.Mutex // one Tick at a time
+	mu     sync.Mutex // guards states
+	states map[TargetID]*targetState
+	logs   map[TargetID]*slog.Logger
+}
+
+// targetState is the loop's memory of one target.
+type targetState struct {
+	State
+	pc         PCConfig // last PCConfig seen (from Get or Put)
+	hasPC      bool
+	limits     Limits
+	limitsAt   time.Time
+	lastStatus Status
+}
+
+// New checks the options and builds a Controller.
+func New(o Options) (*Controller, error) {
+	var errs []error
+	if o.Store == nil {
+		errs = append(errs, errors.New("controller: Store is required"))
+	}
+	if o.Metrics == nil {
+		errs = append(errs, errors.New("controller: Metrics is required"))
+	}
+	if len(o.Targets) == 0 {
+		errs = append(errs, errors.New("controller: no targets"))
+	}
+	seen := map[TargetID]bool{}
+	for i, t := range o.Targets {
+		if t.ID.Function == "" || t.ID.Qualifier == "" {
+			errs = append(errs, fmt.Errorf("controller: target %d: function and qualifier are required", i))
+		}
+		if seen[t.ID] {
+			errs = append(errs, fmt.Errorf("controller: target %s listed twice", t.ID))
+		}
+		seen[t.ID] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Offset == 0 {
+		o.Offset = DefaultOffset
+	}
+	if o.Offset < 0 || o.Offset >= o.Interval {
+		o.Offset = 0
+	}
+	if o.LimitsRefresh <= 0 {
+		o.LimitsRefresh = DefaultLimitsRefresh
+	}
+	c := &Controller{
+		opts:    o,
+		targets: append([]Target(nil), o.Targets...),
+		log:     o.Logger,
+		rec:     o.Recorder,
+		clock:   o.Clock,
+		lag:     max(o.MetricLag, 0),
+		states:  make(map[TargetID]*targetState, len(o.Targets)),
+		logs:    make(map[TargetID]*slog.Logger, len(o.Targets)),
+	}
+	if o.MetricLag == 0 {
+		c.lag = DefaultMetricLag
+	}
+	if c.rec == nil {
+		c.rec = nopRecorder{}
+	}
+	for _, t := range c.targets {
+		c.states[t.ID] = &targetState{}
+		c.logs[t.ID] = c.log.With(KeyTarget, t.ID.String(), KeyFunction, t.ID.Function, KeyQualifier, t.ID.Qualifier)
+	}
+	return c, nil
+}
+
+// Run ticks at every interval boundary plus the offset until ctx ends. A
+// tick in progress when ctx ends finishes its in-flight writes and starts
+// no new ones; Run then returns nil.
+func (c *Controller) Run(ctx context.Context) error {
+	c.log.Info("controller started", KeyTargets, len(c.targets), KeyInterval, c.opts.Interval.String(),
+		KeyDryRun, c.opts.DryRun)
+	for {
+		now := c.clock.Now()
+		next := nextTick(now, c.opts.Interval, c.opts.Offset)
+		select {
+		case <-ctx.Done():
+			c.log.Info("controller stopped")
+			return nil
+		case <-c.clock.After(next.Sub(now)):
+		}
+		if ctx.Err() != nil {
+			c.log.Info("controller stopped")
+			return nil
+		}
+		if err := c.Tick(ctx, c.clock.Now()); err != nil && ctx.Err() == nil {
+			c.log.Warn("tick incomplete", KeyError, err.Error())
+		}
+	}
+}
+
+// nextTick is the first interval boundary plus offset strictly after now.
+func nextTick(now time.Time, interval, offset time.Duration) time.Time {
+	t := now.Truncate(interval).Add(offset)
+	for !t.After(now) {
+		t = t.Add(interval)
+	}
+	return t
+}
+
+// stateCopy returns a copy of a target's memory.
+func (c *Controller) stateCopy(id TargetID) targetState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *c.states[id]
+}
+
+// update mutates a target's memory under the lock.
+func (c *Controller) update(id TargetID, f func(st *targetState)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(c.states[id])
+}
+
+// StateOf returns the loop's memory of a target (for tests and debugging).
+func (c *Controller) StateOf(id TargetID) (State, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.states[id]
+	if !ok {
+		return State{}, false
+	}
+	return st.State, true
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) Observed(TargetID, PCConfig, Limits, Decision) {}
+func (nopRecorder) Acted(TargetID, Decision, string)              {}
+func (nopRecorder) Ticked(time.Time, time.Duration, error)        {}
