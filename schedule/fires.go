@@ -20,6 +20,23 @@ import (
 type cronSpec struct {
 	minute, hour, dom, month, dow uint64
 	loc                           *time.Location
+	secs                          []int64 // matching wall times as seconds after midnight, ascending
+}
+
+// daySeconds lists the wall times of a matching day, as seconds after midnight.
+func (c *cronSpec) daySeconds() []int64 {
+	if c.secs != nil {
+		return c.secs
+	}
+	var out []int64
+	for h := range 24 {
+		for m := range 60 {
+			if 1<<uint(h)&c.hour != 0 && 1<<uint(m)&c.minute != 0 {
+				out = append(out, int64(h)*3600+int64(m)*60)
+			}
+		}
+	}
+	return out
 }
 
 // starBit is robfig's marker for a field written as "*" or "?"; it decides how day-of-month and
@@ -84,31 +101,29 @@ func (c *cronSpec) dayFires(day time.Time, buf []int64) []int64 {
 	}
 	ps := c.periods(day.Add(-zoneMargin), day.Add(24*time.Hour+zoneMargin))
 	midnight := day.Unix()
-	for h := range 24 {
-		if 1<<uint(h)&c.hour == 0 {
+	if len(ps) == 1 { // no transition near this day: one offset for every wall time
+		for _, sec := range c.daySeconds() {
+			buf = append(buf, midnight+sec-ps[0].off)
+		}
+		return buf
+	}
+	for _, sec := range c.daySeconds() {
+		wall := midnight + sec
+		n := len(buf)
+		for _, p := range ps {
+			if t := wall - p.off; p.start <= t && t < p.end {
+				buf = append(buf, t)
+			}
+		}
+		if len(buf) > n {
 			continue
 		}
-		for m := range 60 {
-			if 1<<uint(m)&c.minute == 0 {
-				continue
-			}
-			wall := midnight + int64(h)*3600 + int64(m)*60
-			n := len(buf)
-			for _, p := range ps {
-				if t := wall - p.off; p.start <= t && t < p.end {
-					buf = append(buf, t)
-				}
-			}
-			if len(buf) > n {
-				continue
-			}
-			// The wall time does not exist: fire when the clock jumps over it.
-			for i := 0; i+1 < len(ps); i++ {
-				a, b := ps[i], ps[i+1]
-				if wall-a.off >= a.end && wall-b.off < b.start {
-					buf = append(buf, b.start)
-					break
-				}
+		// The wall time does not exist: fire when the clock jumps over it.
+		for i := 0; i+1 < len(ps); i++ {
+			a, b := ps[i], ps[i+1]
+			if wall-a.off >= a.end && wall-b.off < b.start {
+				buf = append(buf, b.start)
+				break
 			}
 		}
 	}
@@ -177,16 +192,21 @@ func lastAtOrBefore(sorted []int64, x time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// firesIn calls fn for every fire in the open interval (lo, hi), day by day; within a day in
-// order (across a midnight transition two days may interleave).
-func (c *cronSpec) firesIn(lo, hi time.Time, fn func(time.Time)) {
+// firesIn calls fn with every fire (Unix seconds) in the open interval (lo, hi), day by day;
+// within a day in order (across a transition at midnight two days may interleave).
+func (c *cronSpec) firesIn(lo, hi time.Time, fn func(int64)) {
 	var buf []int64
+	// Fires are whole seconds: t > lo ⇔ t ≥ floor(lo)+1; t < hi ⇔ t < ceil(hi).
+	first, stop := lo.Unix()+1, hi.Unix()
+	if hi.Nanosecond() > 0 {
+		stop++
+	}
 	last := c.civilDay(hi, 1)
 	for day := c.civilDay(lo, -1); !day.After(last); day = day.AddDate(0, 0, 1) {
 		buf = c.dayFires(day, buf)
 		for _, s := range buf {
-			if t := time.Unix(s, 0).UTC(); t.After(lo) && t.Before(hi) {
-				fn(t)
+			if first <= s && s < stop {
+				fn(s)
 			}
 		}
 	}

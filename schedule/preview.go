@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -18,7 +19,9 @@ type Change struct {
 	State State
 }
 
-type interval struct{ start, end time.Time }
+// interval is an open stretch [start, end) as offsets from the preview's start: plain integers
+// keep the per-fire work small when an expression fires every minute for a year.
+type interval struct{ start, end time.Duration }
 
 // Preview lists every change of the effective state in [from, from+days×24h); the first entry is
 // the state at from. days is capped at 366; days ≤ 0 gives nil.
@@ -26,58 +29,60 @@ func (s *Schedule) Preview(from time.Time, days int) []Change {
 	if days <= 0 {
 		return nil
 	}
-	end := from.Add(time.Duration(min(days, maxPreviewDays)) * 24 * time.Hour)
+	span := time.Duration(min(days, maxPreviewDays)) * 24 * time.Hour
 	ivs := make([][]interval, s.Len())
-	var points []time.Time
+	var points []time.Duration
 	for i := range ivs {
-		ivs[i] = s.windows[i].intervals(from, end)
+		ivs[i] = s.windows[i].intervals(from, span)
 		for _, iv := range ivs[i] {
-			for _, t := range [2]time.Time{iv.start, iv.end} {
-				if t.After(from) && t.Before(end) {
-					points = append(points, t)
+			for _, d := range [2]time.Duration{iv.start, iv.end} {
+				if d > 0 && d < span {
+					points = append(points, d)
 				}
 			}
 		}
 	}
-	slices.SortFunc(points, time.Time.Compare)
-	points = slices.CompactFunc(points, time.Time.Equal)
+	slices.Sort(points)
+	points = slices.Compact(points)
 
-	// Sweep: instants only grow, so each window keeps an index into its sorted intervals.
+	// Sweep: offsets only grow, so each window keeps an index into its sorted intervals.
 	idx := make([]int, len(ivs))
-	stateAt := func(t time.Time) State {
+	stateAt := func(d time.Duration) State {
 		var st State
 		for i, list := range ivs {
-			for idx[i] < len(list) && !list[idx[i]].end.After(t) {
+			for idx[i] < len(list) && list[idx[i]].end <= d {
 				idx[i]++
 			}
-			if idx[i] < len(list) && !list[idx[i]].start.After(t) {
+			if idx[i] < len(list) && list[idx[i]].start <= d {
 				st.add(&s.windows[i])
 			}
 		}
 		slices.Sort(st.Active)
 		return st
 	}
-	loc := from.Location()
-	changes := []Change{{At: from, State: stateAt(from)}}
-	for _, t := range points {
-		if st := stateAt(t); !st.Equal(changes[len(changes)-1].State) {
-			changes = append(changes, Change{At: t.In(loc), State: st})
+	changes := []Change{{At: from, State: stateAt(0)}}
+	for _, d := range points {
+		if st := stateAt(d); !st.Equal(changes[len(changes)-1].State) {
+			changes = append(changes, Change{At: from.Add(d), State: st})
 		}
 	}
 	return changes
 }
 
-// intervals returns the window's open stretches that meet [from, end), merged and sorted, the
-// first one clipped to start at from. Only the latest fire up to from+lead matters before from
-// (every stretch has the same length), so the cost follows the fires within the range, not the
-// window's duration: "* * * * *" open for 7 days costs 10080 fires a week of preview, not more.
-func (w *window) intervals(from, end time.Time) []interval {
+// intervals returns the window's open stretches that meet [from, from+span), merged and sorted,
+// the first one clipped to start at from. Only the latest fire up to from+lead matters before
+// from (every stretch has the same length), so the cost follows the fires within the range, not
+// the window's duration: "* * * * *" open for 7 days costs 10080 fires per week of preview.
+func (w *window) intervals(from time.Time, span time.Duration) []interval {
 	var out []interval
 	if t, ok := w.spec.prev(from.Add(w.lead)); ok && t.Add(w.dur).After(from) {
-		out = append(out, interval{from, t.Add(w.dur)})
+		out = append(out, interval{0, t.Add(w.dur).Sub(from)})
 	}
-	w.spec.firesIn(from.Add(w.lead), end.Add(w.lead), func(t time.Time) {
-		out = mergeIn(out, interval{t.Add(-w.lead), t.Add(w.dur)})
+	// Fire s (Unix seconds) lies (s − from.Unix())·1s − from.Nanosecond() after from.
+	fromSec, base := from.Unix(), time.Duration(from.Nanosecond())
+	w.spec.firesIn(from.Add(w.lead), from.Add(span+w.lead), func(s int64) {
+		d := time.Duration(s-fromSec)*time.Second - base
+		out = mergeIn(out, interval{d - w.lead, d + w.dur})
 	})
 	return out
 }
@@ -89,25 +94,22 @@ func mergeIn(out []interval, iv interval) []interval {
 	if n == 0 {
 		return append(out, iv)
 	}
-	if last := &out[n-1]; !iv.start.Before(last.start) {
-		if iv.start.After(last.end) {
+	if last := &out[n-1]; iv.start >= last.start {
+		if iv.start > last.end {
 			return append(out, iv)
 		}
-		if iv.end.After(last.end) {
-			last.end = iv.end
-		}
+		last.end = max(last.end, iv.end)
 		return out
 	}
 	out = append(out, iv)
-	slices.SortFunc(out, func(a, b interval) int { return a.start.Compare(b.start) })
+	slices.SortFunc(out, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
 	merged := out[:1]
 	for _, x := range out[1:] {
 		last := &merged[len(merged)-1]
-		switch {
-		case x.start.After(last.end):
+		if x.start > last.end {
 			merged = append(merged, x)
-		case x.end.After(last.end):
-			last.end = x.end
+		} else {
+			last.end = max(last.end, x.end)
 		}
 	}
 	return merged

@@ -288,3 +288,14 @@ func BenchmarkPreview7Days(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNextChangeAlwaysOpen is the worst case: nothing changes within a year, every minute fires.
+func BenchmarkNextChangeAlwaysOpen(b *testing.B) {
+	s, err := Compile([]config.ScheduleSpec{{Name: "x", Cron: "* * * * *", Timezone: "Europe/Berlin",
+		Duration: config.Duration{Duration: time.Hour}, Floor: intp(1)}})
+	require.NoError(b, err)
+	from := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		s.NextChange(from)
+	}
+}

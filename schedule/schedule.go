@@ -114,7 +114,7 @@ func Compile(specs []config.ScheduleSpec) (*Schedule, error) {
 		if w.cap != nil && *w.cap < 0 {
 			bad(i, "ceiling", "must be >= 0, got %d", *w.cap)
 		}
-		if w.floor != nil && w.cap != nil && *w.floor > *w.cap {
+		if w.floor != nil && w.cap != nil && *w.cap >= 0 && *w.floor > *w.cap {
 			bad(i, "floor", "%d is above this window's ceiling %d", *w.floor, *w.cap)
 		}
 		s.windows = append(s.windows, w)
@@ -168,7 +168,9 @@ func parseCron(text string) (spec cronSpec, err error) {
 	if !ok {
 		return spec, fmt.Errorf("%q: unsupported; want %s", text, cronHelp)
 	}
-	return cronSpec{minute: ss.Minute, hour: ss.Hour, dom: ss.Dom, month: ss.Month, dow: ss.Dow}, nil
+	spec = cronSpec{minute: ss.Minute, hour: ss.Hour, dom: ss.Dom, month: ss.Month, dow: ss.Dow}
+	spec.secs = spec.daySeconds() // computed once: Schedule is read-only after Compile
+	return spec, nil
 }
 
 // Location is the zone of the first window (UTC when there is none): the natural zone in which
