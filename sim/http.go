@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -8,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -244,7 +247,8 @@ func cloudWatchWireError(ae *APIError) *wireError {
 	return e
 }
 
-// readBody reads a request body up to maxBodyBytes.
+// readBody reads a request body up to maxBodyBytes, inflating it when the
+// client compressed it (the SDK gzips PutMetricData: requestCompression).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
@@ -257,7 +261,26 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		}
 		return nil, errors.New("reading request body: " + err.Error())
 	}
-	return body, nil
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, errors.New("request body is not valid gzip: " + err.Error())
+		}
+		// Bound the inflated size too: a small bomb must not exhaust memory.
+		plain, err := io.ReadAll(io.LimitReader(zr, maxBodyBytes+1))
+		if err != nil {
+			return nil, errors.New("request body is not valid gzip: " + err.Error())
+		}
+		if len(plain) > maxBodyBytes {
+			return nil, errors.New("inflated request body larger than 2 MiB")
+		}
+		return plain, nil
+	default:
+		return nil, errors.New("unsupported Content-Encoding " + strconv.Quote(enc))
+	}
 }
 
 // newRequestID returns a UUID-shaped random request ID.
