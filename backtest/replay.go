@@ -23,6 +23,7 @@ type replay struct {
 	fn      Function
 	o       Options
 	policy  config.Policy // ours' settings
+	matched bool          // policy came from a --config target, bounds included
 	name    string        // the simulated function's name
 	start   time.Time
 	minutes int
@@ -33,8 +34,8 @@ type replay struct {
 	info    FunctionInfo
 }
 
-func newReplay(f Function, o Options, p config.Policy) *replay {
-	r := &replay{fn: f, o: o, policy: p, name: simName(f.ID), start: startOf(f), minutes: len(f.Counts)}
+func newReplay(f Function, o Options, p config.Policy, matched bool) *replay {
+	r := &replay{fn: f, o: o, policy: p, matched: matched, name: simName(f.ID), start: startOf(f), minutes: len(f.Counts)}
 	r.load = sim.Load{Qualifier: Qualifier, Kind: sim.LoadTrace, DurationMS: f.DurationMS, PerMinute: f.Counts}
 	tr := sim.NewTraffic(r.load, o.Seed, r.start)
 	r.peaks = make([]int, r.minutes)
@@ -276,6 +277,44 @@ func (c *countingMetrics) Requested() int {
 	return c.metrics
 }
 
+// oursPolicy is the policy ours runs with: the config's (matching target or
+// defaults), with bounds that never bind unless a matching target set them.
+func (r *replay) oursPolicy() config.Policy {
+	p := r.policy
+	if !r.matched {
+		p.Min, p.Max = 1, r.maxPC
+	}
+	p.MemoryMB = r.o.MemoryMB
+	return p
+}
+
+// runOurs drives the real controller (the daemon's Tick) once a minute at
+// the daemon's offset, against the world's in-process ports.
 func (r *replay) runOurs(ctx context.Context) (Result, error) {
-	return Result{}, fmt.Errorf("ours: controller loop not wired yet")
+	sc := r.scenario(r.initial)
+	w, clk, err := r.world(sc)
+	if err != nil {
+		return Result{}, err
+	}
+	store, ms := w.InProcess()
+	cs := &countingStore{PCStore: store}
+	cm := &countingMetrics{MetricSource: ms}
+	c, err := controller.New(controller.Options{
+		Targets: []controller.Target{{ID: r.id(), Policy: r.oursPolicy()}},
+		Store:   cs, Metrics: cm, Clock: clk, Logger: r.o.Logger, Workers: 1,
+		Offset: TickOffset,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	for m := range r.minutes {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		t := r.start.Add(time.Duration(m)*time.Minute + TickOffset)
+		clk.Set(t)
+		_ = c.Tick(ctx, t) // errors are the loop's to log; it keeps going, as the daemon does
+	}
+	hours := float64(r.minutes) / 60
+	return r.finish(w, clk, PolicyOurs, cs.Puts(), float64(cm.Requested())/hours)
 }

@@ -149,7 +149,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	reps := make([]*replay, len(fns))
 	for i, f := range fns {
-		reps[i] = newReplay(f, o, policyFor(cfg, f.ID))
+		p, matched := policyFor(cfg, f.ID)
+		reps[i] = newReplay(f, o, p, matched)
 	}
 	rep := &Report{Options: o}
 	for _, r := range reps {
@@ -254,7 +255,7 @@ func loadFunctions(o Options) ([]Function, error) {
 
 // policyFor returns the settings ours runs a function with: the config's
 // target whose function is the hash or a prefix of it, else its defaults.
-func policyFor(cfg config.Config, id string) config.Policy {
+func policyFor(cfg config.Config, id string) (config.Policy, bool) {
 	best, n := cfg.Defaults, 0
 	for _, t := range cfg.Targets {
 		fn := strings.ToLower(t.Function)
@@ -262,7 +263,7 @@ func policyFor(cfg config.Config, id string) config.Policy {
 			best, n = t.Policy, len(fn)
 		}
 	}
-	return best
+	return best, n > 0
 }
 
 // Write puts report.csv, report.md and one PNG per function into dir.
