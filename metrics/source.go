@@ -64,6 +64,7 @@ type Source struct {
 	caller   *awsapi.Caller
 	observer Observer
 	maxQ     int
+	pageSize int32 // MaxDatapoints a page; 0 = CloudWatch's default (tests page small)
 }
 
 var _ controller.MetricSource = (*Source)(nil)
@@ -220,6 +221,9 @@ func (s *Source) fetchBatch(ctx context.Context, batch []controller.MetricQuery,
 		StartTime:         aws.Time(start),
 		EndTime:           aws.Time(end),
 		ScanBy:            types.ScanByTimestampAscending,
+	}
+	if s.pageSize > 0 {
+		in.MaxDatapoints = aws.Int32(s.pageSize)
 	}
 	var callErr error
 	for page := 0; ; page++ {

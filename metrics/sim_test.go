@@ -1,0 +1,271 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/sim"
+)
+
+var simStart = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+type simEnv struct {
+	world *sim.World
+	clock *sim.VirtualClock
+	url   string
+}
+
+func newSimEnv(t testing.TB, sc *sim.Scenario) *simEnv {
+	t.Helper()
+	clk := sim.NewVirtualClock(simStart)
+	w, err := sim.NewWorld(sc, clk)
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.NewHandler(w, nil))
+	t.Cleanup(srv.Close)
+	return &simEnv{world: w, clock: clk, url: srv.URL}
+}
+
+func (e *simEnv) source(t testing.TB, protocol string, obs Observer) *Source {
+	t.Helper()
+	opts := []Option{WithClientOptions(func(o *cloudwatch.Options) {
+		// Keep the SDK's retries of 5xx, without sleeping between them.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.Backoff = zeroBackoff{} })
+	})}
+	if obs != nil {
+		opts = append(opts, WithObserver(obs))
+	}
+	src, err := New(testConfig(e.url), protocol, opts...)
+	require.NoError(t, err)
+	return src
+}
+
+type zeroBackoff struct{}
+
+func (zeroBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// trafficScenario: "api" has steady traffic on alias live (PC 5, so some
+// minutes spill over); "idle" has an alias and no traffic at all.
+func trafficScenario() *sim.Scenario {
+	return &sim.Scenario{
+		Seed: 7,
+		Functions: []sim.FunctionSpec{
+			{Name: "api", Versions: 1, Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}},
+				Provisioned: map[string]int{"live": 5},
+				Loads:       []sim.Load{{Qualifier: "live", Kind: sim.LoadConstant, Rate: 600, DurationMS: 500}}},
+			{Name: "idle", Versions: 1, Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}}},
+		},
+	}
+}
+
+var (
+	apiLive  = controller.TargetID{Function: "api", Qualifier: "live"}
+	idleLive = controller.TargetID{Function: "idle", Qualifier: "live"}
+)
+
+// expected builds what the simulator's own accounting says the minutes in
+// [from, to) were; utilization is not in its accounting, so it is checked
+// for presence and range only.
+func expected(t *testing.T, w *sim.World, id controller.TargetID, from, to time.Time) map[time.Time]sim.MinuteStat {
+	t.Helper()
+	out := map[time.Time]sim.MinuteStat{}
+	for _, m := range w.Minutes(id.Function, id.Qualifier) {
+		if !m.Start.Before(from) && m.Start.Before(to) && m.Invocations > 0 {
+			out[m.Start] = m
+		}
+	}
+	return out
+}
+
+func TestFetchFromSimulator(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, trafficScenario())
+	e.clock.Advance(30 * time.Minute)
+	start, end := simStart.Add(5*time.Minute), simStart.Add(25*time.Minute)
+	want := expected(t, e.world, apiLive, start, end)
+	require.Len(t, want, 20)
+
+	var first map[controller.TargetID]controller.Series
+	for _, protocol := range []string{ProtocolCBOR, ProtocolJSON, ProtocolQuery} {
+		t.Run(protocol, func(t *testing.T) {
+			obs := &countingObserver{}
+			got, err := e.source(t, protocol, obs).Fetch(ctx, []controller.MetricQuery{
+				{ID: apiLive, Statistic: "Maximum"}, {ID: idleLive, Statistic: "Average"},
+			}, start, end)
+			require.NoError(t, err)
+			require.Len(t, got, 2)
+
+			api := got[apiLive]
+			require.True(t, api.Complete)
+			require.Len(t, api.Points, len(want))
+			spilled := 0.0
+			for i, p := range api.Points {
+				m, ok := want[p.Time]
+				require.True(t, ok, "minute %s has no traffic in the simulator", p.Time)
+				if i > 0 {
+					require.True(t, p.Time.After(api.Points[i-1].Time), "oldest first")
+				}
+				require.True(t, p.HasInvocations)
+				require.Equal(t, float64(m.Invocations), p.Invocations)
+				require.Equal(t, float64(m.Spillover), p.Spillover)
+				require.True(t, p.HasConcurrency)
+				require.Equal(t, float64(m.PeakConcurrency), p.Concurrency)
+				require.True(t, p.HasUtilization)
+				require.True(t, p.Utilization > 0 && p.Utilization <= 1, "utilization %v", p.Utilization)
+				spilled += p.Spillover
+			}
+			require.Positive(t, spilled, "a 5-PC alias at ~5 concurrency spills in some minutes")
+
+			// No traffic: a complete answer with no minutes, never zeros.
+			require.Equal(t, controller.Series{Points: []controller.Datapoint{}, Complete: true}, got[idleLive])
+			require.Equal(t, 8, obs.metrics())
+			require.Equal(t, []string{"cloudwatch GetMetricData ok"}, obs.callList())
+			if first == nil {
+				first = got
+			} else {
+				require.Equal(t, first, got, "every protocol reads the same")
+			}
+		})
+	}
+}
+
+func TestFetchPaginated(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, trafficScenario())
+	e.clock.Advance(30 * time.Minute)
+	start, end := simStart, simStart.Add(28*time.Minute)
+	queries := []controller.MetricQuery{{ID: apiLive, Statistic: "Maximum"}, {ID: idleLive}}
+
+	whole, err := e.source(t, ProtocolCBOR, nil).Fetch(ctx, queries, start, end)
+	require.NoError(t, err)
+
+	obs := &countingObserver{}
+	src := e.source(t, ProtocolCBOR, obs)
+	src.pageSize = 7 // 4 series × ~27 minutes → 16 pages
+	paged, err := src.Fetch(ctx, queries, start, end)
+	require.NoError(t, err)
+	require.Equal(t, whole, paged)
+	calls := len(obs.callList())
+	require.Greater(t, calls, 10)
+	require.Equal(t, calls*8, obs.metrics(), "every page requests (and bills) all its metrics again")
+}
+
+func TestFetchBatchesOver500Queries(t *testing.T) {
+	ctx := context.Background()
+	sc := trafficScenario()
+	var queries []controller.MetricQuery
+	for i := range 130 { // 520 queries: two calls
+		name := fmt.Sprintf("fn%03d", i)
+		sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: name, Versions: 1,
+			Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}}})
+		queries = append(queries, controller.MetricQuery{ID: controller.TargetID{Function: name, Qualifier: "live"}})
+	}
+	queries = append(queries, controller.MetricQuery{ID: apiLive, Statistic: "Average"})
+	e := newSimEnv(t, sc)
+	e.clock.Advance(20 * time.Minute)
+
+	obs := &countingObserver{}
+	got, err := e.source(t, ProtocolCBOR, obs).Fetch(ctx, queries, simStart, simStart.Add(15*time.Minute))
+	require.NoError(t, err)
+	require.Len(t, got, 131)
+	require.Equal(t, []string{"cloudwatch GetMetricData ok", "cloudwatch GetMetricData ok"}, obs.callList())
+	require.Equal(t, 131*4, obs.metrics())
+	for id, s := range got {
+		require.True(t, s.Complete, id.String())
+	}
+	// The target in the second batch came back with its data.
+	require.Len(t, got[apiLive].Points, len(expected(t, e.world, apiLive, simStart, simStart.Add(15*time.Minute))))
+	require.NotEmpty(t, got[apiLive].Points)
+}
+
+func TestFetchFailures(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		kind  string
+		class string
+		calls []string
+	}{
+		{name: "server error after the SDK's retries", kind: sim.FaultServerError, class: awsapi.ClassServer,
+			calls: []string{"cloudwatch GetMetricData server"}},
+		{name: "throttled", kind: sim.FaultThrottle, class: awsapi.ClassThrottled,
+			calls: []string{"cloudwatch GetMetricData throttled"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := trafficScenario()
+			sc.Faults = []sim.FaultSpec{{Op: "GetMetricData", Kind: tc.kind}}
+			e := newSimEnv(t, sc)
+			e.clock.Advance(20 * time.Minute)
+			obs := &countingObserver{}
+			got, err := e.source(t, ProtocolCBOR, obs).Fetch(ctx, []controller.MetricQuery{{ID: apiLive}, {ID: idleLive}}, simStart, simStart.Add(10*time.Minute))
+			require.Error(t, err)
+			require.Equal(t, tc.class, awsapi.Classify(err))
+			require.Equal(t, map[controller.TargetID]controller.Series{apiLive: {}, idleLive: {}}, got,
+				"every target of a failed call is incomplete")
+			require.Equal(t, tc.calls, obs.callList())
+		})
+	}
+}
+
+func TestFetchMetricGapIsAbsentNotZero(t *testing.T) {
+	ctx := context.Background()
+	sc := trafficScenario()
+	// Minutes 10-11 of api:live are never published.
+	sc.Faults = []sim.FaultSpec{{Kind: sim.FaultMetricGap, Function: "api", Qualifier: "live",
+		From: sim.Duration{Duration: 10 * time.Minute}, Until: sim.Duration{Duration: 12 * time.Minute}}}
+	e := newSimEnv(t, sc)
+	e.clock.Advance(20 * time.Minute)
+	got, err := e.source(t, ProtocolCBOR, nil).Fetch(ctx, []controller.MetricQuery{{ID: apiLive}}, simStart.Add(5*time.Minute), simStart.Add(15*time.Minute))
+	require.NoError(t, err)
+	s := got[apiLive]
+	require.True(t, s.Complete)
+	var minutes []int
+	for _, p := range s.Points {
+		minutes = append(minutes, int(p.Time.Sub(simStart)/time.Minute))
+	}
+	require.Equal(t, []int{5, 6, 7, 8, 9, 12, 13, 14}, minutes)
+}
+
+func TestFetchWindow(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, trafficScenario())
+	e.clock.Advance(20 * time.Minute)
+	src := e.source(t, ProtocolCBOR, nil)
+	t.Run("unaligned bounds are truncated to minutes", func(t *testing.T) {
+		got, err := src.Fetch(ctx, []controller.MetricQuery{{ID: apiLive}}, simStart.Add(5*time.Minute+20*time.Second), simStart.Add(8*time.Minute+59*time.Second))
+		require.NoError(t, err)
+		require.Len(t, got[apiLive].Points, 3)
+		require.Equal(t, simStart.Add(5*time.Minute), got[apiLive].Points[0].Time)
+	})
+	t.Run("empty window", func(t *testing.T) {
+		got, err := src.Fetch(ctx, []controller.MetricQuery{{ID: apiLive}}, simStart.Add(5*time.Minute), simStart.Add(5*time.Minute))
+		require.ErrorContains(t, err, "empty window")
+		require.Equal(t, map[controller.TargetID]controller.Series{apiLive: {}}, got)
+	})
+	t.Run("duplicates asked once", func(t *testing.T) {
+		obs := &countingObserver{}
+		got, err := e.source(t, ProtocolCBOR, obs).Fetch(ctx, []controller.MetricQuery{{ID: apiLive}, {ID: apiLive}}, simStart, simStart.Add(3*time.Minute))
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, 4, obs.metrics())
+	})
+	t.Run("nothing asked", func(t *testing.T) {
+		got, err := src.Fetch(ctx, nil, simStart, simStart.Add(3*time.Minute))
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+}
+
+func TestNewRejectsUnknownProtocol(t *testing.T) {
+	_, err := New(aws.Config{Region: "us-east-1"}, "xml", nil...)
+	require.ErrorContains(t, err, `aws.cloudwatch_protocol: "xml" is not one of cbor, json, query`)
+}
