@@ -141,7 +141,7 @@ type bounds struct {
 }
 
 // effectiveBounds is rule 6: min = max(min, floor); max = min(max, ceiling,
-// reserved − other PC, account unreserved − 100).
+// reserved − other PC, account unreserved − 100 − other PC).
 func effectiveBounds(in Input) bounds {
 	p := in.Policy
 	b := bounds{min: p.Min, max: p.Max, maxBy: "max"}
@@ -156,9 +156,11 @@ func effectiveBounds(in Input) bounds {
 			if r := *l.Reserved - l.OtherPC; r < b.max {
 				b.max, b.maxBy, b.byLimit = r, "reserved concurrency", true
 			}
-		} else if a := l.AccountUnreserved - accountUnreservedKeep; a < b.max {
+		} else if a := l.AccountUnreserved - accountUnreservedKeep - l.OtherPC; a < b.max {
 			// Reserved concurrency is carved out of the account already;
-			// only unreserved functions compete for the account's rest.
+			// without it, this function's other qualifiers draw from the
+			// same unreserved pool (other functions' PC we can't see: a
+			// Put over it gets 400 and is remembered as rejected).
 			b.max, b.maxBy, b.byLimit = a, "account unreserved concurrency", true
 		}
 	}
@@ -172,7 +174,8 @@ type slotKind int
 const (
 	slotUtil    slotKind = iota // utilization known
 	slotQuiet                   // no invocations that minute
-	slotUnknown                 // invocations but no utilization: can't judge
+	slotUnknown                 // invocations but no utilization, or maybe not published yet
+	slotMissing                 // no datapoint (only while building slots)
 )
 
 type slot struct {
@@ -348,7 +351,8 @@ func active(pt Datapoint) bool {
 }
 
 // buildSlots turns the points into one slot per period of [start, end), so
-// a minute Lambda published nothing for is visible as quiet.
+// a minute Lambda published nothing for is visible as quiet (Lambda
+// publishes nothing for a minute without invocations).
 func buildSlots(in Input, cur int, start, end time.Time, period time.Duration) []slot {
 	if !end.After(start) {
 		return nil
@@ -375,7 +379,24 @@ func buildSlots(in Input, cur int, start, end time.Time, period time.Duration) [
 				s.kind = slotUnknown
 			}
 		}
+		if !ok {
+			s.kind = slotMissing
+		}
 		out = append(out, s)
+	}
+	// Missing minutes between published ones had no invocations. Missing
+	// minutes after the newest published one may only be late (the
+	// publication delay is not documented): they judge nothing yet.
+	inside := false
+	for i := len(out) - 1; i >= 0; i-- {
+		switch {
+		case out[i].kind != slotMissing:
+			inside = true
+		case inside:
+			out[i].kind = slotQuiet
+		default:
+			out[i].kind = slotUnknown
+		}
 	}
 	return out
 }

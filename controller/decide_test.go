@@ -224,8 +224,28 @@ func TestDecide(t *testing.T) {
 			name: "rule5 idle: minutes without invocations count as u=0 for scale-in",
 			mod: func(in *Input) {
 				in.PC.Requested = 8
-				pts := repeat(10, p(0.3, 3, 0))
-				pts = append(pts, nil, nil, nil, nil, nil)
+				pts := repeat(9, p(0.3, 3, 0))
+				pts = append(pts, nil, nil, nil, nil, nil, p(0.2, 2, 0))
+				withPoints(in, pts...)
+			},
+			want: want{desired: 6, reason: ReasonUtilization, action: ActPut},
+		},
+		{
+			name: "rule5 idle: missing minutes after the newest datapoint may be late, not quiet",
+			mod: func(in *Input) {
+				in.PC.Requested = 8
+				pts := repeat(14, p(0.3, 3, 0))
+				pts = append(pts, nil)
+				withPoints(in, pts...)
+			},
+			want: want{desired: 8, reason: ReasonInsufficient, action: ActNone},
+		},
+		{
+			name: "rule5 idle: a published zero-invocation minute is quiet even at the end",
+			mod: func(in *Input) {
+				in.PC.Requested = 8
+				pts := repeat(14, p(0.3, 3, 0))
+				pts = append(pts, &Datapoint{HasInvocations: true})
 				withPoints(in, pts...)
 			},
 			want: want{desired: 6, reason: ReasonUtilization, action: ActPut},
@@ -235,8 +255,8 @@ func TestDecide(t *testing.T) {
 			mod: func(in *Input) {
 				in.Policy.MissingData = config.MissingHold
 				in.PC.Requested = 8
-				pts := repeat(10, p(0.3, 3, 0))
-				pts = append(pts, nil, nil, nil, nil, nil)
+				pts := repeat(9, p(0.3, 3, 0))
+				pts = append(pts, nil, nil, nil, nil, nil, p(0.2, 2, 0))
 				withPoints(in, pts...)
 			},
 			want: want{desired: 8, reason: ReasonInsufficient, action: ActNone},
@@ -255,14 +275,14 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 5, reason: ReasonIdle, action: ActPut},
 		},
 		{
-			name: "rule5 idle_after not reached (invocations 20 min ago): step-limited scale-in only",
+			name: "rule5 idle_after not reached (invocations 20 min ago): hold",
 			mod: func(in *Input) {
 				in.PC.Requested = 40
 				pts := []*Datapoint{p(0.3, 12, 0)}
 				pts = append(pts, repeat(19, nil)...)
 				withPoints(in, pts...)
 			},
-			want: want{desired: 30, reason: ReasonUtilization, action: ActPut},
+			want: want{desired: 40, reason: ReasonInsufficient, action: ActNone},
 		},
 		{
 			name: "rule5 idle_after uses remembered invocations older than the window",
@@ -270,7 +290,7 @@ func TestDecide(t *testing.T) {
 				in.PC.Requested = 40
 				in.State.LastInvocation = winEnd.Add(-25 * time.Minute)
 			},
-			want: want{desired: 30, reason: ReasonUtilization, action: ActPut},
+			want: want{desired: 40, reason: ReasonInsufficient, action: ActNone},
 		},
 		{
 			name: "rule5 hold: no invocations at all never scales in (AAS behaviour)",
@@ -313,9 +333,9 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 30, reason: ReasonCeiling, action: ActPut, constrained: true, detail: "reserved"},
 		},
 		{
-			name: "rule6 account unreserved − 100 caps and constrains",
+			name: "rule6 account unreserved − 100 (− other qualifiers' PC) caps and constrains",
 			mod: func(in *Input) {
-				in.Limits = Limits{Known: true, AccountUnreserved: 130}
+				in.Limits = Limits{Known: true, AccountUnreserved: 150, OtherPC: 20}
 				withPoints(in, p(1, 30, 0), p(1, 30, 0))
 			},
 			want: want{desired: 30, reason: ReasonCeiling, action: ActPut, constrained: true, detail: "account"},
