@@ -1,23 +1,30 @@
 package telemetry
 
-import "time"
+import (
+	"strings"
+	"time"
 
-// CodeOK is the code label of a successful AWS call.
-const CodeOK = "ok"
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/metrics"
+)
+
+// Metrics is the call observer of awsapi.Caller and metrics.Source.
+var (
+	_ awsapi.CallObserver = (*Metrics)(nil)
+	_ metrics.Observer    = (*Metrics)(nil)
+)
 
 // ObserveCall records one AWS API call: service ("lambda", "cloudwatch"),
-// operation (e.g. "GetMetricData"), code ("ok" or the AWS error code) and its
-// duration. It also tells an attached Readiness whether the service answered.
+// operation (e.g. "GetMetricData"), code (the call's class from awsapi:
+// "ok", "throttled", "conflict", … — never a raw message) and its duration.
+// It also tells an attached Readiness whether the service answered.
 func (m *Metrics) ObserveCall(service, operation, code string, took time.Duration) {
-	if code == "" {
-		code = CodeOK
-	}
-	m.mu.Lock()
-	code = m.boundCode(code)
-	r := m.readiness
-	m.mu.Unlock()
+	code = callCode(code)
 	m.apiCalls.WithLabelValues(service, operation, code).Inc()
 	m.apiDuration.WithLabelValues(service, operation).Observe(took.Seconds())
+	m.mu.Lock()
+	r := m.readiness
+	m.mu.Unlock()
 	if r != nil {
 		r.ServiceOK(service, Answered(code))
 	}
@@ -30,38 +37,43 @@ func (m *Metrics) MetricsRequested(n int) {
 	}
 }
 
-// boundCode caps the distinct code values; m.mu must be held.
-func (m *Metrics) boundCode(code string) string {
-	if _, ok := m.codes[code]; ok {
-		return code
+// precreateCalls creates the call series of every operation the daemon can
+// make, so rates and ratios (the throttling alert) exist from the start.
+func (m *Metrics) precreateCalls() {
+	for _, a := range awsapi.Actions() {
+		service, op, ok := strings.Cut(a.Name, ":")
+		if !ok {
+			continue
+		}
+		for _, c := range awsapi.Classes() {
+			m.apiCalls.WithLabelValues(service, op, c)
+		}
+		m.apiDuration.WithLabelValues(service, op)
 	}
-	if len(m.codes) >= maxCodes {
-		return OtherCode
-	}
-	m.codes[code] = struct{}{}
-	return code
 }
 
-// answeredCodes are AWS error codes that prove the service is reachable,
-// authenticated us and is working: it refused this one request for a reason
-// of its own (throttling, a conflict, a bad value, a missing function).
-// Access denied, server errors and transport failures are not in the list.
-var answeredCodes = map[string]bool{
-	CodeOK:                      true,
-	"TooManyRequestsException":  true,
-	"ThrottlingException":       true,
-	"Throttling":                true,
-	"ResourceConflictException": true,
-	"ResourceNotFoundException": true,
-	"ProvisionedConcurrencyConfigNotFoundException": true,
-	"InvalidParameterValueException":                true,
-	"InvalidParameterValue":                         true,
-	"InvalidParameterCombination":                   true,
-	"InvalidNextToken":                              true,
-	"LimitExceededException":                        true,
-	"LimitExceeded":                                 true,
+// callCode keeps the code label bounded to awsapi's classes; "" is a success.
+func callCode(code string) string {
+	if code == "" {
+		return awsapi.ClassOK
+	}
+	for _, c := range awsapi.Classes() {
+		if code == c {
+			return code
+		}
+	}
+	return awsapi.ClassError
 }
 
-// Answered reports whether code shows the service answered usefully; the
-// readiness check wants both AWS services to do so.
-func Answered(code string) bool { return answeredCodes[code] }
+// Answered reports whether a call of this class shows the service reachable,
+// authenticated and working: it answered, possibly refusing this one request
+// for a reason of its own (throttling, a conflict, a bad value, a missing
+// function). Access denied, server errors and transport failures don't count.
+// /readyz wants both AWS services to have answered their last call.
+func Answered(code string) bool {
+	switch code {
+	case awsapi.ClassOK, awsapi.ClassThrottled, awsapi.ClassConflict, awsapi.ClassInvalid, awsapi.ClassNotFound:
+		return true
+	}
+	return false
+}

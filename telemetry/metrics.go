@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
@@ -20,7 +21,7 @@ const Namespace = "pcautoscaler"
 
 // Label names. Every value is bounded: targets come from the config file,
 // directions, reasons and results from small enums, services and operations
-// from the code, and AWS error codes are capped (see maxCodes).
+// from the code, and codes are awsapi's error classes.
 const (
 	LabelFunction  = "function"
 	LabelQualifier = "qualifier"
@@ -33,10 +34,18 @@ const (
 	LabelStatus    = "status"
 )
 
-// Results of a Put/Delete as Recorder.Acted reports them: "ok", "dry_run" or
-// an error class of controller.ClassifiedError. Anything else counts as "error".
-var actionResults = []string{"ok", "dry_run", "throttled", "conflict", "invalid", "not_found",
-	"access_denied", "server", "error"}
+// actionResults are the results of a Put/Delete as Recorder.Acted reports
+// them: "ok", "dry_run" or an error class from awsapi. Anything else counts
+// as "error".
+var actionResults = func() []string {
+	out := []string{controller.ResultOK, controller.ResultDryRun}
+	for _, c := range awsapi.Classes() {
+		if c != awsapi.ClassOK {
+			out = append(out, c)
+		}
+	}
+	return out
+}()
 
 // Config statuses as the pc_config_status label; "NONE" is "no config exists".
 var configStatuses = []string{"NONE", string(controller.StatusInProgress), string(controller.StatusReady),
@@ -103,16 +112,8 @@ type Metrics struct {
 	price     float64                     // USD per GB-second
 	memoryCfg map[controller.TargetID]int // memory_mb from the config; wins over Lambda's value
 	memory    map[controller.TargetID]int // memory in use for the estimate
-	codes     map[string]struct{}         // AWS error codes seen, capped at maxCodes
 	readiness *Readiness
 }
-
-// maxCodes caps the distinct values of the code label: AWS error codes are a
-// finite set, but an emulator or proxy could answer anything.
-const maxCodes = 32
-
-// OtherCode replaces AWS error codes beyond maxCodes.
-const OtherCode = "other"
 
 // NewMetrics creates and registers every series on reg and pre-creates the
 // per-target series for targets, so dashboards are never empty. It also
@@ -161,11 +162,11 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 
 		apiCalls: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "aws_api_calls_total",
-			Help: "AWS API calls by service, operation and result code (ok or the AWS error code).",
+			Help: "AWS API calls by service, operation and result code: ok or the error class (throttled, conflict, invalid, not_found, access_denied, server, error).",
 		}, []string{LabelService, LabelOperation, LabelCode})),
 		apiDuration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "aws_api_duration_seconds",
-			Help:    "Duration of AWS API calls including SDK retries and rate-limiter waits (seconds).",
+			Help:    "Duration of AWS API calls including SDK retries, excluding the wait for the shared rate limiter (seconds).",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
 		}, []string{LabelService, LabelOperation})),
 		cwMetricsReq: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
@@ -200,7 +201,6 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 
 		memoryCfg: map[controller.TargetID]int{},
 		memory:    map[controller.TargetID]int{},
-		codes:     map[string]struct{}{},
 	}
 	registerOptional(reg, collectors.NewGoCollector())
 	registerOptional(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -216,6 +216,7 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 		m.ticks.WithLabelValues(r)
 	}
 	m.configuredTargets.Set(float64(len(targets)))
+	m.precreateCalls()
 	for _, id := range targets {
 		m.precreate(id)
 	}
@@ -238,6 +239,7 @@ var decisionSeries = map[controller.Reason][]controller.Direction{
 	controller.ReasonMetricsMissing: {controller.DirNone},
 	controller.ReasonFailedBackoff:  {controller.DirNone},
 	controller.ReasonRejected:       {controller.DirNone},
+	controller.ReasonThrottled:      {controller.DirNone},
 }
 
 func (m *Metrics) precreate(id controller.TargetID) {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
@@ -320,57 +321,73 @@ func TestObserveDemand(t *testing.T) {
 }
 
 func TestObserveCall(t *testing.T) {
+	type call struct{ service, operation, code string }
 	tests := []struct {
-		name     string
-		calls    [][3]string // service, operation, code
-		want     string
-		wantDone map[string]bool // readiness service state after the calls
+		name      string
+		calls     []call
+		want      map[call]float64 // series (code as exported) → count
+		newSeries int              // series created beyond the pre-created ones
+		wantOK    map[string]bool  // readiness service state after the calls
 	}{
 		{
-			name:  "success with empty code counts as ok",
-			calls: [][3]string{{"lambda", "GetProvisionedConcurrencyConfig", ""}, {"cloudwatch", "GetMetricData", "ok"}},
-			want: `
-pcautoscaler_aws_api_calls_total{code="ok",operation="GetMetricData",service="cloudwatch"} 1
-pcautoscaler_aws_api_calls_total{code="ok",operation="GetProvisionedConcurrencyConfig",service="lambda"} 1
-`,
-			wantDone: map[string]bool{"lambda": true, "cloudwatch": true},
+			name:   "success, empty code counts as ok",
+			calls:  []call{{"lambda", "GetProvisionedConcurrencyConfig", ""}, {"cloudwatch", "GetMetricData", "ok"}},
+			want:   map[call]float64{{"lambda", "GetProvisionedConcurrencyConfig", "ok"}: 1, {"cloudwatch", "GetMetricData", "ok"}: 1},
+			wantOK: map[string]bool{"lambda": true, "cloudwatch": true},
 		},
 		{
-			name: "throttling answered, access denied did not",
-			calls: [][3]string{{"lambda", "PutProvisionedConcurrencyConfig", "TooManyRequestsException"},
-				{"cloudwatch", "GetMetricData", "AccessDenied"}},
-			want: `
-pcautoscaler_aws_api_calls_total{code="AccessDenied",operation="GetMetricData",service="cloudwatch"} 1
-pcautoscaler_aws_api_calls_total{code="TooManyRequestsException",operation="PutProvisionedConcurrencyConfig",service="lambda"} 1
-`,
-			wantDone: map[string]bool{"lambda": true, "cloudwatch": false},
+			name: "throttled answered, access denied did not",
+			calls: []call{{"lambda", "PutProvisionedConcurrencyConfig", "throttled"},
+				{"cloudwatch", "GetMetricData", "access_denied"}},
+			want: map[call]float64{{"lambda", "PutProvisionedConcurrencyConfig", "throttled"}: 1,
+				{"cloudwatch", "GetMetricData", "access_denied"}: 1},
+			wantOK: map[string]bool{"lambda": true, "cloudwatch": false},
+		},
+		{
+			name:   "server error then ok: last call wins",
+			calls:  []call{{"lambda", "GetAccountSettings", "server"}, {"lambda", "GetAccountSettings", "ok"}},
+			want:   map[call]float64{{"lambda", "GetAccountSettings", "server"}: 1, {"lambda", "GetAccountSettings", "ok"}: 1},
+			wantOK: map[string]bool{"lambda": true},
+		},
+		{
+			name:   "a raw AWS code is not a class: counted as error",
+			calls:  []call{{"lambda", "GetAlias", "TooManyRequestsException"}, {"lambda", "GetAlias", "Weird 12345"}},
+			want:   map[call]float64{{"lambda", "GetAlias", "error"}: 2},
+			wantOK: map[string]bool{"lambda": false},
+		},
+		{
+			name:      "an operation not in awsapi's registry still counts",
+			calls:     []call{{"lambda", "InvokeSomething", "ok"}},
+			want:      map[call]float64{{"lambda", "InvokeSomething", "ok"}: 1},
+			newSeries: 1,
+			wantOK:    map[string]bool{"lambda": true},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, reg := newTestMetrics(t)
+			m, _ := newTestMetrics(t)
 			r := NewReadiness(time.Minute, time.Now)
 			m.AttachReadiness(r)
+			before := testutil.CollectAndCount(m.apiCalls)
 			for _, c := range tc.calls {
-				m.ObserveCall(c[0], c[1], c[2], 150*time.Millisecond)
+				m.ObserveCall(c.service, c.operation, c.code, 150*time.Millisecond)
 			}
-			names := []string{"pcautoscaler_aws_api_calls_total"}
-			require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(withHelp(t, reg, names, tc.want)), names...))
-			require.Equal(t, len(tc.calls), testutil.CollectAndCount(m.apiDuration))
+			require.Equal(t, before+tc.newSeries, testutil.CollectAndCount(m.apiCalls))
+			for c, n := range tc.want {
+				require.Equal(t, n, testutil.ToFloat64(m.apiCalls.WithLabelValues(c.service, c.operation, c.code)), c)
+			}
 			r.mu.Lock()
-			require.Equal(t, tc.wantDone, r.services)
+			require.Equal(t, tc.wantOK, r.services)
 			r.mu.Unlock()
 		})
 	}
 }
 
-func TestObserveCallCapsCodes(t *testing.T) {
+func TestCallSeriesPrecreated(t *testing.T) {
 	m, _ := newTestMetrics(t)
-	for i := range maxCodes + 10 {
-		m.ObserveCall("lambda", "GetAccountSettings", fmt.Sprintf("Weird%dException", i), time.Millisecond)
-	}
-	require.Equal(t, maxCodes+1, testutil.CollectAndCount(m.apiCalls))
-	require.Equal(t, 10.0, testutil.ToFloat64(m.apiCalls.WithLabelValues("lambda", "GetAccountSettings", OtherCode)))
+	require.Equal(t, len(awsapi.Actions())*len(awsapi.Classes()), testutil.CollectAndCount(m.apiCalls))
+	require.Zero(t, testutil.ToFloat64(m.apiCalls.WithLabelValues("lambda", "PutProvisionedConcurrencyConfig", "throttled")))
+	require.Zero(t, testutil.ToFloat64(m.apiCalls.WithLabelValues("cloudwatch", "GetMetricData", "ok")))
 }
 
 func TestMetricsRequested(t *testing.T) {

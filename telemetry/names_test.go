@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
 )
 
 const (
@@ -224,5 +226,23 @@ func TestDeployFilesExist(t *testing.T) {
 	for _, f := range []string{alertsFile, dashboardFile, filepath.Join(filepath.Dir(alertsFile), "alerts_test.yaml")} {
 		_, err := os.Stat(f)
 		require.NoError(t, err, f)
+	}
+}
+
+// TestAlertLabelValuesExist catches a rule matching a label value the daemon
+// never exports (e.g. an AWS error code where awsapi exports classes).
+func TestAlertLabelValuesExist(t *testing.T) {
+	raw, err := os.ReadFile(alertsFile)
+	require.NoError(t, err)
+	known := map[string][]string{
+		LabelCode:   awsapi.Classes(),
+		LabelStatus: configStatuses,
+		LabelResult: append([]string{TickOK, TickError}, actionResults...),
+	}
+	re := regexp.MustCompile(`\b(code|status|result)\s*=\s*"([^"]*)"`)
+	matches := re.FindAllStringSubmatch(string(raw), -1)
+	require.NotEmpty(t, matches)
+	for _, m := range matches {
+		require.Contains(t, known[m[1]], m[2], "%s in %s", m[0], alertsFile)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
@@ -36,9 +37,9 @@ func newSampleRegistry() (*prometheus.Registry, *Metrics) {
 		m.ObserveDemand(id, float64(12*(i+1)), float64(i))
 		m.Acted(id, d, "ok")
 	}
-	m.ObserveCall(ServiceLambda, "GetProvisionedConcurrencyConfig", CodeOK, 40*time.Millisecond)
-	m.ObserveCall(ServiceLambda, "PutProvisionedConcurrencyConfig", "TooManyRequestsException", 90*time.Millisecond)
-	m.ObserveCall(ServiceCloudWatch, "GetMetricData", CodeOK, 120*time.Millisecond)
+	m.ObserveCall(ServiceLambda, "GetProvisionedConcurrencyConfig", awsapi.ClassOK, 40*time.Millisecond)
+	m.ObserveCall(ServiceLambda, "PutProvisionedConcurrencyConfig", awsapi.ClassThrottled, 90*time.Millisecond)
+	m.ObserveCall(ServiceCloudWatch, "GetMetricData", awsapi.ClassOK, 120*time.Millisecond)
 	m.MetricsRequested(4 * len(sampleTargets))
 	m.Ticked(now, 800*time.Millisecond, nil)
 	m.Ticked(now.Add(time.Minute), 300*time.Millisecond, errors.New("sample failure"))
