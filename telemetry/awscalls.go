@@ -5,14 +5,11 @@ import (
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
-	"github.com/pcautoscaler/pcautoscaler/metrics"
 )
 
-// Metrics is the call observer of awsapi.Caller and metrics.Source.
-var (
-	_ awsapi.CallObserver = (*Metrics)(nil)
-	_ metrics.Observer    = (*Metrics)(nil)
-)
+// Metrics is the call observer of awsapi.Caller and metrics.Source (checked
+// in a test, so this package doesn't build on metrics/).
+var _ awsapi.CallObserver = (*Metrics)(nil)
 
 // ObserveCall records one AWS API call: service ("lambda", "cloudwatch"),
 // operation (e.g. "GetMetricData"), code (the call's class from awsapi:

@@ -1,0 +1,13 @@
+package telemetry
+
+import (
+	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/metrics"
+)
+
+// Metrics plugs into the loop and the CloudWatch source without adapters.
+var (
+	_ controller.Recorder       = (*Metrics)(nil)
+	_ controller.DemandRecorder = (*Metrics)(nil)
+	_ metrics.Observer          = (*Metrics)(nil)
+)
