@@ -82,7 +82,9 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	c.actAll(ctx, now, jobs)
 
 	err := errors.Join(errs...)
-	c.rec.Ticked(began, c.clock.Now().Sub(began), err)
+	took := c.clock.Now().Sub(began)
+	c.log.Debug("tick", KeyTargets, len(obs), KeyTook, took.String(), KeyError, errString(err))
+	c.rec.Ticked(began, took, err)
 	return err
 }
 
@@ -294,4 +296,11 @@ func acquire(ctx context.Context, sem chan struct{}) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
