@@ -23,11 +23,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":      {"run the daemon", cmdRun},
-		"validate": {"check a config file; list every problem", cmdValidate},
-		"plan":     {"one evaluation now: current → desired and why; writes nothing", cmdPlan},
-		"schedule": {"preview each target's floors and ceilings, DST included", cmdSchedule},
-		"version":  {"print the version", cmdVersion},
+		"run":         {"run the daemon", cmdRun},
+		"validate":    {"check a config file; list every problem", cmdValidate},
+		"plan":        {"one evaluation now: current → desired and why; writes nothing", cmdPlan},
+		"schedule":    {"preview each target's floors and ceilings, DST included", cmdSchedule},
+		"version":     {"print the version", cmdVersion},
+		"healthcheck": {"probe /healthz (for container health checks)", cmdHealthcheck},
 	}
 }
 
@@ -57,7 +58,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	sort.Strings(names)
 	fmt.Fprintln(w, "usage: pcautoscaler <command> [flags]\n\ncommands:")
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'pcautoscaler <command> -h' for a command's flags.")
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
 )
@@ -12,11 +13,34 @@ import (
 // loadConfig loads and validates path, printing every problem on its own
 // line (file: yaml.path: message) so an operator fixes them in one pass.
 func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
-	if path == "" {
+	return loadConfigFrom(path, "", stderr)
+}
+
+// loadConfigFrom reads the file at path, or the YAML held by environment
+// variable envName (ECS injects it from SSM, so no volume is needed).
+func loadConfigFrom(path, envName string, stderr io.Writer) (*config.Config, bool) {
+	var (
+		cfg *config.Config
+		err error
+	)
+	switch {
+	case path != "" && envName != "":
+		fmt.Fprintln(stderr, "use either --config or --config-env, not both")
+		return nil, false
+	case envName != "":
+		data, ok := os.LookupEnv(envName)
+		if !ok {
+			fmt.Fprintf(stderr, "--config-env: environment variable %s is not set\n", envName)
+			return nil, false
+		}
+		path = "$" + envName
+		cfg, err = config.Parse([]byte(data))
+	case path != "":
+		cfg, err = config.Load(path)
+	default:
 		fmt.Fprintln(stderr, "--config is required")
 		return nil, false
 	}
-	cfg, err := config.Load(path)
 	if err == nil {
 		return cfg, true
 	}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/config"
+	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/metrics"
+	"github.com/pcautoscaler/pcautoscaler/schedule"
+	"github.com/pcautoscaler/pcautoscaler/telemetry"
+)
+
+// daemon is everything `run`, `plan` and `demo` wire together: the real
+// clients, the controller and the daemon's own telemetry.
+type daemon struct {
+	ctrl      *controller.Controller
+	lambda    *awsapi.Lambda
+	source    *metrics.Source
+	metrics   *telemetry.Metrics
+	readiness *telemetry.Readiness
+	registry  *prometheus.Registry
+	ids       []controller.TargetID
+}
+
+type wireOptions struct {
+	cfg    *config.Config
+	awsCfg aws.Config
+	logger *slog.Logger
+	clock  controller.Clock
+	dryRun bool
+	extra  controller.Recorder // demo's decision printer; may be nil
+}
+
+func wire(o wireOptions) (*daemon, error) {
+	cfg := o.cfg
+	targets, ids, err := controllerTargets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	m := telemetry.NewMetrics(reg, ids, telemetry.DefaultBuildInfo(version))
+	memory := map[controller.TargetID]int{}
+	for _, t := range cfg.Targets {
+		memory[controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}] = t.MemoryMB
+	}
+	m.SetPricing(cfg.Pricing.PCPricePerGBSecond, memory)
+	ready := telemetry.NewReadiness(cfg.Interval.Duration, o.clock.Now)
+	m.AttachReadiness(ready)
+
+	lam := awsapi.NewLambda(o.awsCfg, cfg.AWS.LambdaRPS, awsapi.WithObserver(m))
+	src, err := metrics.New(o.awsCfg, cfg.AWS.CloudWatchProtocol, metrics.WithObserver(m), metrics.WithClock(o.clock))
+	if err != nil {
+		return nil, fmt.Errorf("aws.cloudwatch_protocol: %w", err)
+	}
+	var rec controller.Recorder = m
+	if o.extra != nil {
+		rec = teeRecorder{m, o.extra}
+	}
+	ctrl, err := controller.New(controller.Options{
+		Targets:  targets,
+		Store:    lam,
+		Metrics:  src,
+		Clock:    o.clock,
+		Logger:   o.logger,
+		Recorder: rec,
+		DryRun:   o.dryRun,
+		Workers:  cfg.AWS.Workers,
+		Interval: cfg.Interval.Duration,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids}, nil
+}
+
+// controllerTargets compiles each target's schedule once and adapts it to
+// the controller's Bounds.
+func controllerTargets(cfg *config.Config) ([]controller.Target, []controller.TargetID, error) {
+	var (
+		targets []controller.Target
+		ids     []controller.TargetID
+	)
+	for _, t := range cfg.Targets {
+		s, err := schedule.Compile(t.Schedules)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s:%s schedules: %w", t.Function, t.Qualifier, err)
+		}
+		id := controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}
+		targets = append(targets, controller.Target{ID: id, Policy: t.Policy, Bounds: boundsOf(s)})
+		ids = append(ids, id)
+	}
+	return targets, ids, nil
+}
+
+func boundsOf(s *schedule.Schedule) func(time.Time) controller.Bounds {
+	return func(now time.Time) controller.Bounds {
+		st := s.Active(now)
+		return controller.Bounds{Floor: st.Floor, HasFloor: st.HasFloor, Ceiling: st.Ceiling, HasCeiling: st.HasCeiling}
+	}
+}
+
+// preflight makes one cheap read per service so a missing IAM permission or a
+// wrong endpoint stops the daemon at once, naming the action.
+func (d *daemon) preflight(ctx context.Context) error {
+	if err := d.lambda.Preflight(ctx, d.ids); err != nil {
+		return err
+	}
+	return d.source.Preflight(ctx)
+}
+
+// teeRecorder feeds two recorders; demand goes to each that wants it.
+type teeRecorder struct{ a, b controller.Recorder }
+
+func (t teeRecorder) Observed(id controller.TargetID, pc controller.PCConfig, lim controller.Limits, d controller.Decision) {
+	t.a.Observed(id, pc, lim, d)
+	t.b.Observed(id, pc, lim, d)
+}
+
+func (t teeRecorder) Acted(id controller.TargetID, d controller.Decision, result string) {
+	t.a.Acted(id, d, result)
+	t.b.Acted(id, d, result)
+}
+
+func (t teeRecorder) Ticked(start time.Time, took time.Duration, err error) {
+	t.a.Ticked(start, took, err)
+	t.b.Ticked(start, took, err)
+}
+
+func (t teeRecorder) ObserveDemand(id controller.TargetID, concurrency, spillover float64) {
+	for _, r := range []controller.Recorder{t.a, t.b} {
+		if dr, ok := r.(controller.DemandRecorder); ok {
+			dr.ObserveDemand(id, concurrency, spillover)
+		}
+	}
+}
+
+func newTelemetryServer(d *daemon, addr string, logger *slog.Logger) *http.Server {
+	return telemetry.NewServer(addr, d.registry, d.readiness.Ready, logger)
+}
