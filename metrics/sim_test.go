@@ -35,7 +35,7 @@ func newSimEnv(t testing.TB, sc *sim.Scenario) *simEnv {
 	return &simEnv{world: w, clock: clk, url: srv.URL}
 }
 
-func (e *simEnv) source(t testing.TB, protocol string, obs Observer) *Source {
+func (e *simEnv) source(t testing.TB, protocol string, obs Observer, extra ...Option) *Source {
 	t.Helper()
 	opts := []Option{WithClientOptions(func(o *cloudwatch.Options) {
 		// Keep the SDK's retries of 5xx, without sleeping between them.
@@ -44,6 +44,7 @@ func (e *simEnv) source(t testing.TB, protocol string, obs Observer) *Source {
 	if obs != nil {
 		opts = append(opts, WithObserver(obs))
 	}
+	opts = append(opts, extra...)
 	src, err := New(testConfig(e.url), protocol, opts...)
 	require.NoError(t, err)
 	return src
@@ -268,4 +269,83 @@ func TestFetchWindow(t *testing.T) {
 func TestNewRejectsUnknownProtocol(t *testing.T) {
 	_, err := New(aws.Config{Region: "us-east-1"}, "xml", nil...)
 	require.ErrorContains(t, err, `aws.cloudwatch_protocol: "xml" is not one of cbor, json, query`)
+}
+
+func TestFetchCompact(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, trafficScenario())
+	e.clock.Advance(20 * time.Minute)
+	start, end := simStart.Add(2*time.Minute), simStart.Add(15*time.Minute)
+	queries := []controller.MetricQuery{{ID: apiLive, Statistic: "Maximum"}}
+
+	full, err := e.source(t, ProtocolCBOR, nil).Fetch(ctx, queries, start, end)
+	require.NoError(t, err)
+
+	obs := &countingObserver{}
+	src := e.source(t, ProtocolCBOR, obs, WithCompact())
+	require.Equal(t, 2, src.MetricsPerTarget())
+	got, err := src.Fetch(ctx, queries, start, end)
+	require.NoError(t, err)
+	require.Equal(t, 2, obs.metrics())
+
+	// Same minutes, same utilization and concurrency; the counts unread.
+	want := controller.Series{Complete: true}
+	for _, p := range full[apiLive].Points {
+		want.Points = append(want.Points, controller.Datapoint{Time: p.Time, Utilization: p.Utilization, HasUtilization: p.HasUtilization,
+			Concurrency: p.Concurrency, HasConcurrency: p.HasConcurrency})
+	}
+	require.Equal(t, want, got[apiLive])
+}
+
+func TestPreflight(t *testing.T) {
+	ctx := context.Background()
+	t.Run("permitted", func(t *testing.T) {
+		e := newSimEnv(t, trafficScenario())
+		obs := &countingObserver{}
+		require.NoError(t, e.source(t, ProtocolCBOR, obs).Preflight(ctx))
+		require.Equal(t, []string{"cloudwatch GetMetricData ok"}, obs.callList())
+	})
+	for _, protocol := range []string{ProtocolCBOR, ProtocolJSON, ProtocolQuery} {
+		t.Run("denied over "+protocol, func(t *testing.T) {
+			srv := httptest.NewServer(accessDenied(t))
+			t.Cleanup(srv.Close)
+			e := &simEnv{url: srv.URL}
+			err := e.source(t, protocol, nil).Preflight(ctx)
+			require.Error(t, err)
+			require.Equal(t, awsapi.ClassAccessDenied, awsapi.Classify(err))
+			require.Contains(t, err.Error(), "missing IAM permission cloudwatch:GetMetricData: AccessDenied")
+		})
+	}
+}
+
+func BenchmarkFetch10kTargets(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{name: "full"},
+		{name: "compact", opts: []Option{WithCompact()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			sc := &sim.Scenario{Seed: 1, Account: sim.AccountSpec{ConcurrentExecutions: 100000}}
+			var queries []controller.MetricQuery
+			for i := range 10000 {
+				name := fmt.Sprintf("fn%05d", i)
+				sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: name, Versions: 1})
+				queries = append(queries, controller.MetricQuery{ID: controller.TargetID{Function: name, Qualifier: "1"}, Statistic: "Maximum"})
+			}
+			e := newSimEnv(b, sc)
+			obs := &countingObserver{}
+			src := e.source(b, ProtocolCBOR, obs, tc.opts...)
+			b.ResetTimer()
+			for b.Loop() {
+				got, err := src.Fetch(context.Background(), queries, simStart.Add(-15*time.Minute), simStart)
+				if err != nil || len(got) != len(queries) {
+					b.Fatalf("fetch: %v, %d series", err, len(got))
+				}
+			}
+			b.ReportMetric(float64(len(obs.callList()))/float64(b.N), "calls/op")
+			b.ReportMetric(float64(obs.metrics())/float64(b.N), "metrics/op")
+		})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,6 +49,9 @@ const MaxQueriesPerCall = 500
 const (
 	namespace = "AWS/Lambda"
 	period    = 60 // seconds; Lambda's metrics are one-minute
+	// parallelCalls bounds GetMetricData calls in flight: a tick over
+	// thousands of targets overlaps them, far below CloudWatch's 50 TPS.
+	parallelCalls = 4
 )
 
 // Observer counts what the source does: every call (awsapi.CallObserver) and
@@ -65,6 +69,8 @@ type Source struct {
 	observer Observer
 	maxQ     int
 	pageSize int32 // MaxDatapoints a page; 0 = CloudWatch's default (tests page small)
+	kinds    []kind
+	clock    controller.Clock
 }
 
 var _ controller.MetricSource = (*Source)(nil)
@@ -76,7 +82,18 @@ type options struct {
 	observer Observer
 	clock    controller.Clock
 	client   []func(*cloudwatch.Options)
+	compact  bool
 }
+
+// WithCompact reads two metrics per target instead of four: utilization and
+// concurrent executions, which are all the scaling decisions need to size a
+// step. Spillover and invocation counts are not read (Spillover stays 0 and
+// HasInvocations false), so the controller's one-period spillover fast path
+// is off: a burst is seen as saturated utilization (with the Maximum
+// statistic, any spillover means the PC was fully busy at some instant) and
+// scales out after scale_out_datapoints periods. Halves GetMetricData calls
+// and CloudWatch cost.
+func WithCompact() Option { return func(p *options) { p.compact = true } }
 
 // WithObserver reports calls and metrics requested to o (telemetry).
 func WithObserver(o Observer) Option { return func(p *options) { p.observer = o } }
@@ -123,7 +140,15 @@ func newSource(api cloudwatch.GetMetricDataAPIClient, o options) *Source {
 	if o.observer != nil {
 		obs = o.observer
 	}
-	return &Source{api: api, caller: awsapi.NewCaller(nil, obs, o.clock), observer: o.observer, maxQ: MaxQueriesPerCall}
+	ks := fullKinds
+	if o.compact {
+		ks = compactKinds
+	}
+	if o.clock == nil {
+		o.clock = awsapi.WallClock{}
+	}
+	return &Source{api: api, caller: awsapi.NewCaller(nil, obs, o.clock), clock: o.clock, observer: o.observer,
+		maxQ: MaxQueriesPerCall, kinds: ks}
 }
 
 // kind is one metric asked for per target.
@@ -133,12 +158,17 @@ type kind struct {
 	stat   string // "" = the target's configured statistic
 }
 
-var kinds = []kind{
+var fullKinds = []kind{
 	{'u', "ProvisionedConcurrencyUtilization", ""},
 	{'s', "ProvisionedConcurrencySpilloverInvocations", "Sum"},
 	{'c', "ConcurrentExecutions", "Maximum"},
 	{'i', "Invocations", "Sum"},
 }
+
+var compactKinds = []kind{fullKinds[0], fullKinds[2]}
+
+// MetricsPerTarget is how many metrics each target costs a Fetch.
+func (s *Source) MetricsPerTarget() int { return len(s.kinds) }
 
 // Fetch reads every query's series over the minutes in [start, end). The map
 // always holds one Series per distinct target asked for; a target whose
@@ -165,14 +195,31 @@ func (s *Source) Fetch(ctx context.Context, queries []controller.MetricQuery, st
 		}
 		return out, fmt.Errorf("metrics: empty window [%s, %s)", start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
-	per := max(1, s.maxQ/len(kinds))
-	var errs []error
+	per := max(1, s.maxQ/len(s.kinds))
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, parallelCalls)
+	)
 	for lo := 0; lo < len(uniq); lo += per {
 		batch := uniq[lo:min(lo+per, len(uniq))]
-		if err := s.fetchBatch(ctx, batch, start, end, out); err != nil {
-			errs = append(errs, err)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			series, err := s.fetchBatch(ctx, batch, start, end)
+			mu.Lock()
+			defer mu.Unlock()
+			for id, se := range series {
+				out[id] = se
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
 	}
+	wg.Wait()
 	return out, errors.Join(errs...)
 }
 
@@ -186,16 +233,16 @@ type result struct {
 	seen   bool
 }
 
-func (s *Source) fetchBatch(ctx context.Context, batch []controller.MetricQuery, start, end time.Time, out map[controller.TargetID]Series) error {
-	mdq := make([]types.MetricDataQuery, 0, len(batch)*len(kinds))
-	results := make(map[string]*result, len(batch)*len(kinds))
+func (s *Source) fetchBatch(ctx context.Context, batch []controller.MetricQuery, start, end time.Time) (map[controller.TargetID]Series, error) {
+	mdq := make([]types.MetricDataQuery, 0, len(batch)*len(s.kinds))
+	results := make(map[string]*result, len(batch)*len(s.kinds))
 	for j, q := range batch {
 		fn := awsapi.FunctionName(q.ID.Function)
 		dims := []types.Dimension{
 			{Name: aws.String("FunctionName"), Value: aws.String(fn)},
 			{Name: aws.String("Resource"), Value: aws.String(fn + ":" + q.ID.Qualifier)},
 		}
-		for _, k := range kinds {
+		for _, k := range s.kinds {
 			stat := k.stat
 			if stat == "" {
 				stat = q.Statistic
@@ -239,24 +286,7 @@ func (s *Source) fetchBatch(ctx context.Context, batch []controller.MetricQuery,
 			callErr = err
 			break
 		}
-		for _, r := range resp.MetricDataResults {
-			acc := results[aws.ToString(r.Id)]
-			if acc == nil {
-				continue
-			}
-			acc.seen, acc.status = true, r.StatusCode
-			for i, ts := range r.Timestamps {
-				if i >= len(r.Values) {
-					break
-				}
-				v := r.Values[i]
-				m := ts.UTC().Truncate(time.Minute)
-				if math.IsNaN(v) || math.IsInf(v, 0) || m.Before(start) || !m.Before(end) {
-					continue
-				}
-				acc.values[m.Unix()] = v
-			}
-		}
+		merge(results, resp.MetricDataResults, start, end)
 		next := aws.ToString(resp.NextToken)
 		// A token that repeats would loop forever; 1000 pages of 100,800
 		// datapoints is far beyond any lookback the controller asks for.
@@ -269,20 +299,45 @@ func (s *Source) fetchBatch(ctx context.Context, batch []controller.MetricQuery,
 		}
 		in.NextToken = aws.String(next)
 	}
+	out := make(map[controller.TargetID]Series, len(batch))
 	for j, q := range batch {
 		if callErr != nil {
 			out[q.ID] = Series{}
 			continue
 		}
-		out[q.ID] = build(j, results)
+		out[q.ID] = build(j, s.kinds, results)
 	}
-	return callErr
+	return out, callErr
+}
+
+// merge adds one page's results to their accumulators. The status that
+// counts is the one from the last page naming the query: CloudWatch marks a
+// result PartialData on a page that a NextToken continues.
+func merge(results map[string]*result, page []types.MetricDataResult, start, end time.Time) {
+	for _, r := range page {
+		acc := results[aws.ToString(r.Id)]
+		if acc == nil {
+			continue
+		}
+		acc.seen, acc.status = true, r.StatusCode
+		for i, ts := range r.Timestamps {
+			if i >= len(r.Values) {
+				break
+			}
+			v := r.Values[i]
+			m := ts.UTC().Truncate(time.Minute)
+			if math.IsNaN(v) || math.IsInf(v, 0) || m.Before(start) || !m.Before(end) {
+				continue
+			}
+			acc.values[m.Unix()] = v
+		}
+	}
 }
 
 func queryID(j int, tag byte) string { return fmt.Sprintf("t%d%c", j, tag) }
 
 // build turns target j's results into its Series.
-func build(j int, results map[string]*result) Series {
+func build(j int, kinds []kind, results map[string]*result) Series {
 	complete := true
 	minutes := map[int64]*controller.Datapoint{}
 	point := func(m int64) *controller.Datapoint {

@@ -1,0 +1,81 @@
+package metrics
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
+)
+
+// TestMergeAndBuild covers answers the simulator does not give: statuses
+// other than Complete on a final page, and odd timestamps and values.
+func TestMergeAndBuild(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	start, end := t0, t0.Add(5*time.Minute)
+	res := func(id string, status types.StatusCode, ts []time.Time, vs []float64) types.MetricDataResult {
+		return types.MetricDataResult{Id: aws.String(id), StatusCode: status, Timestamps: ts, Values: vs}
+	}
+	all := func(status types.StatusCode) []types.MetricDataResult {
+		return []types.MetricDataResult{
+			res("t0u", status, []time.Time{t0}, []float64{0.5}),
+			res("t0s", types.StatusCodeComplete, []time.Time{t0}, []float64{0}),
+			res("t0c", types.StatusCodeComplete, []time.Time{t0}, []float64{3}),
+			res("t0i", types.StatusCodeComplete, []time.Time{t0}, []float64{40}),
+		}
+	}
+	point := controller.Datapoint{Time: t0, Utilization: 0.5, HasUtilization: true, Concurrency: 3, HasConcurrency: true,
+		Invocations: 40, HasInvocations: true}
+	for _, tc := range []struct {
+		name  string
+		pages [][]types.MetricDataResult
+		want  controller.Series
+	}{
+		{name: "complete", pages: [][]types.MetricDataResult{all(types.StatusCodeComplete)},
+			want: controller.Series{Points: []controller.Datapoint{point}, Complete: true}},
+		{name: "partial data on the last page", pages: [][]types.MetricDataResult{all(types.StatusCodePartialData)},
+			want: controller.Series{Points: []controller.Datapoint{point}}},
+		{name: "internal error", pages: [][]types.MetricDataResult{all(types.StatusCodeInternalError)},
+			want: controller.Series{Points: []controller.Datapoint{point}}},
+		{name: "forbidden", pages: [][]types.MetricDataResult{all(types.StatusCodeForbidden)},
+			want: controller.Series{Points: []controller.Datapoint{point}}},
+		{name: "partial then completed by the next page",
+			pages: [][]types.MetricDataResult{all(types.StatusCodePartialData), {res("t0u", types.StatusCodeComplete, nil, nil)}},
+			want:  controller.Series{Points: []controller.Datapoint{point}, Complete: true}},
+		{name: "a query missing from the answer", pages: [][]types.MetricDataResult{all(types.StatusCodeComplete)[1:]},
+			want: controller.Series{Points: []controller.Datapoint{{Time: t0, Concurrency: 3, HasConcurrency: true, Invocations: 40, HasInvocations: true}}}},
+		{name: "unaligned, out of window, NaN, short values, unknown id",
+			pages: [][]types.MetricDataResult{{
+				res("t0u", types.StatusCodeComplete,
+					[]time.Time{t0.Add(2*time.Minute + 30*time.Second), t0.Add(-time.Minute), end, t0.Add(3 * time.Minute), t0.Add(4 * time.Minute)},
+					[]float64{0.9, 0.1, 0.1, math.NaN()}),
+				res("t0s", types.StatusCodeComplete, nil, nil),
+				res("t0c", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{math.Inf(1)}),
+				res("t0i", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{0}),
+				res("zz", types.StatusCodeComplete, []time.Time{t0}, []float64{1}),
+			}},
+			want: controller.Series{Complete: true, Points: []controller.Datapoint{
+				{Time: t0.Add(time.Minute), HasInvocations: true},
+				{Time: t0.Add(2 * time.Minute), Utilization: 0.9, HasUtilization: true},
+			}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			results := map[string]*result{}
+			for _, k := range fullKinds {
+				results[queryID(0, k.tag)] = &result{values: map[int64]float64{}}
+			}
+			for _, p := range tc.pages {
+				merge(results, p, start, end)
+			}
+			got := build(0, fullKinds, results)
+			if len(tc.want.Points) == 0 {
+				tc.want.Points = []controller.Datapoint{}
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
