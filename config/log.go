@@ -27,6 +27,9 @@ const (
 // LogValue summarises the effective config for one start-up log line: the
 // global settings, the defaults, and per target only what it overrides.
 func (c *Config) LogValue() slog.Value {
+	if c == nil {
+		return slog.StringValue("<nil>")
+	}
 	targets := make([]string, len(c.Targets))
 	for i, t := range c.Targets {
 		targets[i] = targetSummary(t, c.Defaults)
