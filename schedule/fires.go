@@ -12,11 +12,7 @@ import (
 // 2026-03-29) and misses existing times after 30-minute shifts (Australia/Lord_Howe "0 3 * * *"
 // on 2026-10-04). Fire times here are derived from the parsed bit sets instead.
 //
-// DST rule: a window fires at every instant whose wall clock in the zone matches the expression.
-//   - A wall time that occurs twice (fall back) fires twice, so a window opened then stays open
-//     from the first occurrence until duration after the second one (one hour longer).
-//   - A wall time that does not exist (spring forward) fires at the instant the clock jumps
-//     (e.g. 02:30 on 2026-03-29 in Europe/Berlin fires at 03:00 CEST), so no window is lost.
+// The DST rules are in the package documentation.
 type cronSpec struct {
 	minute, hour, dom, month, dow uint64
 	loc                           *time.Location

@@ -4,28 +4,28 @@
 // A window {cron, timezone, duration, lead} is active at now iff the expression fires at some t
 // (wall clock in the window's IANA zone) with t − lead ≤ now < t + duration. Lead opens the
 // whole window early, ceiling included: one rule is easier to predict than two, and a ceiling
-// that starts a few minutes early is harmless. Overlapping windows combine: the effective floor
-// is the largest active floor, the effective ceiling the smallest active ceiling. See fires.go
-// for what happens when DST skips or repeats a wall time.
+// that starts a few minutes early is harmless. Duration is elapsed time, not wall-clock time.
+// Overlapping windows combine: the effective floor is the largest active floor, the effective
+// ceiling the smallest active ceiling.
+//
+// Daylight saving time: a window fires at every instant whose wall clock matches.
+//   - A wall time that does not exist (spring forward) fires when the clock jumps over it:
+//     "30 2 * * *" in Europe/Berlin fires at 03:00 CEST on 2026-03-29, so no window is lost.
+//   - A wall time that occurs twice (fall back) fires twice: "30 2 * * *" with duration 1h in
+//     Europe/Berlin on 2026-10-25 is open from 02:30 CEST to 03:30 CET, one hour longer.
+//     Hourly and finer expressions therefore leave no hole in the repeated hour.
 package schedule
 
 import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	_ "time/tzdata" // IANA zones even on images without /usr/share/zoneinfo
 
 	"github.com/robfig/cron/v3"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
-)
-
-// Limits that keep every evaluation cheap; generous for planned peaks.
-const (
-	MaxDuration = 366 * 24 * time.Hour
-	MaxLead     = 24 * time.Hour
 )
 
 // Schedule is a compiled, immutable set of windows; safe for concurrent use.
@@ -79,11 +79,11 @@ func Compile(specs []config.ScheduleSpec) (*Schedule, error) {
 			w.name = fmt.Sprintf("schedules[%d]", i)
 		}
 		if j, dup := seen[w.name]; dup {
-			bad(i, "name", "duplicate name %q (also schedules[%d])", w.name, j)
+			bad(i, "name", "%q is already used by schedules[%d]", w.name, j)
 		}
 		seen[w.name] = i
 
-		loc, err := loadZone(sp.Timezone)
+		loc, err := config.LoadLocation(sp.Timezone)
 		if err != nil {
 			bad(i, "timezone", "%v", err)
 		}
@@ -96,26 +96,28 @@ func Compile(specs []config.ScheduleSpec) (*Schedule, error) {
 		spec.loc = loc
 		w.spec = spec
 
+		// The same rules and messages as config.Validate, which runs first: Compile only
+		// repeats them for callers that skip validation.
 		switch {
-		case w.dur <= 0:
-			bad(i, "duration", "must be > 0, got %s", w.dur)
-		case w.dur > MaxDuration:
-			bad(i, "duration", "must be at most %s, got %s", MaxDuration, w.dur)
+		case w.dur == 0:
+			bad(i, "duration", "is required (how long the window stays open, e.g. 10h)")
+		case w.dur < 0 || w.dur > config.MaxScheduleOpen:
+			bad(i, "duration", "%s is out of range (0s < value <= %s)", sp.Duration, config.Duration{Duration: config.MaxScheduleOpen})
 		}
-		if w.lead < 0 || w.lead > MaxLead {
-			bad(i, "lead", "must be between 0s and %s, got %s", MaxLead, w.lead)
+		if w.lead < 0 || w.lead >= config.MaxScheduleLead {
+			bad(i, "lead", "%s is out of range (0s <= value < %s)", sp.Lead, config.Duration{Duration: config.MaxScheduleLead})
 		}
 		if w.floor == nil && w.cap == nil {
 			bad(i, "", "needs a floor and/or a ceiling")
 		}
 		if w.floor != nil && *w.floor < 0 {
-			bad(i, "floor", "must be >= 0, got %d", *w.floor)
+			bad(i, "floor", "%d is out of range (value >= 0)", *w.floor)
 		}
-		if w.cap != nil && *w.cap < 0 {
-			bad(i, "ceiling", "must be >= 0, got %d", *w.cap)
+		if w.cap != nil && *w.cap < 1 {
+			bad(i, "ceiling", "%d is out of range (value >= 1)", *w.cap)
 		}
-		if w.floor != nil && w.cap != nil && *w.cap >= 0 && *w.floor > *w.cap {
-			bad(i, "floor", "%d is above this window's ceiling %d", *w.floor, *w.cap)
+		if w.floor != nil && w.cap != nil && *w.floor >= 0 && *w.cap >= 1 && *w.floor > *w.cap {
+			bad(i, "floor", "%d is greater than ceiling %d", *w.floor, *w.cap)
 		}
 		s.windows = append(s.windows, w)
 	}
@@ -125,50 +127,18 @@ func Compile(specs []config.ScheduleSpec) (*Schedule, error) {
 	return s, nil
 }
 
-func loadZone(name string) (*time.Location, error) {
-	switch name {
-	case "", "UTC":
-		return time.UTC, nil
-	case "Local":
-		// The daemon's host zone is an accident of deployment (UTC in most containers).
-		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Berlin", name)
-	}
-	loc, err := time.LoadLocation(name)
+// parseCron shares config.ParseCron with validation (so both accept the same text) and keeps
+// only robfig's bit sets: fire times are computed in fires.go.
+func parseCron(text string) (cronSpec, error) {
+	parsed, err := config.ParseCron(text)
 	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Berlin", name)
-	}
-	return loc, nil
-}
-
-const cronHelp = `5 fields "minute hour day-of-month month day-of-week" or @yearly, @monthly, @weekly, @daily, @hourly`
-
-func parseCron(text string) (spec cronSpec, err error) {
-	text = strings.TrimSpace(text)
-	switch {
-	case text == "":
-		return spec, fmt.Errorf("empty; want %s", cronHelp)
-	case strings.HasPrefix(text, "TZ=") || strings.HasPrefix(text, "CRON_TZ="):
-		// robfig v3.0.1 panics on "TZ=X" without a space; the zone has its own key anyway.
-		return spec, fmt.Errorf("%q: set the zone with the timezone key, not a TZ= prefix", text)
-	case strings.HasPrefix(text, "@every"):
-		return spec, fmt.Errorf("%q: @every has no wall-clock start; want %s", text, cronHelp)
-	}
-	defer func() {
-		// robfig/cron is unmaintained; a parser panic on odd input must stay a config error.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%q: cannot parse: %v", text, r)
-		}
-	}()
-	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	parsed, err := p.Parse(text)
-	if err != nil {
-		return spec, fmt.Errorf("%q: %v; want %s", text, err, cronHelp)
+		return cronSpec{}, fmt.Errorf("%q does not parse: %v", text, err)
 	}
 	ss, ok := parsed.(*cron.SpecSchedule)
 	if !ok {
-		return spec, fmt.Errorf("%q: unsupported; want %s", text, cronHelp)
+		return cronSpec{}, fmt.Errorf("%q does not parse: not a wall-clock expression", text)
 	}
-	spec = cronSpec{minute: ss.Minute, hour: ss.Hour, dom: ss.Dom, month: ss.Month, dow: ss.Dow}
+	spec := cronSpec{minute: ss.Minute, hour: ss.Hour, dom: ss.Dom, month: ss.Month, dow: ss.Dow}
 	spec.secs = spec.daySeconds() // computed once: Schedule is read-only after Compile
 	return spec, nil
 }
