@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -19,13 +18,13 @@ import (
 // provisioned concurrency and traffic, and injected faults.
 type Scenario struct {
 	Seed       int64          `yaml:"seed"`
-	Region     string         `yaml:"region"`     // default us-east-1
-	AccountID  string         `yaml:"account_id"` // default 123456789012
+	Region     string         `yaml:"region,omitempty"`     // default us-east-1
+	AccountID  string         `yaml:"account_id,omitempty"` // default 123456789012
 	Account    AccountSpec    `yaml:"account"`
 	Allocation AllocationSpec `yaml:"allocation"`
 	Metrics    MetricsSpec    `yaml:"metrics"`
-	Functions  []FunctionSpec `yaml:"functions"`
-	Faults     []FaultSpec    `yaml:"faults"`
+	Functions  []FunctionSpec `yaml:"functions,omitempty"`
+	Faults     []FaultSpec    `yaml:"faults,omitempty"`
 }
 
 // AccountSpec holds the account's concurrency limits.
@@ -50,18 +49,18 @@ type MetricsSpec struct {
 type FunctionSpec struct {
 	Name        string         `yaml:"name"`
 	MemoryMB    int            `yaml:"memory_mb"` // default 128
-	Reserved    *int           `yaml:"reserved"`  // reserved concurrency; nil = none
+	Reserved    *int           `yaml:"reserved,omitempty"`  // reserved concurrency; nil = none
 	Versions    int            `yaml:"versions"`  // published versions 1..n; default 1
-	Aliases     []AliasSpec    `yaml:"aliases"`
-	Provisioned map[string]int `yaml:"provisioned"` // qualifier → initial PC, READY at start
-	Loads       []Load         `yaml:"loads"`
+	Aliases     []AliasSpec    `yaml:"aliases,omitempty"`
+	Provisioned map[string]int `yaml:"provisioned,omitempty"` // qualifier → initial PC, READY at start
+	Loads       []Load         `yaml:"loads,omitempty"`
 }
 
 // AliasSpec is one alias; Routing adds weighted versions.
 type AliasSpec struct {
 	Name    string             `yaml:"name"`
 	Version string             `yaml:"version"`
-	Routing map[string]float64 `yaml:"routing"`
+	Routing map[string]float64 `yaml:"routing,omitempty"`
 }
 
 // Fault kinds.
@@ -83,13 +82,13 @@ const (
 type FaultSpec struct {
 	Op          string   `yaml:"op"`
 	Kind        string   `yaml:"kind"`
-	Probability *float64 `yaml:"probability"`
-	From        Duration `yaml:"from"`
-	Until       Duration `yaml:"until"`
-	Latency     Duration `yaml:"latency"`     // latency: added delay; metric_delay: extra publication delay
-	RetryAfter  Duration `yaml:"retry_after"` // throttle: Retry-After, whole seconds; default 1s
-	Function    string   `yaml:"function"`
-	Qualifier   string   `yaml:"qualifier"`
+	Probability *float64 `yaml:"probability,omitempty"`
+	From        Duration `yaml:"from,omitempty"`
+	Until       Duration `yaml:"until,omitempty"`
+	Latency     Duration `yaml:"latency,omitempty"`     // latency: added delay; metric_delay: extra publication delay
+	RetryAfter  Duration `yaml:"retry_after,omitempty"` // throttle: Retry-After, whole seconds; default 1s
+	Function    string   `yaml:"function,omitempty"`
+	Qualifier   string   `yaml:"qualifier,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("90s", "5m").
@@ -111,6 +110,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalYAML writes the duration string.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// YAML returns the scenario as a YAML document ParseScenario reads back.
+func (sc *Scenario) YAML() ([]byte, error) { return yaml.Marshal(sc) }
 
 // LoadScenario reads and validates a scenario file.
 func LoadScenario(path string) (*Scenario, error) {
@@ -369,10 +371,14 @@ func validateFunction(p *problems, path string, f *FunctionSpec) {
 	}
 }
 
+// maxRate bounds invocations per minute (a billion: far beyond any account's
+// concurrency) so arithmetic stays exact.
+const maxRate = 1e9
+
 func validateLoad(p *problems, lp string, l Load) {
 	nonNeg := func(field string, v float64) {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			p.add(lp+"."+field, "must be a finite number ≥ 0, got %v", v)
+		if !(v >= 0 && v <= maxRate) {
+			p.add(lp+"."+field, "must be a number from 0 to %g, got %v", maxRate, v)
 		}
 	}
 	if !(l.DurationMS > 0 && l.DurationMS <= 900000) {
@@ -424,8 +430,8 @@ func validateLoad(p *problems, lp string, l Load) {
 			p.add(lp+".per_minute", "a trace load needs invocations per minute")
 		}
 		for k, v := range l.PerMinute {
-			if !(v >= 0) || math.IsInf(v, 0) {
-				p.add(fmt.Sprintf("%s.per_minute[%d]", lp, k), "must be a finite number ≥ 0, got %v", v)
+			if !(v >= 0 && v <= maxRate) {
+				p.add(fmt.Sprintf("%s.per_minute[%d]", lp, k), "must be a number from 0 to %g, got %v", maxRate, v)
 			}
 		}
 	default:
@@ -470,7 +476,7 @@ func validateFault(p *problems, fp string, f FaultSpec, functions map[string]int
 //   - search-api:live — bursty: ~20 concurrent, with 2-minute spikes to
 //     ~150 every 45 minutes (shorter than the 3 datapoints AAS waits for);
 //   - report-worker:prod — quiet (20 s jobs, ~2 concurrent) with a nightly
-//     batch peaking near 100 concurrent at 02:00 New York time: the case for
+//     batch peaking near 100 concurrent at 02:30 New York time: the case for
 //     a cron floor. It has reserved concurrency 150.
 //
 // search-api also has a weighted alias "canary", on which PC is refused.
@@ -507,8 +513,8 @@ func DefaultScenario() *Scenario {
 				Aliases: []AliasSpec{{Name: "prod", Version: "1"}},
 				Loads: []Load{{
 					Qualifier: "prod", Kind: LoadDiurnal, DurationMS: 20000,
-					Rate: 6, Peak: 300, PeakAt: "02:00", Timezone: "America/New_York",
-					Width: Duration{30 * time.Minute},
+					Rate: 6, Peak: 300, PeakAt: "02:30", Timezone: "America/New_York",
+					Width: Duration{40 * time.Minute},
 				}},
 			},
 		},
