@@ -48,9 +48,9 @@ type MetricsSpec struct {
 // FunctionSpec is one function.
 type FunctionSpec struct {
 	Name        string         `yaml:"name"`
-	MemoryMB    int            `yaml:"memory_mb"` // default 128
-	Reserved    *int           `yaml:"reserved,omitempty"`  // reserved concurrency; nil = none
-	Versions    int            `yaml:"versions"`  // published versions 1..n; default 1
+	MemoryMB    int            `yaml:"memory_mb"`          // default 128
+	Reserved    *int           `yaml:"reserved,omitempty"` // reserved concurrency; nil = none
+	Versions    int            `yaml:"versions"`           // published versions 1..n; default 1
 	Aliases     []AliasSpec    `yaml:"aliases,omitempty"`
 	Provisioned map[string]int `yaml:"provisioned,omitempty"` // qualifier → initial PC, READY at start
 	Loads       []Load         `yaml:"loads,omitempty"`

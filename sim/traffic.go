@@ -30,17 +30,17 @@ const (
 //	trace:    PerMinute[m] in minute m after the start, 0 after the end.
 type Load struct {
 	Qualifier  string    `yaml:"qualifier"`
-	Kind       string    `yaml:"kind"`        // constant | diurnal | step | bursts | trace
-	DurationMS float64   `yaml:"duration_ms"` // each invocation's run time
-	Rate       float64   `yaml:"rate,omitempty"`        // constant level; diurnal trough; step and bursts baseline
-	Peak       float64   `yaml:"peak,omitempty"`        // diurnal peak; burst level
-	PeakAt     string    `yaml:"peak_at,omitempty"`     // diurnal: local "HH:MM" of the peak
-	Timezone   string    `yaml:"timezone,omitempty"`    // diurnal: IANA zone of PeakAt; default UTC
-	Width      Duration  `yaml:"width,omitempty"`       // diurnal: σ of the daily bump; bursts: burst length
-	Every      Duration  `yaml:"every,omitempty"`       // bursts: period
-	Offset     Duration  `yaml:"offset,omitempty"`      // bursts: first burst this long after start
-	Steps      []StepAt  `yaml:"steps,omitempty"`       // step: rate changes at offsets from start
-	PerMinute  []float64 `yaml:"per_minute,omitempty"`  // trace: invocations per minute from start
+	Kind       string    `yaml:"kind"`                 // constant | diurnal | step | bursts | trace
+	DurationMS float64   `yaml:"duration_ms"`          // each invocation's run time
+	Rate       float64   `yaml:"rate,omitempty"`       // constant level; diurnal trough; step and bursts baseline
+	Peak       float64   `yaml:"peak,omitempty"`       // diurnal peak; burst level
+	PeakAt     string    `yaml:"peak_at,omitempty"`    // diurnal: local "HH:MM" of the peak
+	Timezone   string    `yaml:"timezone,omitempty"`   // diurnal: IANA zone of PeakAt; default UTC
+	Width      Duration  `yaml:"width,omitempty"`      // diurnal: σ of the daily bump; bursts: burst length
+	Every      Duration  `yaml:"every,omitempty"`      // bursts: period
+	Offset     Duration  `yaml:"offset,omitempty"`     // bursts: first burst this long after start
+	Steps      []StepAt  `yaml:"steps,omitempty"`      // step: rate changes at offsets from start
+	PerMinute  []float64 `yaml:"per_minute,omitempty"` // trace: invocations per minute from start
 }
 
 // StepAt switches a step load to Rate at offset At from the start.
