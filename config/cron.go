@@ -26,12 +26,19 @@ func ParseCron(spec string) (sched cron.Schedule, err error) {
 	case strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ="):
 		return nil, errors.New("set the time zone with the timezone key, not TZ= or CRON_TZ=")
 	case strings.HasPrefix(spec, "@every"):
-		return nil, errors.New("@every is not supported (windows need wall-clock start times; use 5 fields or @hourly, @daily, @weekly, @monthly, @yearly)")
+		return nil, errors.New("@every is not supported (windows need wall-clock start times; want " + cronHelp + ")")
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			sched, err = nil, fmt.Errorf("malformed expression (%v)", r)
 		}
 	}()
-	return cronParser.Parse(spec)
+	sched, err = cronParser.Parse(spec)
+	if err != nil {
+		msg, _, _ := strings.Cut(err.Error(), ": strconv.") // "failed to parse int from FRY" says enough
+		return nil, fmt.Errorf("%s (want %s)", msg, cronHelp)
+	}
+	return sched, nil
 }
+
+const cronHelp = "5 fields: minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly"

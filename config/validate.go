@@ -65,7 +65,7 @@ const (
 
 var (
 	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	functionRE  = regexp.MustCompile(`^[A-Za-z0-9_:.-]{1,256}$`)
+	functionRE  = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,256}$`)
 	qualifierRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
@@ -234,7 +234,7 @@ func (v *validator) target(path string, t Target, defaults *Policy) {
 	case t.Function == "":
 		v.add(path+".function", "is required (a function name, partial ARN or full ARN)")
 	case !functionRE.MatchString(t.Function):
-		v.add(path+".function", "%q is not a function name or ARN (letters, digits, - and _; ARNs also : and .)", t.Function)
+		v.add(path+".function", "%q is not a function name or ARN (letters, digits, - and _; ARNs also :)", t.Function)
 	case functionQualified(t.Function):
 		v.add(path+".function", "%q includes a qualifier (put it in qualifier instead)", t.Function)
 	}

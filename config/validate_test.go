@@ -142,7 +142,7 @@ func TestValidate(t *testing.T) {
 		{
 			name:   "function with spaces",
 			mutate: func(c *Config) { c.Targets[0].Function = "my function" },
-			want:   []string{`targets[0].function: "my function" is not a function name or ARN (letters, digits, - and _; ARNs also : and .)`},
+			want:   []string{`targets[0].function: "my function" is not a function name or ARN (letters, digits, - and _; ARNs also :)`},
 		},
 		{
 			name:   "missing function",
@@ -209,9 +209,9 @@ func TestParseCron(t *testing.T) {
 		{name: "descriptor", spec: "@daily"},
 		{name: "surrounding space", spec: "  30 1 * * *  "},
 		{name: "TZ without a space must not panic", spec: "TZ=Europe/Berlin", wantErr: "set the time zone with the timezone key, not TZ= or CRON_TZ="},
-		{name: "every", spec: "@every 5m", wantErr: "@every is not supported (windows need wall-clock start times; use 5 fields or @hourly, @daily, @weekly, @monthly, @yearly)"},
-		{name: "seconds field", spec: "0 0 8 * * *", wantErr: "expected exactly 5 fields, found 6: [0 0 8 * * *]"},
-		{name: "unknown descriptor", spec: "@fortnightly", wantErr: "unrecognized descriptor: @fortnightly"},
+		{name: "every", spec: "@every 5m", wantErr: "@every is not supported (windows need wall-clock start times; want 5 fields: minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly)"},
+		{name: "seconds field", spec: "0 0 8 * * *", wantErr: "expected exactly 5 fields, found 6: [0 0 8 * * *] (want 5 fields: minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly)"},
+		{name: "unknown descriptor", spec: "@fortnightly", wantErr: "unrecognized descriptor: @fortnightly (want 5 fields: minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly)"},
 		{name: "empty", spec: " ", wantErr: "empty expression"},
 	}
 	for _, tt := range tests {
