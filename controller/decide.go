@@ -216,14 +216,32 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	}
 
 	// Rule 2: only complete periods after the config last settled.
-	settled := latest(in.PC.LastModified, in.State.SettledAt, in.State.LastChange)
-	if settled.After(start) {
-		start = ceilTime(settled, period)
-	}
-	slots := buildSlots(in, cur, start, end, period)
-	n := len(slots)
 	target := p.TargetUtilization
-	if n == 0 || target <= 0 {
+	if target <= 0 {
+		r.reason, r.detail = ReasonInsufficient, "no target utilization"
+		return r
+	}
+	changed := latest(in.PC.LastModified, in.State.LastChange)
+	settled := latest(changed, in.State.SettledAt)
+	settledStart := start
+	if settled.After(start) {
+		settledStart = ceilTime(settled, period)
+	}
+	// Saturated periods between the change and its settling still measure
+	// demand through concurrent executions, which don't depend on capacity:
+	// they may ask for more than was just requested (never utilization).
+	during := 0
+	if !changed.IsZero() && settledStart.After(changed) {
+		during = ceilDiv(saturatedDemand(in, latest(start, ceilTime(changed, period)), settledStart, end, period), target)
+	}
+	slots := buildSlots(in, cur, settledStart, end, period)
+	n := len(slots)
+	if n == 0 {
+		if during > cur {
+			r.desired, r.reason = during, ReasonSaturated
+			r.detail = "saturated while the last change was allocating: desired from concurrent executions"
+			return r
+		}
 		r.reason, r.detail = ReasonInsufficient, "no complete period since the last change"
 		return r
 	}
@@ -232,7 +250,7 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 
 	// Rule 3: scale out. Spillover in one complete period is enough.
 	if last.saturated && last.spill > 0 {
-		r.desired, r.reason = jump(cur, slots[n-1:], target), ReasonSpillover
+		r.desired, r.reason = max(jump(cur, slots[n-1:], target), during), ReasonSpillover
 		r.detail = fmt.Sprintf("spillover %.0f in the last period", last.spill)
 		return r
 	}
@@ -244,14 +262,19 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 		}
 		if above {
 			if last.saturated {
-				r.desired, r.reason = jump(cur, run, target), ReasonSaturated
+				r.desired, r.reason = max(jump(cur, run, target), during), ReasonSaturated
 				r.detail = fmt.Sprintf("saturated for %d periods: desired from concurrent executions", outDP)
 			} else {
-				r.desired, r.reason = ceilDiv(float64(cur)*last.u, target), ReasonUtilization
+				r.desired, r.reason = max(ceilDiv(float64(cur)*last.u, target), during), ReasonUtilization
 				r.detail = fmt.Sprintf("%d periods above target %.2f", outDP, target)
 			}
 			return r
 		}
+	}
+	if during > cur {
+		r.desired, r.reason = during, ReasonSaturated
+		r.detail = "saturated while the last change was allocating: desired from concurrent executions"
+		return r
 	}
 
 	// Rule 4 (and 5): scale in on the window's maximum, step-limited.
@@ -306,6 +329,21 @@ func jump(cur int, run []slot, target float64) int {
 		u = math.Max(u, math.Min(s.u, 1))
 	}
 	return max(ceilDiv(demand, target), ceilDiv(float64(cur)*u, target))
+}
+
+// saturatedDemand is the largest concurrency of a saturated complete period
+// in [from, to).
+func saturatedDemand(in Input, from, to, end time.Time, period time.Duration) float64 {
+	to = earliest(to, end)
+	demand := 0.0
+	for _, pt := range in.Series.Points {
+		t := pt.Time.Truncate(period)
+		sat := pt.Spillover > 0 || (pt.HasUtilization && pt.Utilization >= saturatedUtilization)
+		if sat && pt.HasConcurrency && !t.Before(from) && t.Before(to) {
+			demand = math.Max(demand, pt.Concurrency)
+		}
+	}
+	return demand
 }
 
 // window returns [start, end) of the metric read, falling back to the
@@ -451,4 +489,11 @@ func latest(ts ...time.Time) time.Time {
 		}
 	}
 	return m
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -126,6 +126,30 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 10, reason: ReasonInsufficient, action: ActNone},
 		},
 		{
+			name: "rule2 saturated demand while the change allocated still asks for more (concurrency)",
+			mod: func(in *Input) {
+				// 10→43 at 11:55:05, READY seen 11:57:05: 11:56 and 11:57 ran on the
+				// old capacity, but their concurrency (45) is demand.
+				in.PC.Requested = 43
+				in.PC.LastModified = time.Date(2026, 11, 23, 11, 55, 5, 0, time.UTC)
+				in.State.SettledAt = time.Date(2026, 11, 23, 11, 57, 5, 0, time.UTC)
+				withPoints(in, p(1, 45, 300), p(1, 40, 200), p(0.65, 28, 0))
+			},
+			want: want{desired: 65, reason: ReasonSaturated, action: ActPut},
+		},
+		{
+			name: "rule2 utilization while the change allocated never counts (no staircase)",
+			mod: func(in *Input) {
+				// Same, demand 30: the old capacity was saturated, but 43 covers it.
+				// Counting u=1 against the new 43 would ask for 62.
+				in.PC.Requested = 43
+				in.PC.LastModified = time.Date(2026, 11, 23, 11, 55, 5, 0, time.UTC)
+				in.State.SettledAt = time.Date(2026, 11, 23, 11, 57, 5, 0, time.UTC)
+				withPoints(in, p(1, 30, 300), p(1, 30, 200), p(0.69, 30, 0))
+			},
+			want: want{desired: 43, reason: ReasonWithinTarget, action: ActNone},
+		},
+		{
 			name: "rule3 scale out ceil(current×u/target) 10→13",
 			mod:  func(in *Input) { withPoints(in, p(0.85, 9, 0), p(0.85, 9, 0)) },
 			want: want{desired: 13, reason: ReasonUtilization, action: ActPut},
