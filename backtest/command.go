@@ -46,6 +46,7 @@ func FlagSet(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.Top, "top", 0, "replay the `N` busiest functions by total invocations")
 	fs.IntVar(&o.Burstiest, "burstiest", 0, "replay the `N` burstiest functions (coefficient of variation of invocations per minute)")
 	fs.Float64Var(&o.MinInvocations, "min-invocations", DefaultMinInvocations, "--burstiest considers only functions with at least `N` invocations in the trace")
+	fs.Float64Var(&o.MinActive, "min-active", DefaultMinActive, "--burstiest considers only functions with invocations in at least this `fraction` of minutes")
 	fs.Float64Var(&o.DurationMS, "duration-ms", 0, "execution time in `ms` of functions without one from --durations or the trace")
 	fs.Float64Var(&o.ScalePeak, "scale-peak", 0, "rescale counts so the busiest minute's mean concurrency (invocations/60 × duration) is `N`; 0 keeps them")
 	fs.Var((*commaList)(&o.Policies), "policies", "comma-separated `list` of ours, aas, static, oracle")

@@ -288,20 +288,41 @@ func (r *replay) oursPolicy() config.Policy {
 	return p
 }
 
+// Ports builds the controller's two ports onto a world: in process for the
+// backtest, or real SDK clients over HTTP (the two-path test). cleanup may
+// be nil.
+type Ports func(w *sim.World, clk *sim.VirtualClock) (store controller.PCStore, ms controller.MetricSource, cleanup func(), err error)
+
+// InProcessPorts are the world's own in-process ports.
+func InProcessPorts(w *sim.World, _ *sim.VirtualClock) (controller.PCStore, controller.MetricSource, func(), error) {
+	store, ms := w.InProcess()
+	return store, ms, nil, nil
+}
+
 // runOurs drives the real controller (the daemon's Tick) once a minute at
 // the daemon's offset, against the world's in-process ports.
 func (r *replay) runOurs(ctx context.Context) (Result, error) {
+	return r.runOursWith(ctx, InProcessPorts, nil)
+}
+
+func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Recorder) (Result, error) {
 	sc := r.scenario(r.initial)
 	w, clk, err := r.world(sc)
 	if err != nil {
 		return Result{}, err
 	}
-	store, ms := w.InProcess()
+	store, ms, cleanup, err := ports(w, clk)
+	if err != nil {
+		return Result{}, err
+	}
+	if cleanup != nil {
+		defer cleanup()
+	}
 	cs := &countingStore{PCStore: store}
 	cm := &countingMetrics{MetricSource: ms}
 	c, err := controller.New(controller.Options{
 		Targets: []controller.Target{{ID: r.id(), Policy: r.oursPolicy()}},
-		Store:   cs, Metrics: cm, Clock: clk, Logger: r.o.Logger, Workers: 1,
+		Store:   cs, Metrics: cm, Clock: clk, Logger: r.o.Logger, Recorder: rec, Workers: 1,
 		Offset: TickOffset,
 	})
 	if err != nil {

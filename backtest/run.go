@@ -34,6 +34,7 @@ const (
 	DefaultPricePerGBSecond = 0.0000041667 // us-east-1 x86 provisioned concurrency
 	DefaultMemoryMB         = 1024
 	DefaultMinInvocations   = 10000
+	DefaultMinActive        = 0.5
 	DefaultSeed             = 1
 	// Qualifier is the alias every replayed function is served through.
 	Qualifier = "live"
@@ -51,6 +52,7 @@ type Options struct {
 	Top            int      // --top: the N busiest functions by total invocations
 	Burstiest      int      // --burstiest: the N burstiest (coefficient of variation per minute)
 	MinInvocations float64  // --min-invocations: floor on total invocations for --burstiest
+	MinActive      float64  // --min-active: fraction of minutes with invocations --burstiest requires
 	DurationMS     float64  // --duration-ms: duration of functions without one
 	ScalePeak      float64  // --scale-peak: rescale so the busiest minute's mean concurrency is N
 	Policies       []string // --policies
@@ -115,8 +117,8 @@ func (o Options) validate() error {
 	if o.Top < 0 || o.Burstiest < 0 || o.Minutes < 0 {
 		errs = append(errs, errors.New("--top, --burstiest and --minutes must be ≥ 0"))
 	}
-	if o.DurationMS < 0 || o.ScalePeak < 0 || o.MemoryMB < 0 || o.Price < 0 || o.MinInvocations < 0 {
-		errs = append(errs, errors.New("--duration-ms, --scale-peak, --memory-mb, --price and --min-invocations must be ≥ 0"))
+	if o.DurationMS < 0 || o.ScalePeak < 0 || o.MemoryMB < 0 || o.Price < 0 || o.MinInvocations < 0 || o.MinActive < 0 || o.MinActive > 1 {
+		errs = append(errs, errors.New("--duration-ms, --scale-peak, --memory-mb, --price and --min-invocations must be ≥ 0, --min-active in [0,1]"))
 	}
 	if o.MemoryMB > 0 && (o.MemoryMB < 128 || o.MemoryMB > 10240) {
 		errs = append(errs, fmt.Errorf("--memory-mb %d: Lambda allows 128 to 10240", o.MemoryMB))
@@ -224,7 +226,7 @@ func loadFunctions(o Options) ([]Function, error) {
 	if err != nil {
 		return nil, &UsageError{err}
 	}
-	fns, err := Select(tr, Selection{Prefixes: o.Functions, Top: o.Top, Burstiest: o.Burstiest, MinInvocations: o.MinInvocations})
+	fns, err := Select(tr, Selection{Prefixes: o.Functions, Top: o.Top, Burstiest: o.Burstiest, MinInvocations: o.MinInvocations, MinActive: o.MinActive})
 	if err != nil {
 		return nil, &UsageError{err}
 	}

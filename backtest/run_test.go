@@ -75,3 +75,52 @@ func TestRunWritesOutputs(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")))
 }
+
+func TestRunDeterministic(t *testing.T) {
+	trace := writeBurstTrace(t, 60, 6)
+	run := func(seed int64) (string, string) {
+		out := t.TempDir()
+		_, err := Run(context.Background(), Options{Trace: trace, Seed: seed, Out: out, Workers: 2})
+		require.NoError(t, err)
+		c, err := os.ReadFile(filepath.Join(out, "report.csv"))
+		require.NoError(t, err)
+		m, err := os.ReadFile(filepath.Join(out, "report.md"))
+		require.NoError(t, err)
+		return string(c), string(m)
+	}
+	c1, m1 := run(11)
+	c2, m2 := run(11)
+	require.Equal(t, c1, c2)
+	require.Equal(t, m1, m2)
+	c3, _ := run(12)
+	require.NotEqual(t, c1, c3, "another seed draws other arrivals")
+}
+
+func TestCommandExitCodes(t *testing.T) {
+	trace := writeBurstTrace(t, 20, 2)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{name: "ok", args: []string{"--trace", trace, "--policies", "static,oracle"}, code: 0},
+		{name: "missing trace flag", args: []string{}, code: 2, stderr: "--trace is required"},
+		{name: "unknown policy", args: []string{"--trace", trace, "--policies", "ours,hpa"}, code: 2, stderr: `"hpa" is not one of`},
+		{name: "unknown flag", args: []string{"--nope"}, code: 2, stderr: "flag provided but not defined"},
+		{name: "missing file", args: []string{"--trace", filepath.Join(t.TempDir(), "none.csv")}, code: 2, stderr: "no such file"},
+		{name: "bad config", args: []string{"--trace", trace, "--config", trace}, code: 2},
+		{name: "no function matches", args: []string{"--trace", trace, "--function", "zz"}, code: 2, stderr: "--function zz"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Command(tc.args, &stdout, &stderr)
+			require.Equal(t, tc.code, code, stderr.String())
+			require.Contains(t, stderr.String(), tc.stderr)
+			if tc.code == 0 {
+				require.Contains(t, stdout.String(), "oracle")
+			}
+		})
+	}
+}

@@ -15,6 +15,24 @@ type Selection struct {
 	Top            int      // the N busiest by total invocations
 	Burstiest      int      // the N burstiest (see Burstiness) among those with MinInvocations
 	MinInvocations float64  // floor on total invocations for Burstiest; a handful of calls is noise, not a shape
+	// MinActive is the fraction of minutes with invocations a Burstiest
+	// candidate needs: bursts on top of traffic, which a scaler can follow,
+	// rather than a single spike in an idle day, which none can.
+	MinActive float64
+}
+
+// ActiveFraction is the share of minutes with at least one invocation.
+func ActiveFraction(counts []float64) float64 {
+	if len(counts) == 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range counts {
+		if c > 0 {
+			n++
+		}
+	}
+	return float64(n) / float64(len(counts))
 }
 
 // Burstiness is the coefficient of variation (population standard deviation
@@ -92,7 +110,7 @@ func Select(t *Trace, s Selection) ([]Function, error) {
 		var cands []int
 		burst := map[int]float64{}
 		for _, i := range byTotal {
-			if totals[i] >= s.MinInvocations && totals[i] > 0 {
+			if totals[i] >= s.MinInvocations && totals[i] > 0 && ActiveFraction(t.Functions[i].Counts) >= s.MinActive {
 				cands = append(cands, i)
 				burst[i] = Burstiness(t.Functions[i].Counts)
 			}

@@ -192,6 +192,7 @@ func TestSelect(t *testing.T) {
 		{name: "top 2", sel: Selection{Top: 2}, want: []string{"aa11", "dd55"}},
 		{name: "prefix matches several busiest first", sel: Selection{Prefixes: []string{"AA"}}, want: []string{"aa11", "aa22"}},
 		{name: "burstiest skips tiny", sel: Selection{Burstiest: 2, MinInvocations: 10}, want: []string{"dd55", "aa22"}},
+		{name: "burstiest needs activity", sel: Selection{Burstiest: 2, MinActive: 0.5}, want: []string{"bb33", "aa11"}},
 		{name: "union without repeats", sel: Selection{Prefixes: []string{"dd"}, Top: 2}, want: []string{"dd55", "aa11"}},
 		{name: "prefix without match", sel: Selection{Prefixes: []string{"zz"}}, wantError: "--function zz: no function"},
 		{name: "negative top", sel: Selection{Top: -1}, wantError: "must be ≥ 0"},
