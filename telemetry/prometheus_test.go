@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,10 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,6 +43,82 @@ func sampleScrapeTarget(t *testing.T) (string, []controller.TargetID) {
 
 func TestRealPrometheusScrapes(t *testing.T) {
 	runPrometheusScrape(t, sampleScrapeTarget)
+}
+
+// TestRealPrometheusScrapesBinary scrapes a running pcautoscaler: set
+// PCAUTOSCALER_BIN to a built binary (.ci/run builds one). It runs
+// `pcautoscaler demo --listen 127.0.0.1:PORT` unless PCAUTOSCALER_BIN_ARGS
+// gives other arguments (space-separated; {listen} is replaced).
+func TestRealPrometheusScrapesBinary(t *testing.T) {
+	bin := os.Getenv("PCAUTOSCALER_BIN")
+	if bin == "" {
+		t.Skip("PCAUTOSCALER_BIN not set: no pcautoscaler binary to scrape")
+	}
+	args := []string{"demo", "--listen", "{listen}"}
+	if a := os.Getenv("PCAUTOSCALER_BIN_ARGS"); a != "" {
+		args = strings.Fields(a)
+	}
+	runPrometheusScrape(t, binaryScrapeTarget(bin, args...))
+}
+
+// binaryScrapeTarget runs bin with args ({listen} replaced by a free
+// 127.0.0.1 address), waits until its /metrics answers and returns the
+// targets it exports in pcautoscaler_pc_requested: Prometheus must then
+// show the same ones.
+func binaryScrapeTarget(bin string, args ...string) scrapeTarget {
+	return func(t *testing.T) (string, []controller.TargetID) {
+		listen := freeLoopbackAddr(t)
+		argv := make([]string, len(args))
+		for i, a := range args {
+			argv[i] = strings.ReplaceAll(a, "{listen}", listen)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, bin, argv...)
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.WaitDelay = 10 * time.Second
+		var logs syncBuffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			cancel()
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("%s %s output:\n%s", bin, strings.Join(argv, " "), logs.String())
+			}
+		})
+		deadline := time.Now().Add(promTimeout)
+		for {
+			if body, err := httpGet(t, "http://"+listen+"/metrics"); err == nil {
+				if ids := exportedTargets(body); len(ids) > 0 {
+					return listen, ids
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s %s serves no pcautoscaler_pc_requested series on %s", promTimeout, bin, listen)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+var pcRequestedRE = regexp.MustCompile(`(?m)^pcautoscaler_pc_requested\{function="([^"]*)",qualifier="([^"]*)"\}`)
+
+// exportedTargets reads the targets of pcautoscaler_pc_requested from a text exposition.
+func exportedTargets(body string) []controller.TargetID {
+	var ids []controller.TargetID
+	for _, m := range pcRequestedRE.FindAllStringSubmatch(body, -1) {
+		ids = append(ids, controller.TargetID{Function: m[1], Qualifier: m[2]})
+	}
+	return ids
+}
+
+func TestExportedTargets(t *testing.T) {
+	reg, _ := newSampleRegistry()
+	srv := httptest.NewServer(Handler(reg, nil, nil))
+	defer srv.Close()
+	body, err := httpGet(t, srv.URL+"/metrics")
+	require.NoError(t, err)
+	require.ElementsMatch(t, sampleTargets, exportedTargets(body))
 }
 
 // promTimeout bounds how long the test waits for Prometheus to start and
@@ -181,25 +261,37 @@ func promQuery(t *testing.T, api, q string) ([]promSample, error) {
 }
 
 func promGet(t *testing.T, u string, v any) error {
+	body, err := httpGet(t, u)
+	if err != nil && body == "" {
+		return err
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		return fmt.Errorf("GET %s: %s: %w", u, bytes.TrimSpace([]byte(body)), err)
+	}
+	return nil
+}
+
+// httpGet returns the body; a status other than 200 is an error (with the body).
+func httpGet(t *testing.T, u string) (string, error) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: %d %s: %w", u, resp.StatusCode, bytes.TrimSpace(body), err)
+	if resp.StatusCode != http.StatusOK {
+		return string(body), fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
 	}
-	return nil
+	return string(body), nil
 }
 
 // freeLoopbackAddr finds a free port on 127.0.0.1 for a child process.
@@ -228,4 +320,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestRealPrometheusScrapesSubprocess exercises binaryScrapeTarget with this
+// test binary as the child (see TestHelperProcessServe), the path the demo
+// binary takes.
+func TestRealPrometheusScrapesSubprocess(t *testing.T) {
+	requireProgram(t, "prometheus")
+	t.Setenv(helperEnv, "1")
+	runPrometheusScrape(t, binaryScrapeTarget(os.Args[0], "-test.run=^TestHelperProcessServe$", "--", "{listen}"))
+}
+
+const helperEnv = "PCAUTOSCALER_TELEMETRY_HELPER"
+
+// TestHelperProcessServe is not a test: run as a child with helperEnv set,
+// it serves the sample registry on the address after "--" until SIGTERM.
+func TestHelperProcessServe(t *testing.T) {
+	if os.Getenv(helperEnv) != "1" {
+		t.Skip("helper process for TestRealPrometheusScrapesSubprocess")
+	}
+	args := os.Args
+	for len(args) > 0 && args[0] != "--" {
+		args = args[1:]
+	}
+	require.Len(t, args, 2, "usage: -- LISTEN")
+	reg, _ := newSampleRegistry()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	srv := NewServer(args[1], reg, nil, nil)
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Fatal(err)
+	}
 }
