@@ -47,6 +47,7 @@ type Lambda struct {
 	mu          sync.Mutex
 	unreserved  int
 	accountRead time.Time
+	allocated   map[controller.TargetID]int // last seen, for metrics' derived utilization
 }
 
 var _ controller.PCStore = (*Lambda)(nil)
@@ -107,7 +108,8 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 
 func newLambda(api LambdaAPI, rps float64, o lambdaOptions) *Lambda {
 	b := NewBucket(rps, o.clock)
-	return &Lambda{api: api, bucket: b, caller: NewCaller(b, o.observer, o.clock), clock: o.clock}
+	return &Lambda{api: api, bucket: b, caller: NewCaller(b, o.observer, o.clock), clock: o.clock,
+		allocated: map[controller.TargetID]int{}}
 }
 
 // Bucket is the shared token bucket (for telemetry of its current rate).
@@ -133,13 +135,31 @@ func (l *Lambda) GetPC(ctx context.Context, id controller.TargetID) (controller.
 		return err
 	})
 	if hasCode(err, "ProvisionedConcurrencyConfigNotFoundException") {
+		l.remember(id, 0)
 		return controller.PCConfig{}, nil
 	}
 	if err != nil {
 		return controller.PCConfig{}, err
 	}
-	return pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
-		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified), nil
+	pc := pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
+		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified)
+	l.remember(id, pc.Allocated)
+	return pc, nil
+}
+
+// Allocated returns the target's allocated PC as last read by GetPC, PutPC or
+// DeletePC (metrics.WithDerivedUtilization); ok=false before the first read.
+func (l *Lambda) Allocated(id controller.TargetID) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, ok := l.allocated[id]
+	return n, ok
+}
+
+func (l *Lambda) remember(id controller.TargetID, allocated int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.allocated[id] = allocated
 }
 
 // PutPC requests n ≥ 1 PC for the target (use DeletePC for zero).
@@ -159,8 +179,10 @@ func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (cont
 	if err != nil {
 		return controller.PCConfig{}, err
 	}
-	return pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
-		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified), nil
+	pc := pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
+		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified)
+	l.remember(id, pc.Allocated)
+	return pc, nil
 }
 
 // DeletePC removes the target's PC config; an already missing config is fine.
@@ -171,7 +193,8 @@ func (l *Lambda) DeletePC(ctx context.Context, id controller.TargetID) error {
 		})
 		return err
 	})
-	if hasCode(err, "ProvisionedConcurrencyConfigNotFoundException") {
+	if err == nil || hasCode(err, "ProvisionedConcurrencyConfigNotFoundException") {
+		l.remember(id, 0)
 		return nil
 	}
 	return err

@@ -81,9 +81,14 @@ func TestPutPCLifecycle(t *testing.T) {
 	ctx := context.Background()
 	e := newSimEnv(t, testScenario(), nil)
 	id := controller.TargetID{Function: "checkout", Qualifier: "live"}
+	_, known := e.store.Allocated(id)
+	require.False(t, known, "nothing read yet")
 
 	got, err := e.store.PutPC(ctx, id, 40)
 	require.NoError(t, err)
+	alloc, known := e.store.Allocated(id)
+	require.True(t, known)
+	require.Equal(t, got.Allocated, alloc)
 	require.Equal(t, 40, got.Requested)
 	require.Equal(t, controller.StatusInProgress, got.Status)
 	require.Equal(t, simStart, got.LastModified)
@@ -98,8 +103,12 @@ func TestPutPCLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, controller.PCConfig{Exists: true, Requested: 40, Allocated: 40, Available: 40,
 		Status: controller.StatusReady, LastModified: simStart}, got)
+	alloc, _ = e.store.Allocated(id)
+	require.Equal(t, 40, alloc)
 
 	require.NoError(t, e.store.DeletePC(ctx, id))
+	alloc, _ = e.store.Allocated(id)
+	require.Equal(t, 0, alloc)
 	got, err = e.store.GetPC(ctx, id)
 	require.NoError(t, err)
 	require.False(t, got.Exists)

@@ -325,6 +325,7 @@ func BenchmarkFetch10kTargets(b *testing.B) {
 	}{
 		{name: "full"},
 		{name: "compact", opts: []Option{WithCompact()}},
+		{name: "derived", opts: []Option{WithDerivedUtilization(func(controller.TargetID) (int, bool) { return 10, true })}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			sc := &sim.Scenario{Seed: 1, Account: sim.AccountSpec{ConcurrentExecutions: 100000}}
@@ -348,4 +349,100 @@ func BenchmarkFetch10kTargets(b *testing.B) {
 			b.ReportMetric(float64(obs.metrics())/float64(b.N), "metrics/op")
 		})
 	}
+}
+
+func TestFetchDerivedUtilization(t *testing.T) {
+	ctx := context.Background()
+	sc := trafficScenario()
+	// "bare" has traffic and no PC config: everything spills.
+	sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: "bare", Versions: 1,
+		Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}},
+		Loads:   []sim.Load{{Qualifier: "live", Kind: sim.LoadConstant, Rate: 120, DurationMS: 1000}}})
+	bareLive := controller.TargetID{Function: "bare", Qualifier: "live"}
+	e := newSimEnv(t, sc)
+	e.clock.Advance(30 * time.Minute)
+	start, end := simStart.Add(2*time.Minute), simStart.Add(25*time.Minute)
+
+	// The allocation comes from the real Lambda store's last read.
+	store := awsapi.NewLambda(testConfig(e.url), 0)
+	for _, id := range []controller.TargetID{apiLive, bareLive} {
+		_, err := store.GetPC(ctx, id)
+		require.NoError(t, err)
+	}
+	all := []controller.MetricQuery{
+		{ID: apiLive, Statistic: "Maximum"}, {ID: bareLive, Statistic: "Maximum"},
+		{ID: idleLive, Statistic: "Maximum"}, // never read from Lambda: full metrics
+	}
+	full, err := e.source(t, ProtocolCBOR, nil).Fetch(ctx, all, start, end)
+	require.NoError(t, err)
+
+	obs := &countingObserver{}
+	got, err := e.source(t, ProtocolCBOR, obs, WithDerivedUtilization(store.Allocated)).Fetch(ctx, all, start, end)
+	require.NoError(t, err)
+	require.Equal(t, 1+1+4, obs.metrics())
+
+	t.Run("with PC: utilization as Lambda reports it", func(t *testing.T) {
+		f, d := full[apiLive], got[apiLive]
+		require.True(t, d.Complete)
+		require.Len(t, d.Points, len(f.Points))
+		spills := 0
+		for i, p := range d.Points {
+			w := f.Points[i]
+			require.Equal(t, w.Time, p.Time)
+			require.Equal(t, w.Concurrency, p.Concurrency)
+			require.True(t, p.HasUtilization)
+			require.InDelta(t, w.Utilization, p.Utilization, 1e-9, "minute %s", p.Time)
+			require.Equal(t, w.Spillover > 0, p.Spillover > 0, "minute %s", p.Time)
+			require.LessOrEqual(t, p.Spillover, w.Spillover, "a lower bound")
+			require.False(t, p.HasInvocations)
+			if p.Spillover > 0 {
+				spills++
+			}
+		}
+		require.Positive(t, spills)
+	})
+	t.Run("without PC: no utilization, all spilled", func(t *testing.T) {
+		d := got[bareLive]
+		require.True(t, d.Complete)
+		require.NotEmpty(t, d.Points)
+		for _, p := range d.Points {
+			require.False(t, p.HasUtilization)
+			require.Equal(t, p.Concurrency, p.Spillover)
+			require.Positive(t, p.Spillover)
+		}
+	})
+	t.Run("allocation unknown: full metrics", func(t *testing.T) {
+		require.Equal(t, full[idleLive], got[idleLive])
+	})
+	t.Run("Average statistic is never derived", func(t *testing.T) {
+		obs := &countingObserver{}
+		_, err := e.source(t, ProtocolCBOR, obs, WithDerivedUtilization(store.Allocated)).
+			Fetch(ctx, []controller.MetricQuery{{ID: apiLive, Statistic: "Average"}}, start, end)
+		require.NoError(t, err)
+		require.Equal(t, 4, obs.metrics())
+	})
+}
+
+func TestBatchPacking(t *testing.T) {
+	ctx := context.Background()
+	// 400 derived targets (1 query) and 100 full ones (4): 800 queries,
+	// packed into two calls without splitting a target.
+	sc := &sim.Scenario{Seed: 1}
+	known := map[controller.TargetID]bool{}
+	var queries []controller.MetricQuery
+	for i := range 500 {
+		name := fmt.Sprintf("fn%03d", i)
+		sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: name, Versions: 1})
+		id := controller.TargetID{Function: name, Qualifier: "1"}
+		known[id] = i%5 != 0
+		queries = append(queries, controller.MetricQuery{ID: id, Statistic: "Maximum"})
+	}
+	e := newSimEnv(t, sc)
+	obs := &countingObserver{}
+	alloc := func(id controller.TargetID) (int, bool) { return 3, known[id] }
+	got, err := e.source(t, ProtocolCBOR, obs, WithDerivedUtilization(alloc)).Fetch(ctx, queries, simStart.Add(-10*time.Minute), simStart)
+	require.NoError(t, err)
+	require.Len(t, got, 500)
+	require.Equal(t, 800, obs.metrics())
+	require.Len(t, obs.callList(), 2)
 }
