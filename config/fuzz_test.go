@@ -48,3 +48,19 @@ func FuzzParse(f *testing.F) {
 		require.Equal(t, c, again)
 	})
 }
+
+// FuzzParseCron shows ParseCron turns every input, including those that make
+// robfig/cron panic, into a schedule or an error.
+func FuzzParseCron(f *testing.F) {
+	for _, s := range []string{"0 8 * * MON-FRI", "@daily", "TZ=Europe/Berlin", "CRON_TZ=UTC 0 0 * * *", "*/0 * * * *", "5-1 * * * *", "0 0 30 2 *", "@every 1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := ParseCron(spec)
+		if err != nil {
+			require.Nil(t, s)
+			return
+		}
+		_ = s.Next(cronProbe)
+	})
+}
