@@ -411,3 +411,31 @@ func TestNextTick(t *testing.T) {
 		})
 	}
 }
+
+// A ramp from 5 to 100 over 30 minutes: the loop follows it in jumps
+// sized from demand and never overshoots what the peak needs (no
+// staircase from datapoints of the old capacity).
+func TestLoopFollowsRampWithoutStaircase(t *testing.T) {
+	rampStart := at(12, 0)
+	demand := func(m time.Time) float64 {
+		x := m.Sub(rampStart).Minutes()
+		switch {
+		case x < 0:
+			return 5
+		case x < 30:
+			return 5 + 95*x/30
+		}
+		return 100
+	}
+	h := newHarness(t, at(11, 0), 8, demand, func(o *Options) { o.Targets[0].Policy.Max = 400 })
+	h.run(t, at(11, 0), at(14, 0))
+	puts := h.store.okPuts()
+	require.NotEmpty(t, puts)
+	need := ceilDiv(100, 0.7) // 143
+	for _, p := range puts {
+		require.LessOrEqual(t, p.n, need, "overshoot at %s: %+v", p.at, puts)
+	}
+	require.Equal(t, need, puts[len(puts)-1].n, "settles where the peak needs")
+	// The last Put lands within a few minutes of the ramp's end.
+	require.Less(t, puts[len(puts)-1].at.Sub(rampStart.Add(30*time.Minute)), 6*time.Minute, "%+v", puts)
+}
