@@ -47,7 +47,10 @@ type Options struct {
 	DryRun   bool
 	Workers  int           // bounded pool for Lambda calls; default 4
 	Interval time.Duration // tick; default 1m
-	Offset   time.Duration // tick at boundary + Offset; default 5s (0 when ≥ Interval)
+	// Offset: tick at each Interval boundary plus Offset, so the minute
+	// that just ended has had a moment to land. 0 means the default 5s;
+	// negative, or ≥ Interval, means none.
+	Offset time.Duration
 	// MetricLag is how many of the newest finished periods are not yet
 	// complete in CloudWatch (publication delay). 0 means the default 1;
 	// a negative value means none.

@@ -439,3 +439,31 @@ func TestLoopFollowsRampWithoutStaircase(t *testing.T) {
 	// The last Put lands within a few minutes of the ramp's end.
 	require.Less(t, puts[len(puts)-1].at.Sub(rampStart.Add(30*time.Minute)), 6*time.Minute, "%+v", puts)
 }
+
+// Two targets: one CloudWatch read per tick for both, one Observed per
+// target per tick, and a throttled target doesn't hold the other back.
+func TestLoopManyTargetsOneFetchPerTick(t *testing.T) {
+	orders := TargetID{Function: "orders", Qualifier: "live"}
+	h := newHarness(t, at(11, 0), 8, step(at(12, 0), 5, 30), func(o *Options) {
+		o.Targets = append(o.Targets, Target{ID: orders, Policy: defaultPolicy()})
+	})
+	h.store.set(orders, 8, at(9, 0))
+	h.store.putErr = func(id TargetID, _ int, _ time.Time) error {
+		if id == checkout {
+			return apiErr{class: ClassThrottled, ra: time.Hour}
+		}
+		return nil
+	}
+	h.run(t, at(11, 30), at(12, 30))
+	require.Equal(t, 60, h.metrics.fetches())
+	h.rec.mu.Lock()
+	require.Len(t, h.rec.observed, 120)
+	require.Len(t, h.rec.ticks, 60)
+	h.rec.mu.Unlock()
+	puts := h.store.okPuts()
+	require.NotEmpty(t, puts)
+	for _, p := range puts {
+		require.Equal(t, orders, p.id)
+	}
+	require.Equal(t, 43, puts[0].n)
+}
