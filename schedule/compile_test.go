@@ -2,6 +2,8 @@ package schedule
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,21 +28,21 @@ func TestCompileErrors(t *testing.T) {
 		want  []string
 	}{
 		{"unknown time zone", with(func(s *config.ScheduleSpec) { s.Timezone = "Europe/Berln" }),
-			[]string{`schedules[0].timezone: unknown time zone "Europe/Berln"`}},
+			[]string{tzErr(t, 0, "Europe/Berln")}},
 		{"host zone refused", with(func(s *config.ScheduleSpec) { s.Timezone = "Local" }),
-			[]string{`schedules[0].timezone: "Local" is not allowed (name an IANA zone such as Europe/Berlin)`}},
+			[]string{tzErr(t, 0, "Local")}},
 		{"hour out of range", with(func(s *config.ScheduleSpec) { s.Cron = "0 25 * * *" }),
-			[]string{`schedules[0].cron: "0 25 * * *" does not parse: end of range (25) above maximum (23): 25`}},
+			[]string{cronErr(t, 0, "0 25 * * *")}},
 		{"six fields", with(func(s *config.ScheduleSpec) { s.Cron = "0 0 8 * * *" }),
-			[]string{`schedules[0].cron: "0 0 8 * * *" does not parse: expected exactly 5 fields, found 6: [0 0 8 * * *]`}},
+			[]string{cronErr(t, 0, "0 0 8 * * *")}},
 		{"empty cron", with(func(s *config.ScheduleSpec) { s.Cron = "  " }),
-			[]string{`schedules[0].cron: "  " does not parse: empty expression`}},
+			[]string{cronErr(t, 0, "  ")}},
 		{"@every has no wall clock", with(func(s *config.ScheduleSpec) { s.Cron = "@every 1h" }),
-			[]string{`schedules[0].cron: "@every 1h" does not parse: @every is not supported (windows need wall-clock start times; use 5 fields or @hourly, @daily, @weekly, @monthly, @yearly)`}},
+			[]string{cronErr(t, 0, "@every 1h")}},
 		{"unknown descriptor", with(func(s *config.ScheduleSpec) { s.Cron = "@sometimes" }),
-			[]string{`schedules[0].cron: "@sometimes" does not parse: unrecognized descriptor: @sometimes`}},
+			[]string{cronErr(t, 0, "@sometimes")}},
 		{"TZ prefix that crashes robfig", with(func(s *config.ScheduleSpec) { s.Cron = "TZ=UTC" }),
-			[]string{`schedules[0].cron: "TZ=UTC" does not parse: set the time zone with the timezone key, not TZ= or CRON_TZ=`}},
+			[]string{cronErr(t, 0, "TZ=UTC")}},
 		{"never fires", with(func(s *config.ScheduleSpec) { s.Cron = "0 0 30 2 *" }),
 			[]string{`schedules[0].cron: "0 0 30 2 *" never fires (no such date)`}},
 		{"zero duration", with(func(s *config.ScheduleSpec) { s.Duration = config.Duration{} }),
@@ -65,8 +67,8 @@ func TestCompileErrors(t *testing.T) {
 			ok(),
 			{Name: "bad", Cron: "61 * * * *", Timezone: "Mars/Olympus"},
 		}, []string{
-			`schedules[1].timezone: unknown time zone "Mars/Olympus"`,
-			`schedules[1].cron: "61 * * * *" does not parse: end of range (61) above maximum (59): 61`,
+			tzErr(t, 1, "Mars/Olympus"),
+			cronErr(t, 1, "61 * * * *"),
 			`schedules[1].duration: is required (how long the window stays open, e.g. 10h)`,
 			`schedules[1]: needs a floor and/or a ceiling`,
 		}},
@@ -81,6 +83,22 @@ func TestCompileErrors(t *testing.T) {
 			require.ErrorAs(t, err, &se)
 		})
 	}
+}
+
+// cronErr and tzErr build the expected message around config's own wording: config owns the
+// parser rules and their text, Compile only adds the path.
+func cronErr(t *testing.T, i int, expr string) string {
+	t.Helper()
+	_, err := config.ParseCron(expr)
+	require.Error(t, err)
+	return fmt.Sprintf("schedules[%d].cron: %q does not parse: %v", i, expr, err)
+}
+
+func tzErr(t *testing.T, i int, name string) string {
+	t.Helper()
+	_, err := config.LoadLocation(name)
+	require.Error(t, err)
+	return fmt.Sprintf("schedules[%d].timezone: %v", i, err)
 }
 
 func TestCompileAccepts(t *testing.T) {
@@ -150,6 +168,62 @@ func FuzzSchedule(f *testing.F) {
 		}
 		if next, ok := s.NextChange(now); ok {
 			require.True(t, next.After(now))
+		}
+	})
+}
+
+// fuzzZones change offset in every way tz data knows: DST at 02:00 and at midnight, 30-minute
+// shifts, a 45-minute offset, the date line, none at all.
+var fuzzZones = []string{"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago",
+	"America/Havana", "Asia/Kathmandu", "Pacific/Apia", "Pacific/Chatham", "Europe/Dublin", "UTC"}
+
+// cronField writes the set bits of mask in [lo, hi] as a cron list, or "*" when none is set.
+func cronField(mask uint64, lo, hi int) string {
+	var parts []string
+	for v := lo; v <= hi; v++ {
+		if mask&(1<<uint(v-lo)) != 0 {
+			parts = append(parts, strconv.Itoa(v))
+		}
+	}
+	if len(parts) == 0 {
+		return "*"
+	}
+	return strings.Join(parts, ",")
+}
+
+// FuzzWindows builds valid expressions from bit masks, so that the fuzzer spends its time on
+// fire times, DST and merging rather than on parse errors: Preview and Active must agree.
+func FuzzWindows(f *testing.F) {
+	f.Add(uint64(1), uint64(1<<2), uint64(0), uint64(0), uint64(0), uint8(0), uint32(3600), uint32(0), int64(1774735200))
+	f.Add(uint64(1<<30), uint64(1<<1), uint64(0), uint64(0), uint64(0), uint8(1), uint32(900), uint32(60), int64(1793505600))
+	f.Add(uint64(1<<15), uint64(1<<2), uint64(0), uint64(0), uint64(0), uint8(2), uint32(1200), uint32(0), int64(1791028800))
+	f.Add(uint64(1<<30), uint64(1<<23|1), uint64(0), uint64(0), uint64(0), uint8(3), uint32(1800), uint32(300), int64(1775260800))
+	f.Add(uint64(0), uint64(0), uint64(1<<14), uint64(1<<9), uint64(1<<5), uint8(4), uint32(86400), uint32(0), int64(1798000000))
+	f.Fuzz(func(t *testing.T, minutes, hours, doms, months, dows uint64, zone uint8, durSec, leadSec uint32, nowUnix int64) {
+		expr := strings.Join([]string{
+			cronField(minutes, 0, 59), cronField(hours, 0, 23), cronField(doms, 1, 31),
+			cronField(months, 1, 12), cronField(dows, 0, 6),
+		}, " ")
+		d := time.Duration(durSec%uint32(config.MaxScheduleOpen/time.Second)+1) * time.Second
+		lead := time.Duration(leadSec%uint32(config.MaxScheduleLead/time.Second)) * time.Second
+		specs := []config.ScheduleSpec{
+			{Name: "a", Cron: expr, Timezone: fuzzZones[int(zone)%len(fuzzZones)], Duration: config.Duration{Duration: d}, Lead: config.Duration{Duration: lead}, Floor: intp(3)},
+			{Name: "b", Cron: "30 2 * * *", Timezone: "Europe/Berlin", Duration: config.Duration{Duration: time.Hour}, Ceiling: intp(5)},
+		}
+		s, err := Compile(specs)
+		if err != nil {
+			require.Contains(t, err.Error(), "never fires", "expression %q", expr)
+			return
+		}
+		now := time.Unix(946684800, 0).Add(time.Duration(uint64(nowUnix)%(100*365*24*3600)) * time.Second) // 2000 … 2100
+		changes := s.Preview(now, 3)
+		require.NotEmpty(t, changes)
+		for i, c := range changes {
+			require.Equal(t, c.State, s.Active(c.At), "%q change %d at %s", expr, i, c.At)
+			if i > 0 {
+				require.True(t, c.At.After(changes[i-1].At))
+				require.Equal(t, changes[i-1].State, s.Active(c.At.Add(-time.Nanosecond)), "%q before change %d at %s", expr, i, c.At)
+			}
 		}
 	})
 }
