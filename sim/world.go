@@ -155,12 +155,9 @@ func (w *World) advanceLocked(t time.Time) {
 }
 
 // step simulates second i: traffic against available PC, accounting and,
-// on each minute boundary, metric publication of the minute before.
+// after a minute's last second, that minute's metric publication.
 func (w *World) step(i int64) {
 	at := w.start.Add(time.Duration(i) * time.Second)
-	if at.Unix()%60 == 0 && i > 0 {
-		w.flushMinute(at.Add(-time.Minute))
-	}
 	var acctConc, acctInv int
 	for _, name := range w.order {
 		f := w.funcs[name]
@@ -215,6 +212,9 @@ func (w *World) step(i int64) {
 	}
 	w.account.inv += int64(acctInv)
 	w.account.recordConcurrency(acctInv, acctConc)
+	if next := at.Add(time.Second); next.Unix()%60 == 0 {
+		w.flushMinute(next.Add(-time.Minute)) // the minute is complete
+	}
 }
 
 // share returns round(n·p) with stochastic rounding from the world's stream.
