@@ -54,16 +54,28 @@ func TestPutProvisionedConcurrencyRules(t *testing.T) {
 			status: 404, code: CodeResourceNotFound},
 		{name: "version directly", fn: "api", q: "2", n: 5},
 		{name: "in progress", fn: "api", q: "live", n: 10, status: 409, code: CodeResourceConflict,
-			msg:   "A previous request is being processed. Please try again shortly",
-			setup: func(t *testing.T, w *World) { _, err := w.PutProvisionedConcurrency("api", "live", 5); require.NoError(t, err) }},
+			msg: "A previous request is being processed. Please try again shortly",
+			setup: func(t *testing.T, w *World) {
+				_, err := w.PutProvisionedConcurrency("api", "live", 5)
+				require.NoError(t, err)
+			}},
 		{name: "second alias on a provisioned version", fn: "api", q: "blue", n: 5, status: 409, code: CodeResourceConflict,
-			msg:   "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version",
-			setup: func(t *testing.T, w *World) { _, err := w.PutProvisionedConcurrency("api", "live", 5); require.NoError(t, err) }},
+			msg: "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version",
+			setup: func(t *testing.T, w *World) {
+				_, err := w.PutProvisionedConcurrency("api", "live", 5)
+				require.NoError(t, err)
+			}},
 		{name: "version pointed by a provisioned alias", fn: "api", q: "3", n: 5, status: 409, code: CodeResourceConflict,
-			msg:   "Version is pointed by a Provisioned Concurrency alias",
-			setup: func(t *testing.T, w *World) { _, err := w.PutProvisionedConcurrency("api", "live", 5); require.NoError(t, err) }},
+			msg: "Version is pointed by a Provisioned Concurrency alias",
+			setup: func(t *testing.T, w *World) {
+				_, err := w.PutProvisionedConcurrency("api", "live", 5)
+				require.NoError(t, err)
+			}},
 		{name: "account pool shared with other qualifiers", fn: "api", q: "old", n: 51, status: 400, code: CodeInvalidParameter,
-			setup: func(t *testing.T, w *World) { _, err := w.PutProvisionedConcurrency("api", "2", 100); require.NoError(t, err) }},
+			setup: func(t *testing.T, w *World) {
+				_, err := w.PutProvisionedConcurrency("api", "2", 100)
+				require.NoError(t, err)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,8 +138,8 @@ func TestGetDeleteProvisionedConcurrencyErrors(t *testing.T) {
 func TestAllocationStateMachine(t *testing.T) {
 	// rate 600/min = 10 environments a second after a 60 s preparation.
 	type want struct {
-		after                          time.Duration
-		status                         string
+		after                           time.Duration
+		status                          string
 		requested, allocated, available int
 	}
 	tests := []struct {
