@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/controller"
@@ -50,8 +51,9 @@ func (c *Caller) Call(ctx context.Context, op Op, resource string, fn func(conte
 		switch class {
 		case ClassThrottled:
 			var wait time.Duration
-			if e, ok := err.(*Error); ok {
-				wait = e.Wait
+			var ae *Error
+			if errors.As(err, &ae) {
+				wait = ae.Wait
 			}
 			c.bucket.Throttled(wait)
 		case ClassOK:

@@ -92,6 +92,9 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 	if o.clock == nil {
 		o.clock = WallClock{}
 	}
+	l := &Lambda{clock: o.clock, allocated: map[controller.TargetID]int{}}
+	l.bucket = NewBucket(rps, o.clock)
+	l.caller = NewCaller(l.bucket, o.observer, o.clock)
 	clientOpts := append([]func(*lambda.Options){func(lo *lambda.Options) {
 		lo.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Retryables = append([]retry.IsErrorRetryable{noThrottleRetry{}}, so.Retryables...)
@@ -102,14 +105,10 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 				so.Backoff = o.backoff
 			}
 		})
+		lo.APIOptions = append(lo.APIOptions, meterRetries(l.bucket))
 	}}, o.client...)
-	return newLambda(lambda.NewFromConfig(cfg, clientOpts...), rps, o)
-}
-
-func newLambda(api LambdaAPI, rps float64, o lambdaOptions) *Lambda {
-	b := NewBucket(rps, o.clock)
-	return &Lambda{api: api, bucket: b, caller: NewCaller(b, o.observer, o.clock), clock: o.clock,
-		allocated: map[controller.TargetID]int{}}
+	l.api = lambda.NewFromConfig(cfg, clientOpts...)
+	return l
 }
 
 // Bucket is the shared token bucket (for telemetry of its current rate).

@@ -196,9 +196,10 @@ func TestErrorsFromFaults(t *testing.T) {
 		class    string
 		retry    time.Duration
 		requests int64 // how many reached the simulator: the SDK retries 5xx only
+		waits    int   // bucket waits: each retry takes its own token
 	}{
 		{name: "throttle with Retry-After", kind: sim.FaultThrottle, class: ClassThrottled, retry: 3 * time.Second, requests: 1},
-		{name: "server error retried by the SDK", kind: sim.FaultServerError, class: ClassServer, requests: 3},
+		{name: "server error retried by the SDK", kind: sim.FaultServerError, class: ClassServer, requests: 3, waits: 2},
 		{name: "conflict", kind: sim.FaultConflict, class: ClassConflict, requests: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,6 +217,8 @@ func TestErrorsFromFaults(t *testing.T) {
 				total += n
 			}
 			require.Equal(t, tc.requests, total)
+			waits, _ := e.bucket.slept()
+			require.Equal(t, tc.waits, waits)
 			require.Equal(t, []string{"lambda GetProvisionedConcurrencyConfig " + tc.class}, e.obs.calls)
 		})
 	}
