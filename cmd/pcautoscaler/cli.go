@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/pcautoscaler/pcautoscaler/backtest"
 )
 
 // Exit codes (DESIGN.md §2).
@@ -28,6 +30,9 @@ func commands() map[string]command {
 		"plan":        {"one evaluation now: current → desired and why; writes nothing", cmdPlan},
 		"schedule":    {"preview each target's floors and ceilings, DST included", cmdSchedule},
 		"version":     {"print the version", cmdVersion},
+		"sim":         {"serve a simulated Lambda + CloudWatch any AWS client can use", cmdSim},
+		"demo":        {"the simulator and the daemon together, accelerated, with a summary", cmdDemo},
+		"backtest":    {"replay real traces: ours vs AAS vs static vs oracle", backtest.Command},
 		"healthcheck": {"probe /healthz (for container health checks)", cmdHealthcheck},
 	}
 }

@@ -4,6 +4,8 @@ package main
 
 import (
 	"os"
+	// Time zones must resolve the same on every host and in a distroless image.
+	_ "time/tzdata"
 )
 
 func main() {

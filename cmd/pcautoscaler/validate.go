@@ -47,7 +47,7 @@ func loadConfigFrom(path, envName string, stderr io.Writer) (*config.Config, boo
 	var verr *config.ValidationError
 	if errors.As(err, &verr) {
 		for _, p := range verr.Problems {
-			fmt.Fprintf(stderr, "%s: %s: %s\n", path, p.Path, p.Message)
+			fmt.Fprintf(stderr, "%s: %s\n", path, p)
 		}
 		fmt.Fprintf(stderr, "%s: %d problem(s); nothing started\n", path, len(verr.Problems))
 		return nil, false

@@ -55,7 +55,8 @@ func wire(o wireOptions) (*daemon, error) {
 	ready := telemetry.NewReadiness(cfg.Interval.Duration, o.clock.Now)
 	m.AttachReadiness(ready)
 
-	lam := awsapi.NewLambda(o.awsCfg, cfg.AWS.LambdaRPS, awsapi.WithObserver(m))
+	// The bucket runs on the loop's clock: 10 rps of simulated time in a demo.
+	lam := awsapi.NewLambda(o.awsCfg, cfg.AWS.LambdaRPS, awsapi.WithObserver(m), awsapi.WithClock(o.clock))
 	src, err := metrics.New(o.awsCfg, cfg.AWS.CloudWatchProtocol, metrics.WithObserver(m), metrics.WithClock(o.clock))
 	if err != nil {
 		return nil, fmt.Errorf("aws.cloudwatch_protocol: %w", err)
