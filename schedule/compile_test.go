@@ -227,3 +227,11 @@ func FuzzWindows(f *testing.F) {
 		}
 	})
 }
+
+func TestCompileCopiesBounds(t *testing.T) {
+	specs := []config.ScheduleSpec{win(t, "w", "@daily", "UTC", "1h", "", 5, 9)}
+	s := compile(t, specs...)
+	*specs[0].Floor, *specs[0].Ceiling = 100, 200 // e.g. a config reload reusing the structs
+	require.Equal(t, State{Floor: 5, HasFloor: true, Ceiling: 9, HasCeiling: true, Active: []string{"w"}},
+		s.Active(time.Date(2026, 11, 23, 0, 30, 0, 0, time.UTC)))
+}

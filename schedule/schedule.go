@@ -50,7 +50,7 @@ type State struct {
 }
 
 // SpecError is one problem with one schedule entry. Field is the YAML key ("cron", "timezone",
-// …) or empty for the entry as a whole; config prefixes the target's path to Error().
+// …) or empty for the entry as a whole; callers prefix the target's path to Error().
 type SpecError struct {
 	Index int
 	Field string
@@ -74,7 +74,8 @@ func Compile(specs []config.ScheduleSpec) (*Schedule, error) {
 	}
 	seen := map[string]int{}
 	for i, sp := range specs {
-		w := window{name: sp.Name, dur: sp.Duration.Duration, lead: sp.Lead.Duration, floor: sp.Floor, cap: sp.Ceiling}
+		w := window{name: sp.Name, dur: sp.Duration.Duration, lead: sp.Lead.Duration,
+			floor: clone(sp.Floor), cap: clone(sp.Ceiling)} // copies: a later edit of the config changes nothing here
 		if w.name == "" {
 			w.name = fmt.Sprintf("schedules[%d]", i)
 		}
@@ -125,6 +126,14 @@ func Compile(specs []config.ScheduleSpec) (*Schedule, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+func clone(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // parseCron shares config.ParseCron with validation (so both accept the same text) and keeps
