@@ -169,24 +169,6 @@ func effectiveBounds(in Input) bounds {
 	return b
 }
 
-type slotKind int
-
-const (
-	slotUtil    slotKind = iota // utilization known
-	slotQuiet                   // no invocations that minute
-	slotUnknown                 // invocations but no utilization, or maybe not published yet
-	slotMissing                 // no datapoint (only while building slots)
-)
-
-type slot struct {
-	kind      slotKind
-	u         float64
-	saturated bool
-	spill     float64
-	conc      float64
-	hasConc   bool
-}
-
 type recommendation struct {
 	desired int
 	reason  Reason
@@ -331,114 +313,6 @@ func jump(cur int, run []slot, target float64) int {
 	return max(ceilDiv(demand, target), ceilDiv(float64(cur)*u, target))
 }
 
-// saturatedDemand is the largest concurrency of a saturated complete period
-// in [from, to).
-func saturatedDemand(in Input, from, to, end time.Time, period time.Duration) float64 {
-	to = earliest(to, end)
-	demand := 0.0
-	for _, pt := range in.Series.Points {
-		t := pt.Time.Truncate(period)
-		sat := pt.Spillover > 0 || (pt.HasUtilization && pt.Utilization >= saturatedUtilization)
-		if sat && pt.HasConcurrency && !t.Before(from) && t.Before(to) {
-			demand = math.Max(demand, pt.Concurrency)
-		}
-	}
-	return demand
-}
-
-// window returns [start, end) of the metric read, falling back to the
-// points themselves when the caller left it zero.
-func window(in Input, period time.Duration) (time.Time, time.Time) {
-	start, end := in.WindowStart, in.WindowEnd
-	pts := in.Series.Points
-	if end.IsZero() && len(pts) == 0 {
-		return time.Time{}, time.Time{}
-	}
-	if end.IsZero() && len(pts) > 0 {
-		end = pts[len(pts)-1].Time.Truncate(period).Add(period)
-	}
-	if start.IsZero() && len(pts) > 0 {
-		start = pts[0].Time.Truncate(period)
-	}
-	if !end.IsZero() && !in.Now.IsZero() && end.After(in.Now) {
-		end = in.Now.Truncate(period) // never count a period still running
-	}
-	if start.IsZero() || end.Sub(start) > maxSlots*period {
-		start = end.Add(-maxSlots * period)
-	}
-	return start, end
-}
-
-// lastActivity is the end of the newest period that showed invocations, from
-// memory or from the window; with neither, the window's start (we know
-// nothing earlier, so assume activity just before it).
-func lastActivity(in Input, start, end time.Time, period time.Duration) time.Time {
-	last := in.State.LastInvocation
-	for _, pt := range in.Series.Points {
-		t := pt.Time.Truncate(period)
-		if active(pt) && !t.Before(start) && t.Add(period).Compare(end) <= 0 {
-			last = latest(last, t.Add(period))
-		}
-	}
-	return latest(last, start)
-}
-
-func active(pt Datapoint) bool {
-	return (pt.HasInvocations && pt.Invocations > 0) || pt.HasUtilization || pt.Spillover > 0 ||
-		(pt.HasConcurrency && pt.Concurrency > 0)
-}
-
-// buildSlots turns the points into one slot per period of [start, end), so
-// a minute Lambda published nothing for is visible as quiet (Lambda
-// publishes nothing for a minute without invocations).
-func buildSlots(in Input, cur int, start, end time.Time, period time.Duration) []slot {
-	if !end.After(start) {
-		return nil
-	}
-	byTime := make(map[int64]Datapoint, len(in.Series.Points))
-	for _, pt := range in.Series.Points {
-		byTime[pt.Time.Truncate(period).UnixNano()] = pt
-	}
-	var out []slot
-	for t := start; t.Before(end); t = t.Add(period) {
-		pt, ok := byTime[t.UnixNano()]
-		s := slot{kind: slotQuiet}
-		if ok {
-			s.spill, s.conc, s.hasConc = pt.Spillover, pt.Concurrency, pt.HasConcurrency
-			switch {
-			case pt.HasUtilization:
-				s.kind, s.u = slotUtil, pt.Utilization
-				s.saturated = s.u >= saturatedUtilization || s.spill > 0
-			case s.spill > 0 || (cur == 0 && s.hasConc && s.conc > 0):
-				// Traffic with nothing (or no PC) to measure it against:
-				// all of it ran on standard concurrency.
-				s.kind, s.u, s.saturated = slotUtil, 1, true
-			case active(pt):
-				s.kind = slotUnknown
-			}
-		}
-		if !ok {
-			s.kind = slotMissing
-		}
-		out = append(out, s)
-	}
-	// Missing minutes between published ones had no invocations. Missing
-	// minutes after the newest published one may only be late (the
-	// publication delay is not documented): they judge nothing yet.
-	inside := false
-	for i := len(out) - 1; i >= 0; i-- {
-		switch {
-		case out[i].kind != slotMissing:
-			inside = true
-		case inside:
-			out[i].kind = slotQuiet
-		default:
-			out[i].kind = slotUnknown
-		}
-	}
-	return out
-}
-
 // cooledDown is rule 7 for metric-driven moves. The last change comes from
 // Lambda's LastModified, so it survives a restart; the direction and size
 // of it only from memory.
@@ -472,28 +346,4 @@ func ceilDiv(x, target float64) int {
 		return math.MaxInt32
 	}
 	return int(v)
-}
-
-func ceilTime(t time.Time, period time.Duration) time.Time {
-	if tt := t.Truncate(period); !tt.Equal(t) {
-		return tt.Add(period)
-	}
-	return t
-}
-
-func latest(ts ...time.Time) time.Time {
-	var m time.Time
-	for _, t := range ts {
-		if t.After(m) {
-			m = t
-		}
-	}
-	return m
-}
-
-func earliest(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
