@@ -40,13 +40,11 @@ func cmdSchedule(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s:%s: %v\n", t.Function, t.Qualifier, err)
 			return exitRuntime
 		}
-		loc := time.UTC
-		if len(t.Schedules) > 0 && t.Schedules[0].Timezone != "" {
-			if l, err := time.LoadLocation(t.Schedules[0].Timezone); err == nil {
-				loc = l
-			}
+		if s.Len() == 0 {
+			fmt.Fprintf(stdout, "%s:%s  no scheduled windows\n\n", t.Function, t.Qualifier)
+			continue
 		}
-		schedule.WritePreview(stdout, t.Function+":"+t.Qualifier, s.Preview(start, *days), loc)
+		schedule.WritePreview(stdout, t.Function+":"+t.Qualifier, s.Preview(start, *days), s.Location())
 		fmt.Fprintln(stdout)
 	}
 	return exitOK
