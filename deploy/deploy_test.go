@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +36,16 @@ func defaultPort(t *testing.T) int {
 	p, err := strconv.Atoi(port)
 	require.NoError(t, err)
 	return p
+}
+
+// requireServed checks the daemon's telemetry handler answers 200 on path, so
+// a probe or scrape path in a manifest can't name something the code lacks.
+func requireServed(t *testing.T, path string) {
+	t.Helper()
+	h := telemetry.Handler(prometheus.NewRegistry(), func() error { return nil }, nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	require.Equal(t, http.StatusOK, rec.Code, "GET %s", path)
 }
 
 func readStrict(t *testing.T, path string, into any) {
@@ -56,8 +69,8 @@ func TestKubernetesDeployment(t *testing.T) {
 	c := pod.Containers[0]
 	require.Len(t, c.Ports, 1)
 	require.EqualValues(t, defaultPort(t), c.Ports[0].ContainerPort)
-	require.Equal(t, telemetry.PathHealthz, c.LivenessProbe.HTTPGet.Path)
-	require.Equal(t, telemetry.PathReadyz, c.ReadinessProbe.HTTPGet.Path)
+	requireServed(t, c.LivenessProbe.HTTPGet.Path)
+	requireServed(t, c.ReadinessProbe.HTTPGet.Path)
 	require.Equal(t, c.Ports[0].Name, c.LivenessProbe.HTTPGet.Port.String())
 
 	sc := c.SecurityContext
@@ -97,7 +110,7 @@ func TestKubernetesOtherObjects(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(data, &sm))
 	require.Equal(t, svc.Spec.Ports[0].Name, sm.Spec.Endpoints[0].Port)
-	require.Equal(t, telemetry.PathMetrics, sm.Spec.Endpoints[0].Path)
+	requireServed(t, sm.Spec.Endpoints[0].Path)
 }
 
 func TestKustomization(t *testing.T) {
@@ -149,7 +162,7 @@ func TestECSTaskDefinition(t *testing.T) {
 			Protocol      string `json:"protocol"`
 		} `json:"portMappings"`
 		HealthCheck struct {
-			Command                                   []string
+			Command                                 []string
 			Interval, Timeout, Retries, StartPeriod int
 		} `json:"healthCheck"`
 		StopTimeout     int `json:"stopTimeout"`
@@ -192,7 +205,8 @@ func TestECSTaskDefinition(t *testing.T) {
 	require.Equal(t, defaultPort(t), c.PortMappings[0].ContainerPort)
 	hc := strings.Join(c.HealthCheck.Command, " ")
 	require.Contains(t, hc, "healthcheck")
-	require.Contains(t, hc, ":"+strconv.Itoa(defaultPort(t))+telemetry.PathHealthz)
+	require.Contains(t, hc, ":"+strconv.Itoa(defaultPort(t))+"/healthz")
+	requireServed(t, "/healthz")
 	require.Equal(t, "awslogs", c.LogConfiguration.LogDriver)
 	require.Equal(t, []string{"ALL"}, c.LinuxParameters.Capabilities.Drop)
 	require.Equal(t, []string{"--config-env", c.Secrets[0].Name}, c.Command)
