@@ -32,6 +32,10 @@ type Bucket struct {
 const (
 	minRateFraction = 1.0 / 16
 	recoverStep     = 1.0 / 20
+	// maxPause bounds how long one Retry-After stops every call; the
+	// throttled target itself is backed off by the controller for the full
+	// Retry-After (Error.RetryAfter).
+	maxPause = time.Minute
 )
 
 // NewBucket returns a bucket of rps requests per second (DefaultLambdaRPS when
@@ -86,7 +90,7 @@ func (b *Bucket) Throttled(retryAfter time.Duration) {
 	defer b.mu.Unlock()
 	b.cur = max(b.cur/2, b.base*minRateFraction)
 	b.lim.SetLimitAt(now, b.cur)
-	if until := now.Add(retryAfter); until.After(b.paused) {
+	if until := now.Add(min(retryAfter, maxPause)); until.After(b.paused) {
 		b.paused = until
 	}
 }

@@ -79,3 +79,25 @@ func TestMergeAndBuild(t *testing.T) {
 		})
 	}
 }
+
+func FuzzMerge(f *testing.F) {
+	f.Add(int64(0), 0.5, "Complete", "t0u")
+	f.Add(int64(-1<<62), math.Inf(-1), "PartialData", "t0c")
+	f.Add(int64(1<<62), math.NaN(), "", "zz")
+	f.Fuzz(func(t *testing.T, sec int64, v float64, status, id string) {
+		t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+		results := map[string]*result{}
+		for _, k := range fullKinds {
+			results[queryID(0, k.tag)] = &result{values: map[int64]float64{}}
+		}
+		merge(results, []types.MetricDataResult{{Id: aws.String(id), StatusCode: types.StatusCode(status),
+			Timestamps: []time.Time{time.Unix(sec, 0)}, Values: []float64{v}}}, t0, t0.Add(time.Hour))
+		s := build(0, fullKinds, results)
+		derive(s.Points, int(sec%100))
+		for _, p := range s.Points {
+			if p.Time.Before(t0) || !p.Time.Before(t0.Add(time.Hour)) || math.IsNaN(p.Utilization) {
+				t.Fatalf("bad point %+v", p)
+			}
+		}
+	})
+}
