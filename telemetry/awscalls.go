@@ -16,7 +16,7 @@ var _ awsapi.CallObserver = (*Metrics)(nil)
 // "ok", "throttled", "conflict", … — never a raw message) and its duration.
 // It also tells an attached Readiness whether the service answered.
 func (m *Metrics) ObserveCall(service, operation, code string, took time.Duration) {
-	code = callCode(code)
+	service, operation, code = validUTF8(service), validUTF8(operation), callCode(code)
 	m.apiCalls.WithLabelValues(service, operation, code).Inc()
 	m.apiDuration.WithLabelValues(service, operation).Observe(took.Seconds())
 	m.mu.Lock()

@@ -211,7 +211,7 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 	if build.GoVersion == "" {
 		build.GoVersion = runtime.Version()
 	}
-	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion).Set(1)
+	m.buildInfo.WithLabelValues(validUTF8(build.Version), validUTF8(build.Revision), validUTF8(build.GoVersion)).Set(1)
 	for _, r := range []string{TickOK, TickError} {
 		m.ticks.WithLabelValues(r)
 	}
@@ -243,7 +243,7 @@ var decisionSeries = map[controller.Reason][]controller.Direction{
 }
 
 func (m *Metrics) precreate(id controller.TargetID) {
-	f, q := id.Function, id.Qualifier
+	f, q := targetLabels(id)
 	for _, g := range []*prometheus.GaugeVec{m.pcRequested, m.pcAllocated, m.pcDesired, m.utilization,
 		m.effectiveMin, m.effectiveMax, m.constrained, m.spillover, m.demand, m.costPerHour} {
 		g.WithLabelValues(f, q)

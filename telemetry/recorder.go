@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"math"
+	"strings"
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/controller"
@@ -10,7 +12,7 @@ var _ controller.Recorder = (*Metrics)(nil)
 
 // Observed records one target's state and decision for this tick.
 func (m *Metrics) Observed(id controller.TargetID, pc controller.PCConfig, lim controller.Limits, d controller.Decision) {
-	f, q := id.Function, id.Qualifier
+	f, q := targetLabels(id)
 	m.pcRequested.WithLabelValues(f, q).Set(float64(pc.Requested))
 	m.pcAllocated.WithLabelValues(f, q).Set(float64(pc.Allocated))
 	m.pcDesired.WithLabelValues(f, q).Set(float64(d.Desired))
@@ -33,7 +35,8 @@ func (m *Metrics) Observed(id controller.TargetID, pc controller.PCConfig, lim c
 
 // Acted counts one Put/Delete by direction and result.
 func (m *Metrics) Acted(id controller.TargetID, d controller.Decision, result string) {
-	m.actions.WithLabelValues(id.Function, id.Qualifier, direction(d.Direction), actionResult(result)).Inc()
+	f, q := targetLabels(id)
+	m.actions.WithLabelValues(f, q, direction(d.Direction), actionResult(result)).Inc()
 }
 
 // Ticked records the end of a tick. err nil means every target was observed.
@@ -59,8 +62,9 @@ func (m *Metrics) Ticked(start time.Time, took time.Duration, err error) {
 // The Recorder contract's Decision doesn't carry them, so the loop calls this
 // when its recorder has it (pass 0 for a minute without datapoints).
 func (m *Metrics) ObserveDemand(id controller.TargetID, concurrency, spillover float64) {
-	m.demand.WithLabelValues(id.Function, id.Qualifier).Set(concurrency)
-	m.spillover.WithLabelValues(id.Function, id.Qualifier).Set(spillover)
+	f, q := targetLabels(id)
+	m.demand.WithLabelValues(f, q).Set(concurrency)
+	m.spillover.WithLabelValues(f, q).Set(spillover)
 }
 
 // SetPricing sets the price of provisioned concurrency (USD per GB-second)
@@ -99,11 +103,20 @@ func (m *Metrics) costPerHourFor(id controller.TargetID, requested, lambdaMemory
 		}
 		mb = m.memory[id]
 	}
-	if mb <= 0 || requested <= 0 || m.price <= 0 {
+	if mb <= 0 || requested <= 0 || !(m.price > 0) || math.IsInf(m.price, 1) {
 		return 0
 	}
 	return float64(requested) * float64(mb) / 1024 * 3600 * m.price
 }
+
+// targetLabels returns the function and qualifier as label values. The
+// client panics on invalid UTF-8, so bad bytes are replaced rather than
+// trusted to have been rejected upstream.
+func targetLabels(id controller.TargetID) (function, qualifier string) {
+	return validUTF8(id.Function), validUTF8(id.Qualifier)
+}
+
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 func boolGauge(b bool) float64 {
 	if b {
