@@ -14,7 +14,10 @@ const (
 )
 
 // Readiness backs /readyz: ready when a tick succeeded within the last three
-// intervals and every required AWS service answered its last call.
+// intervals and every required AWS service answered a call within them.
+// "Answered" is per call, not "the last call": with many targets one
+// function's missing permission would otherwise make readiness flap with
+// the order of concurrent calls.
 type Readiness struct {
 	interval time.Duration
 	now      func() time.Time
@@ -23,7 +26,8 @@ type Readiness struct {
 	mu          sync.Mutex
 	lastSuccess time.Time
 	lastErr     error
-	services    map[string]bool // last call answered?
+	answered    map[string]time.Time // service → last call it answered
+	failed      map[string]time.Time // service → last call that failed
 }
 
 // StaleIntervals is how many tick intervals may pass without a successful
@@ -37,7 +41,8 @@ func NewReadiness(interval time.Duration, now func() time.Time, services ...stri
 	if len(services) == 0 {
 		services = []string{ServiceLambda, ServiceCloudWatch}
 	}
-	return &Readiness{interval: interval, now: now, required: services, services: map[string]bool{}}
+	return &Readiness{interval: interval, now: now, required: services,
+		answered: map[string]time.Time{}, failed: map[string]time.Time{}}
 }
 
 // Ticked has controller.Recorder's signature, so the loop can feed it directly
@@ -53,10 +58,15 @@ func (r *Readiness) Ticked(start time.Time, took time.Duration, err error) {
 	r.lastErr = nil
 }
 
-// ServiceOK records whether the service's last call was answered.
+// ServiceOK records whether a call to service was answered (see Answered).
 func (r *Readiness) ServiceOK(service string, ok bool) {
+	now := r.now()
 	r.mu.Lock()
-	r.services[service] = ok
+	if ok {
+		r.answered[service] = now
+	} else {
+		r.failed[service] = now
+	}
 	r.mu.Unlock()
 }
 
@@ -65,13 +75,15 @@ func (r *Readiness) Ready() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
+	now := r.now()
+	limit := StaleIntervals * r.interval
 	switch {
 	case r.lastSuccess.IsZero() && r.lastErr != nil:
 		errs = append(errs, fmt.Errorf("no successful tick yet; last tick failed: %w", r.lastErr))
 	case r.lastSuccess.IsZero():
 		errs = append(errs, errors.New("no successful tick yet"))
 	default:
-		if age := r.now().Sub(r.lastSuccess); age > StaleIntervals*r.interval {
+		if age := now.Sub(r.lastSuccess); age > limit {
 			msg := fmt.Sprintf("last successful tick %s ago, more than %d intervals of %s",
 				age.Round(time.Second), StaleIntervals, r.interval)
 			if r.lastErr != nil {
@@ -81,13 +93,20 @@ func (r *Readiness) Ready() error {
 		}
 	}
 	for _, s := range r.required {
-		ok, seen := r.services[s]
+		answered, failed := r.answered[s], r.failed[s]
+		var why string
 		switch {
-		case !seen:
-			errs = append(errs, fmt.Errorf("%s has not answered yet", s))
-		case !ok:
-			errs = append(errs, fmt.Errorf("%s: last call failed", s))
+		case answered.IsZero():
+			why = s + " has not answered yet"
+		case now.Sub(answered) > limit:
+			why = fmt.Sprintf("%s has not answered for %s", s, now.Sub(answered).Round(time.Second))
+		default:
+			continue
 		}
+		if failed.After(answered) {
+			why += " (calls fail: see aws_api_calls_total and the log)"
+		}
+		errs = append(errs, errors.New(why))
 	}
 	return errors.Join(errs...)
 }

@@ -14,12 +14,20 @@ func TestReadiness(t *testing.T) {
 		at  time.Time
 		err error
 	}
+	type call struct {
+		at      time.Time
+		service string
+		ok      bool
+	}
+	both := func(at time.Time) []call {
+		return []call{{at, "lambda", true}, {at, "cloudwatch", true}}
+	}
 	tests := []struct {
-		name     string
-		ticks    []tick
-		services map[string]bool
-		now      time.Time
-		wantErr  []string // substrings of the reason; empty = ready
+		name    string
+		ticks   []tick
+		calls   []call
+		now     time.Time
+		wantErr []string // substrings of the reason; empty = ready
 	}{
 		{
 			name:    "fresh process",
@@ -27,54 +35,71 @@ func TestReadiness(t *testing.T) {
 			wantErr: []string{"no successful tick yet", "lambda has not answered yet", "cloudwatch has not answered yet"},
 		},
 		{
-			name:     "first tick failed",
-			ticks:    []tick{{t0, errors.New("metrics: access denied")}},
-			services: map[string]bool{"lambda": true, "cloudwatch": false},
-			now:      t0.Add(time.Minute),
-			wantErr:  []string{"no successful tick yet; last tick failed: metrics: access denied", "cloudwatch: last call failed"},
+			name:  "first tick failed",
+			ticks: []tick{{t0, errors.New("metrics: access denied")}},
+			calls: []call{{t0, "lambda", true}, {t0, "cloudwatch", false}},
+			now:   t0.Add(time.Minute),
+			wantErr: []string{"no successful tick yet; last tick failed: metrics: access denied",
+				"cloudwatch has not answered yet (calls fail: see aws_api_calls_total and the log)"},
 		},
 		{
-			name:     "tick ok and both services answered",
-			ticks:    []tick{{t0, nil}},
-			services: map[string]bool{"lambda": true, "cloudwatch": true},
-			now:      t0.Add(time.Minute),
+			name:  "tick ok and both services answered",
+			ticks: []tick{{t0, nil}},
+			calls: both(t0),
+			now:   t0.Add(time.Minute),
 		},
 		{
-			name:     "exactly three intervals is still ready",
-			ticks:    []tick{{t0, nil}},
-			services: map[string]bool{"lambda": true, "cloudwatch": true},
-			now:      t0.Add(time.Second + 3*time.Minute),
+			name:  "exactly three intervals is still ready",
+			ticks: []tick{{t0, nil}},
+			calls: both(t0.Add(time.Second)),
+			now:   t0.Add(time.Second + 3*time.Minute),
 		},
 		{
-			name:     "stale after three intervals, failures since",
-			ticks:    []tick{{t0, nil}, {t0.Add(time.Minute), errors.New("boom")}},
-			services: map[string]bool{"lambda": true, "cloudwatch": true},
-			now:      t0.Add(3*time.Minute + 2*time.Second),
-			wantErr:  []string{"last successful tick 3m1s ago, more than 3 intervals of 1m0s; last tick failed: boom"},
+			name:    "stale after three intervals, failures since",
+			ticks:   []tick{{t0, nil}, {t0.Add(time.Minute), errors.New("boom")}},
+			calls:   both(t0.Add(2 * time.Minute)),
+			now:     t0.Add(3*time.Minute + 2*time.Second),
+			wantErr: []string{"last successful tick 3m1s ago, more than 3 intervals of 1m0s; last tick failed: boom"},
 		},
 		{
-			name:     "a failure after a recent success is still ready",
-			ticks:    []tick{{t0, nil}, {t0.Add(time.Minute), errors.New("boom")}},
-			services: map[string]bool{"lambda": true, "cloudwatch": true},
-			now:      t0.Add(2 * time.Minute),
+			name:  "a failed tick after a recent success is still ready",
+			ticks: []tick{{t0, nil}, {t0.Add(time.Minute), errors.New("boom")}},
+			calls: both(t0.Add(time.Minute)),
+			now:   t0.Add(2 * time.Minute),
 		},
 		{
-			name:     "lambda failing",
-			ticks:    []tick{{t0, nil}},
-			services: map[string]bool{"lambda": false, "cloudwatch": true},
-			now:      t0.Add(time.Minute),
-			wantErr:  []string{"lambda: last call failed"},
+			name:    "lambda never answers",
+			ticks:   []tick{{t0, nil}},
+			calls:   []call{{t0, "lambda", false}, {t0, "cloudwatch", true}},
+			now:     t0.Add(time.Minute),
+			wantErr: []string{"lambda has not answered yet (calls fail"},
+		},
+		{
+			name:  "one failing call among answered ones doesn't flap",
+			ticks: []tick{{t0.Add(time.Minute), nil}},
+			calls: append(both(t0.Add(time.Minute)), call{t0.Add(time.Minute + time.Second), "lambda", false}),
+			now:   t0.Add(2 * time.Minute),
+		},
+		{
+			name:    "cloudwatch answered long ago, fails since",
+			ticks:   []tick{{t0.Add(5 * time.Minute), nil}},
+			calls:   []call{{t0, "cloudwatch", true}, {t0.Add(5 * time.Minute), "lambda", true}, {t0.Add(5 * time.Minute), "cloudwatch", false}},
+			now:     t0.Add(5 * time.Minute),
+			wantErr: []string{"cloudwatch has not answered for 5m0s (calls fail"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewReadiness(time.Minute, func() time.Time { return tc.now })
+			clock := t0
+			r := NewReadiness(time.Minute, func() time.Time { return clock })
 			for _, tk := range tc.ticks {
 				r.Ticked(tk.at, time.Second, tk.err)
 			}
-			for s, ok := range tc.services {
-				r.ServiceOK(s, ok)
+			for _, c := range tc.calls {
+				clock = c.at
+				r.ServiceOK(c.service, c.ok)
 			}
+			clock = tc.now
 			err := r.Ready()
 			if len(tc.wantErr) == 0 {
 				require.NoError(t, err)
