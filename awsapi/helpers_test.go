@@ -129,12 +129,13 @@ func newTestLambda(cfg aws.Config, rps float64, clk *stepClock, obs *recorder) *
 }
 
 // iamDeny answers AccessDeniedException, as IAM does, for requests whose
-// path contains one of the fragments — a policy in front of the simulator.
+// path or query contains one of the fragments — a policy in front of the
+// simulator.
 func iamDeny(fragments ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, f := range fragments {
-				if strings.Contains(r.URL.Path, f) || strings.Contains(r.Header.Get("X-Amz-Target"), f) {
+				if strings.Contains(r.URL.Path, f) || strings.Contains(r.URL.RawQuery, f) {
 					w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
 					w.Header().Set("Content-Type", "application/json")
 					w.WriteHeader(http.StatusForbidden)

@@ -296,6 +296,12 @@ func TestPreflight(t *testing.T) {
 			want: []string{"missing IAM permission lambda:GetAccountSettings: AccessDeniedException"}},
 		{name: "no GetFunctionConcurrency", deny: []string{"/concurrency"},
 			want: []string{"missing IAM permission lambda:GetFunctionConcurrency on checkout:live: AccessDeniedException"}},
+		{name: "no ListProvisionedConcurrencyConfigs", deny: []string{"List=ALL"},
+			want: []string{"missing IAM permission lambda:ListProvisionedConcurrencyConfigs on checkout: AccessDeniedException"}},
+		{name: "no GetFunctionConfiguration", deny: []string{"/configuration"},
+			want: []string{"missing IAM permission lambda:GetFunctionConfiguration on checkout:live: AccessDeniedException"}},
+		{name: "no GetAlias", deny: []string{"/aliases/"},
+			want: []string{"missing IAM permission lambda:GetAlias on checkout:live: AccessDeniedException"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var wrap func(http.Handler) http.Handler
