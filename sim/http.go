@@ -40,9 +40,27 @@ const (
 const maxBodyBytes = 2 << 20
 
 // NewHandler serves the simulated Lambda control plane (restJson1) and
-// CloudWatch (Smithy RPC v2 CBOR, AWS JSON 1.0 and the awsQuery protocol)
-// on one endpoint, plus GET /_sim/stats. Any AWS client can point its
-// endpoint URL at it. Authentication headers are ignored.
+// CloudWatch on one endpoint, so any AWS client can point its endpoint URL
+// at it (authentication headers are ignored):
+//
+//	PUT|GET|DELETE /2019-09-30/functions/{fn}/provisioned-concurrency?Qualifier=Q
+//	GET    /2019-09-30/functions/{fn}/provisioned-concurrency?List=ALL[&Marker][&MaxItems]
+//	GET    /2019-09-30/functions/{fn}/concurrency
+//	PUT|DELETE /2017-10-31/functions/{fn}/concurrency
+//	GET    /2016-08-19/account-settings[/]
+//	GET    /2015-03-31/functions[/]                        ListFunctions
+//	GET    /2015-03-31/functions/{fn}/aliases[/{name}]     ListAliases, GetAlias
+//	GET    /2015-03-31/functions/{fn}/versions             ListVersionsByFunction
+//	GET    /2015-03-31/functions/{fn}/configuration        GetFunctionConfiguration
+//	POST   /service/GraniteServiceVersion20100801/operation/{Op}   CloudWatch, RPC v2 CBOR (Go SDK)
+//	POST   / with X-Amz-Target: GraniteServiceVersion20100801.{Op} CloudWatch, AWS JSON 1.0 (AWS CLI)
+//	POST   / with Action={Op}&Version=2010-08-01                    CloudWatch, awsQuery
+//	GET    /_sim/stats                                    World.Stats() as JSON
+//
+// CloudWatch operations are GetMetricData, PutMetricData and ListMetrics.
+// {fn} is a name, a partial or full ARN, percent-escaped or not. Each
+// operation first meets the World's injected faults (latency on the World's
+// clock, then errors), then runs, and is counted by result code.
 func NewHandler(w *World, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -149,7 +167,7 @@ func (h *handler) begin(r *http.Request, c *call) *wireError {
 func (h *handler) fail(w http.ResponseWriter, c *call, e *wireError, write func(http.ResponseWriter, *wireError)) {
 	c.status, c.code = e.status, e.code
 	if c.op != "" {
-		h.world.CountAPICall(c.op, h.countCode(c, e))
+		h.world.CountAPICall(c.op, e.accountingCode())
 	}
 	write(w, e)
 }
@@ -158,15 +176,6 @@ func (h *handler) fail(w http.ResponseWriter, c *call, e *wireError, write func(
 func (h *handler) succeed(c *call, status int) {
 	c.status, c.code = status, ""
 	h.world.CountAPICall(c.op, CodeOK)
-}
-
-// countCode is the code API-call accounting sees: Lambda's error type, or
-// CloudWatch's query code (what clients report as ErrorCode()).
-func (h *handler) countCode(c *call, e *wireError) string {
-	if e.queryCode != "" {
-		return e.queryCode
-	}
-	return e.code
 }
 
 // toWireError turns a World error into Lambda's or CloudWatch's wire error.

@@ -262,7 +262,9 @@ func TestAWSCLI(t *testing.T) {
 			name:  "get-metric-data",
 			setup: putMetrics,
 			args:  []string{"cloudwatch", "get-metric-data", "--metric-data-queries", query, "--start-time", start, "--end-time", end, "--scan-by", "TimestampAscending"},
-			check: func(t *testing.T, out map[string]any, _ *simServer) {
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				// botocore 1.43 prefers "json" among CloudWatch's protocols.
+				require.Contains(t, s.logs.String(), "operation=GetMetricData protocol=json-1.0 status=200")
 				r := dig(out, "MetricDataResults").([]any)[0].(map[string]any)
 				require.Equal(t, "Complete", r["StatusCode"])
 				require.Equal(t, []any{1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0}, r["Values"])

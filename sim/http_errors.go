@@ -22,6 +22,15 @@ type wireError struct {
 
 func (e *wireError) Error() string { return e.code + ": " + e.message }
 
+// accountingCode is the code API-call accounting records: Lambda's error
+// type, or CloudWatch's query code (what clients report as ErrorCode()).
+func (e *wireError) accountingCode() string {
+	if e.queryCode != "" {
+		return e.queryCode
+	}
+	return e.code
+}
+
 // writeQueryHeaders adds awsQueryCompatible's X-Amzn-Query-Error, which makes
 // the SDK and botocore report the query code (InvalidParameterValue) rather
 // than the shape name.
