@@ -30,6 +30,7 @@ type pcConfig struct {
 	readyAt   time.Time
 	failed    bool
 	modified  time.Time
+	stats     *TargetStats
 }
 
 type pcState struct {
@@ -200,7 +201,7 @@ func (w *World) PutProvisionedConcurrency(fn, qualifier string, n int) (PCView, 
 	} else {
 		pc.readyAt = now.Add(w.sc.Allocation.DecreaseDelay.Duration)
 	}
-	f.setPC(pc)
+	w.setPC(f, pc)
 	return pc.view(now, w.sc), nil
 }
 

@@ -146,8 +146,13 @@ func (w *World) query(ms *MetricStat, start, end, now time.Time, ascending bool)
 	s0, e0, nowU := start.Unix(), end.Unix(), now.Unix()
 	period := int64(ms.Period)
 	i := sort.Search(len(se.pts), func(i int) bool { return se.pts[i].t >= s0 })
-	var ts []time.Time
-	var vs []float64
+	j := sort.Search(len(se.pts), func(i int) bool { return se.pts[i].t >= e0 })
+	if j <= i {
+		return nil, nil
+	}
+	n := int((e0-s0)/period) + 1
+	ts := make([]time.Time, 0, min(j-i, n))
+	vs := make([]float64, 0, min(j-i, n))
 	var cur agg
 	curBucket := int64(math.MinInt64)
 	emit := func() {
@@ -158,7 +163,7 @@ func (w *World) query(ms *MetricStat, start, end, now time.Time, ascending bool)
 		}
 		cur = agg{}
 	}
-	for ; i < len(se.pts) && se.pts[i].t < e0; i++ {
+	for ; i < j; i++ {
 		p := se.pts[i]
 		if p.visible > nowU {
 			continue

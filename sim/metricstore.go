@@ -113,14 +113,24 @@ func sortedDims(dims []Dimension) []Dimension {
 	return out
 }
 
-// add merges a minute aggregate into a series, creating it if needed.
-func (s *metricStore) add(namespace, name string, dims []Dimension, unit string, minute time.Time, visible time.Time, a agg) {
+// get returns a series, creating it if needed.
+func (s *metricStore) get(namespace, name string, dims []Dimension, unit string) *series {
 	key := seriesKey(namespace, name, dims)
 	se := s.series[key]
 	if se == nil {
 		se = &series{metric: Metric{Namespace: namespace, MetricName: name, Dimensions: sortedDims(dims)}, unit: unit}
 		s.series[key] = se
 	}
+	return se
+}
+
+// add merges a minute aggregate into a series, creating it if needed.
+func (s *metricStore) add(namespace, name string, dims []Dimension, unit string, minute time.Time, visible time.Time, a agg) {
+	s.get(namespace, name, dims, unit).add(minute, visible, a)
+}
+
+// add merges a minute aggregate into the series.
+func (se *series) add(minute time.Time, visible time.Time, a agg) {
 	p := point{t: minute.Unix(), visible: visible.Unix(), agg: a}
 	n := len(se.pts)
 	if n == 0 || se.pts[n-1].t < p.t {
@@ -138,8 +148,28 @@ func (s *metricStore) add(namespace, name string, dims []Dimension, unit string,
 	se.pts[i] = p
 }
 
+// The Lambda metrics a minuteAcc publishes, indexes into its series cache.
+const (
+	mInvocations = iota
+	mThrottles
+	mConcurrent
+	mSpillover
+	mPCInvocations
+	mPCExecutions
+	mUtilization
+	numLambdaMetrics
+)
+
+var lambdaMetrics = [numLambdaMetrics]struct{ name, unit string }{
+	{MetricInvocations, "Count"}, {MetricThrottles, "Count"}, {MetricConcurrent, "Count"},
+	{MetricSpillover, "Count"}, {MetricPCInvocation, "Count"}, {MetricPCExecutions, "Count"},
+	{MetricUtilization, "None"},
+}
+
 // minuteAcc accumulates one minute of one dimension set of Lambda metrics.
 type minuteAcc struct {
+	out *accSeries // where publish writes; survives the per-minute reset
+
 	inv       int64 // invocations that ran
 	throttled int64
 	pcInv     int64 // invocations while a PC config existed
@@ -173,33 +203,55 @@ func (m *minuteAcc) recordConcurrency(a, c int) {
 	m.conc.add(float64(c), a)
 }
 
-// publish writes the minute's metrics under dims and resets the accumulator.
-// A minute without invocations publishes nothing, as Lambda does.
-func (m *minuteAcc) publish(s *metricStore, dims []Dimension, minute, visible time.Time, withInvocations bool) {
-	defer func() { *m = minuteAcc{} }()
+// accSeries is a dimension set and its series, looked up once.
+type accSeries struct {
+	store  *metricStore
+	dims   []Dimension
+	series [numLambdaMetrics]*series
+}
+
+func newAccSeries(s *metricStore, dims []Dimension) *accSeries {
+	return &accSeries{store: s, dims: dims}
+}
+
+func (o *accSeries) add(metric int, minute, visible time.Time, a agg) {
+	se := o.series[metric]
+	if se == nil {
+		se = o.store.get(NamespaceLambda, lambdaMetrics[metric].name, o.dims, lambdaMetrics[metric].unit)
+		o.series[metric] = se
+	}
+	se.add(minute, visible, a)
+}
+
+// publish writes the minute's metrics and resets the accumulator. A minute
+// without invocations publishes nothing, as Lambda does.
+func (m *minuteAcc) publish(minute, visible time.Time) {
+	o := m.out
+	defer func() { *m = minuteAcc{out: o} }()
 	if m.inv == 0 && m.throttled == 0 {
 		return
 	}
-	if withInvocations {
-		if m.inv > 0 {
-			s.add(NamespaceLambda, MetricInvocations, dims, "Count", minute, visible, agg{sum: float64(m.inv), count: float64(m.inv), min: 1, max: 1})
-		}
-		if m.throttled > 0 {
-			s.add(NamespaceLambda, MetricThrottles, dims, "Count", minute, visible, binaryAgg(m.throttled, m.inv+m.throttled))
-		}
+	if m.inv > 0 {
+		o.add(mInvocations, minute, visible, agg{sum: float64(m.inv), count: float64(m.inv), min: 1, max: 1})
+	}
+	if m.throttled > 0 {
+		o.add(mThrottles, minute, visible, binaryAgg(m.throttled, m.inv+m.throttled))
 	}
 	if m.conc.count > 0 {
-		s.add(NamespaceLambda, MetricConcurrent, dims, "Count", minute, visible, m.conc)
+		o.add(mConcurrent, minute, visible, m.conc)
 	}
 	if m.pcInv > 0 {
-		s.add(NamespaceLambda, MetricSpillover, dims, "Count", minute, visible, binaryAgg(m.spill, m.pcInv))
-		s.add(NamespaceLambda, MetricPCInvocation, dims, "Count", minute, visible, binaryAgg(m.pcInv-m.spill, m.pcInv))
-		s.add(NamespaceLambda, MetricPCExecutions, dims, "Count", minute, visible, m.pcExec)
+		o.add(mSpillover, minute, visible, binaryAgg(m.spill, m.pcInv))
+		o.add(mPCInvocations, minute, visible, binaryAgg(m.pcInv-m.spill, m.pcInv))
+		o.add(mPCExecutions, minute, visible, m.pcExec)
 	}
 	if m.util.count > 0 {
-		s.add(NamespaceLambda, MetricUtilization, dims, "None", minute, visible, m.util)
+		o.add(mUtilization, minute, visible, m.util)
 	}
 }
+
+// discard drops the minute (an injected metric gap).
+func (m *minuteAcc) discard() { *m = minuteAcc{out: m.out} }
 
 // binaryAgg is n samples of which ones are 1 and the rest 0.
 func binaryAgg(ones, n int64) agg {
@@ -218,20 +270,20 @@ func binaryAgg(ones, n int64) agg {
 // delays; injected gaps drop a load's minute).
 func (w *World) flushMinute(m time.Time) {
 	visible := m.Add(time.Minute + w.sc.Metrics.PublishDelay.Duration)
-	for _, name := range w.order {
-		f := w.funcs[name]
-		fnDims := []Dimension{{Name: DimFunctionName, Value: f.name}}
+	for _, f := range w.fnList {
 		for _, ls := range f.loads {
 			ls.minutes = append(ls.minutes, ls.minute.stat(m))
-			gap, delay := w.metricFaults(f.name, ls.qualifier, m)
+			gap, delay := false, time.Duration(0)
+			if len(w.faults) > 0 {
+				gap, delay = w.metricFaults(f.name, ls.qualifier, m)
+			}
 			if gap {
-				ls.acc = minuteAcc{}
+				ls.acc.discard()
 				continue
 			}
-			dims := []Dimension{{Name: DimFunctionName, Value: f.name}, {Name: DimResource, Value: f.name + ":" + ls.qualifier}}
-			ls.acc.publish(w.store, dims, m, visible.Add(delay), true)
+			ls.acc.publish(m, visible.Add(delay))
 		}
-		f.acc.publish(w.store, fnDims, m, visible, true)
+		f.acc.publish(m, visible)
 	}
-	w.account.publish(w.store, nil, m, visible, true)
+	w.account.publish(m, visible)
 }

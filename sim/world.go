@@ -24,7 +24,8 @@ type World struct {
 	start  time.Time // first simulated second
 	sec    int64     // next second to simulate, counted from start
 	funcs  map[string]*function
-	order  []string // function names, sorted
+	order  []string    // function names, sorted
+	fnList []*function // functions in name order, for the per-second loop
 	rng    *rand.Rand
 	faults []*faultState
 
@@ -41,7 +42,9 @@ type function struct {
 	aliases  map[string]*alias
 	pcs      map[string]*pcConfig // by qualifier (alias name or version)
 	pcOrder  []string             // keys of pcs, sorted; kept by setPC/deletePC
+	pcList   []*pcConfig          // pcs in pcOrder
 	loads    []*loadState
+	pcGen    int       // bumped when pcs changes, to revalidate loadState.pc
 	acc      minuteAcc // FunctionName-only dimension
 	created  time.Time
 	revision int
@@ -57,6 +60,9 @@ type alias struct {
 type loadState struct {
 	qualifier string
 	traffic   *Traffic
+	stats     *TargetStats
+	pc        *pcConfig // cached f.pcFor(qualifier), valid while pcGen == f.pcGen
+	pcGen     int
 	acc       minuteAcc // FunctionName + Resource dimensions
 	minute    minuteStatAcc
 	minutes   []MinuteStat
@@ -83,6 +89,7 @@ func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 		store: newMetricStore(),
 		stats: newStatsState(),
 	}
+	w.account.out = newAccSeries(w.store, nil)
 	for i, fs := range sc.Faults {
 		w.faults = append(w.faults, newFaultState(fs, sc.Seed, i))
 	}
@@ -96,6 +103,7 @@ func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 			created:  start,
 			revision: 1,
 		}
+		f.acc.out = newAccSeries(w.store, []Dimension{{Name: DimFunctionName, Value: f.name}})
 		if fs.Reserved != nil {
 			r := *fs.Reserved
 			f.reserved = &r
@@ -111,15 +119,20 @@ func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 			f.aliases[as.Name] = a
 		}
 		for q, n := range fs.Provisioned {
-			f.setPC(&pcConfig{qualifier: q, requested: n, old: n, putAt: start, readyAt: start, modified: start})
+			w.setPC(f, &pcConfig{qualifier: q, requested: n, old: n, putAt: start, readyAt: start, modified: start})
 		}
 		for _, l := range fs.Loads {
-			f.loads = append(f.loads, &loadState{qualifier: l.Qualifier, traffic: NewTraffic(l, sc.Seed, start)})
+			f.loads = append(f.loads, &loadState{qualifier: l.Qualifier, traffic: NewTraffic(l, sc.Seed, start),
+				stats: w.stats.target(f.name, l.Qualifier), pcGen: -1,
+				acc: minuteAcc{out: newAccSeries(w.store, []Dimension{{Name: DimFunctionName, Value: f.name}, {Name: DimResource, Value: f.name + ":" + l.Qualifier}})}})
 		}
 		w.funcs[f.name] = f
 		w.order = append(w.order, f.name)
 	}
 	sort.Strings(w.order)
+	for _, name := range w.order {
+		w.fnList = append(w.fnList, w.funcs[name])
+	}
 	return w, nil
 }
 
@@ -159,13 +172,11 @@ func (w *World) advanceLocked(t time.Time) {
 func (w *World) step(i int64) {
 	at := w.start.Add(time.Duration(i) * time.Second)
 	var acctConc, acctInv int
-	for _, name := range w.order {
-		f := w.funcs[name]
+	for _, f := range w.fnList {
 		var fnConc, fnInv int
-		for _, q := range f.pcOrder {
-			pc := f.pcs[q]
+		for _, pc := range f.pcList {
 			st := pc.state(at, w.sc)
-			w.stats.target(f.name, q).PCSeconds += float64(st.allocated)
+			pc.stats.PCSeconds += float64(st.allocated)
 			w.stats.pcSeconds += float64(st.allocated)
 		}
 		for _, ls := range f.loads {
@@ -180,7 +191,10 @@ func (w *World) step(i int64) {
 				c = *f.reserved
 			}
 			hasPC, avail, allocated := false, 0, 0
-			if pc := f.pcFor(ls.qualifier); pc != nil {
+			if ls.pcGen != f.pcGen {
+				ls.pc, ls.pcGen = f.pcFor(ls.qualifier), f.pcGen
+			}
+			if pc := ls.pc; pc != nil {
 				st := pc.state(at, w.sc)
 				hasPC, avail, allocated = true, st.available, st.allocated
 			}
@@ -191,7 +205,7 @@ func (w *World) step(i int64) {
 			ls.acc.recordLoad(a, spill, hasPC, avail, c)
 			ls.acc.recordConcurrency(a, c)
 			ls.minute.record(a, c, spill, avail, allocated)
-			ts := w.stats.target(f.name, ls.qualifier)
+			ts := ls.stats
 			ts.Invocations += int64(a)
 			ts.Spillover += int64(spill)
 			if hasPC {
@@ -281,20 +295,23 @@ func (w *World) functionARN(name string) string {
 	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", w.sc.Region, w.sc.AccountID, name)
 }
 
-func (f *function) setPC(pc *pcConfig) {
-	if _, ok := f.pcs[pc.qualifier]; !ok {
-		f.pcOrder = append(f.pcOrder, pc.qualifier)
-		sort.Strings(f.pcOrder)
-	}
+// setPC adds or replaces a PC config.
+func (w *World) setPC(f *function, pc *pcConfig) {
+	pc.stats = w.stats.target(f.name, pc.qualifier)
 	f.pcs[pc.qualifier] = pc
+	f.reindexPCs()
 }
 
 func (f *function) deletePC(q string) {
 	delete(f.pcs, q)
-	for i, k := range f.pcOrder {
-		if k == q {
-			f.pcOrder = append(f.pcOrder[:i], f.pcOrder[i+1:]...)
-			break
-		}
+	f.reindexPCs()
+}
+
+func (f *function) reindexPCs() {
+	f.pcOrder = sortedKeys(f.pcs)
+	f.pcList = f.pcList[:0]
+	for _, q := range f.pcOrder {
+		f.pcList = append(f.pcList, f.pcs[q])
 	}
+	f.pcGen++
 }
