@@ -45,21 +45,27 @@ func TestRealPrometheusScrapes(t *testing.T) {
 	runPrometheusScrape(t, sampleScrapeTarget)
 }
 
-// TestRealPrometheusScrapesBinary scrapes a running pcautoscaler: set
-// PCAUTOSCALER_BIN to a built binary (.ci/run builds one). It runs
-// `pcautoscaler demo --listen 127.0.0.1:PORT` unless PCAUTOSCALER_BIN_ARGS
-// gives other arguments (space-separated; {listen} is replaced).
+// TestRealPrometheusScrapesBinary scrapes a running `pcautoscaler demo`:
+// the binary in PCAUTOSCALER_BIN, else ../bin/pcautoscaler (where .ci/run
+// builds it). PCAUTOSCALER_BIN_ARGS replaces the arguments (space-separated;
+// {listen} becomes a free 127.0.0.1 address).
 func TestRealPrometheusScrapesBinary(t *testing.T) {
 	bin := os.Getenv("PCAUTOSCALER_BIN")
 	if bin == "" {
-		t.Skip("PCAUTOSCALER_BIN not set: no pcautoscaler binary to scrape")
+		if _, err := os.Stat(defaultBin); err != nil {
+			t.Skipf("no pcautoscaler binary: set PCAUTOSCALER_BIN or build %s", defaultBin)
+		}
+		bin = defaultBin
 	}
 	args := []string{"demo", "--listen", "{listen}"}
 	if a := os.Getenv("PCAUTOSCALER_BIN_ARGS"); a != "" {
 		args = strings.Fields(a)
 	}
+	t.Logf("scraping %s %s", bin, strings.Join(args, " "))
 	runPrometheusScrape(t, binaryScrapeTarget(bin, args...))
 }
+
+const defaultBin = "../bin/pcautoscaler"
 
 // binaryScrapeTarget runs bin with args ({listen} replaced by a free
 // 127.0.0.1 address), waits until its /metrics answers and returns the
