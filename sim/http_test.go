@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -134,6 +136,24 @@ func TestHandlerWire(t *testing.T) {
 			name: "query protocol unknown action", method: "POST", path: "/",
 			body:       "Action=DescribeAlarms&Version=2010-08-01",
 			wantStatus: 404, wantBody: `<Code>InvalidAction</Code>`,
+		},
+		{
+			name: "body over 2 MiB", method: "POST", path: "/",
+			header:     map[string]string{"X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"},
+			body:       `{"Namespace":"` + strings.Repeat("x", 3<<20) + `"}`,
+			wantStatus: 400, wantBody: "request body larger than 2 MiB",
+		},
+		{
+			name: "gzip bomb", method: "POST", path: "/",
+			header:     map[string]string{"X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData", "Content-Encoding": "gzip"},
+			body:       gzipped(t, strings.Repeat(" ", 8<<20)),
+			wantStatus: 400, wantBody: "inflated request body larger than 2 MiB",
+		},
+		{
+			name: "unknown content encoding", method: "POST", path: "/",
+			header:     map[string]string{"X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics", "Content-Encoding": "br"},
+			body:       `{}`,
+			wantStatus: 400, wantBody: `unsupported Content-Encoding \"br\"`,
 		},
 		{
 			name: "stats", method: "GET", path: "/_sim/stats",
@@ -294,6 +314,16 @@ func TestWireTime(t *testing.T) {
 	j, err := json.Marshal(wireTime{at})
 	require.NoError(t, err)
 	require.Equal(t, "1767606620.25", string(j))
+}
+
+func gzipped(t *testing.T, s string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, err := zw.Write([]byte(s))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	return b.String()
 }
 
 func nanValue() float64 {
