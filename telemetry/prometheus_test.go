@@ -134,11 +134,17 @@ const promTimeout = 90 * time.Second
 // runPrometheusScrape starts a real Prometheus (scrape_interval 1s, our alert
 // rules loaded) against target and checks, through the HTTP API, that
 // pcautoscaler_pc_requested has a series for every wanted target, that the
-// rules loaded, and that every dashboard query evaluates without error.
+// rules loaded, that every dashboard query evaluates without error, and that
+// `promtool check metrics` finds nothing in target's exposition.
 func runPrometheusScrape(t *testing.T, target scrapeTarget) {
 	bin := requireProgram(t, "prometheus")
 	hostport, want := target(t)
 	require.NotEmpty(t, want)
+
+	// The scraped exposition is lint-clean.
+	body, err := httpGet(t, "http://"+hostport+"/metrics")
+	require.NoError(t, err)
+	require.Empty(t, strings.TrimSpace(runPromtool(t, "", []byte(body), "check", "metrics")))
 
 	dir := t.TempDir()
 	rules, err := filepath.Abs(alertsFile)
