@@ -152,11 +152,11 @@ func (w *World) PutProvisionedConcurrency(fn, qualifier string, n int) (PCView, 
 	if q == "" {
 		return PCView{}, errInvalid("1 validation error detected: Value null at 'qualifier' failed to satisfy constraint: Member must not be null")
 	}
-	if q == "$LATEST" {
-		return PCView{}, errInvalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
-	}
 	if !f.hasQualifier(q) {
 		return PCView{}, w.errFunctionNotFound(f.name, q)
+	}
+	if f.versionOf(q) == "$LATEST" { // $LATEST itself or an alias pointing at it
+		return PCView{}, errInvalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
 	}
 	if a := f.aliases[q]; a != nil && len(a.routing) > 0 {
 		return PCView{}, errInvalid("Alias with weights can not be used with Provisioned Concurrency")

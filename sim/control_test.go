@@ -369,3 +369,29 @@ func TestSplitFunctionRef(t *testing.T) {
 		})
 	}
 }
+
+func TestPutOnAliasOfLatest(t *testing.T) {
+	w, _ := newTestWorld(t, "functions:\n  - {name: f, aliases: [{name: dev, version: $LATEST}]}\n")
+	_, err := w.PutProvisionedConcurrency("f", "dev", 1)
+	requireAPIError(t, err, 400, CodeInvalidParameter, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+}
+
+func TestControlPlaneRateLimit(t *testing.T) {
+	w, clk := newTestWorld(t, "account: {control_plane_rps: 15}\nfunctions: [{name: f}]\n")
+	throttled := func(n int, op string) int {
+		k := 0
+		for range n {
+			if _, err := w.Fault(op); err != nil {
+				require.Equal(t, &APIError{Status: 429, Code: CodeTooManyRequests, Message: "Rate exceeded", Type: TypeUser, RetryAfterSeconds: 1}, err)
+				k++
+			}
+		}
+		return k
+	}
+	require.Equal(t, 5, throttled(20, "GetProvisionedConcurrencyConfig"), "a burst of 15, then 429")
+	require.Zero(t, throttled(50, "GetMetricData"), "CloudWatch has its own limits")
+	clk.Advance(200 * time.Millisecond)
+	require.Equal(t, 7, throttled(10, "GetAccountSettings"), "3 tokens back after 200 ms")
+	clk.Advance(time.Minute)
+	require.Equal(t, 0, throttled(15, "PutProvisionedConcurrencyConfig"))
+}

@@ -72,8 +72,12 @@ var cloudWatchOps = map[string]bool{"GetMetricData": true, "PutMetricData": true
 func (w *World) Fault(op string) (time.Duration, *APIError) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	off := w.clk.Now().Sub(w.start)
+	now := w.clk.Now()
+	off := now.Sub(w.start)
 	var latency time.Duration
+	if rps := w.sc.Account.ControlPlaneRPS; rps > 0 && !cloudWatchOps[op] && !w.bucket.take(now, rps) {
+		return 0, &APIError{Status: 429, Code: CodeTooManyRequests, Message: "Rate exceeded", Type: TypeUser, RetryAfterSeconds: 1}
+	}
 	for _, f := range w.faults {
 		switch f.spec.Kind {
 		case FaultThrottle, FaultServerError, FaultLatency, FaultConflict:
@@ -143,4 +147,26 @@ func (w *World) metricFaults(fn, q string, m time.Time) (gap bool, delay time.Du
 		}
 	}
 	return gap, delay
+}
+
+// tokenBucket is the account's control-plane rate limit on the world's clock.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take refills at rps per second up to a burst of rps and spends one token.
+func (b *tokenBucket) take(now time.Time, rps float64) bool {
+	if b.last.IsZero() {
+		b.tokens, b.last = rps, now
+	}
+	if now.After(b.last) {
+		b.tokens = min(rps, b.tokens+now.Sub(b.last).Seconds()*rps)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

@@ -338,3 +338,15 @@ func TestPutMetricDataAndListMetrics(t *testing.T) {
 		})
 	}
 }
+
+func TestMetricStorePrune(t *testing.T) {
+	s := newMetricStore()
+	for m := range 5 {
+		at := t0.Add(time.Duration(m) * time.Minute)
+		s.add("N", "m", nil, "", at, at, agg{sum: 1, count: 1, min: 1, max: 1})
+	}
+	s.prune(t0.Add(3 * time.Minute))
+	se := s.series[seriesKey("N", "m", nil)]
+	require.Len(t, se.pts, 2)
+	require.Equal(t, t0.Add(3*time.Minute).Unix(), se.pts[0].t)
+}

@@ -286,4 +286,21 @@ func (w *World) flushMinute(m time.Time) {
 		f.acc.publish(m, visible)
 	}
 	w.account.publish(m, visible)
+	if m.Unix()%3600 == 0 {
+		w.store.prune(m.Add(-MetricRetention))
+	}
+}
+
+// MetricRetention is how long one-minute datapoints are kept, as in CloudWatch.
+const MetricRetention = 15 * 24 * time.Hour
+
+// prune drops datapoints of minutes before cutoff.
+func (s *metricStore) prune(cutoff time.Time) {
+	c := cutoff.Unix()
+	for _, se := range s.series {
+		i := sort.Search(len(se.pts), func(i int) bool { return se.pts[i].t >= c })
+		if i > 0 {
+			se.pts = append(se.pts[:0], se.pts[i:]...)
+		}
+	}
 }

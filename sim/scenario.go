@@ -31,6 +31,12 @@ type Scenario struct {
 type AccountSpec struct {
 	ConcurrentExecutions int `yaml:"concurrent_executions"` // default 1000
 	UnreservedMin        int `yaml:"unreserved_min"`        // default 100
+	// ControlPlaneRPS throttles the Lambda control-plane operations (429
+	// TooManyRequestsException) above this many requests per second of the
+	// world's clock, with a burst of one second's worth. AWS allows 15
+	// across all of them; 0 (the default) disables the limit, because a
+	// virtual clock does not move while a backtest tick makes its calls.
+	ControlPlaneRPS float64 `yaml:"control_plane_rps,omitempty"`
 }
 
 // AllocationSpec is how fast Lambda turns a Put into available environments.
@@ -235,6 +241,9 @@ func (sc *Scenario) Validate() error {
 	if sc.Account.UnreservedMin < 0 || sc.Account.UnreservedMin > sc.Account.ConcurrentExecutions {
 		p.add("account.unreserved_min", "must be between 0 and concurrent_executions (%d), got %d", sc.Account.ConcurrentExecutions, sc.Account.UnreservedMin)
 	}
+	if !(sc.Account.ControlPlaneRPS >= 0 && sc.Account.ControlPlaneRPS <= 1e6) {
+		p.add("account.control_plane_rps", "must be from 0 (no limit) to 1e6, got %v", sc.Account.ControlPlaneRPS)
+	}
 	if sc.Allocation.PrepDelay.Duration < 0 {
 		p.add("allocation.prep_delay", "must not be negative")
 	}
@@ -337,11 +346,11 @@ func validateFunction(p *problems, path string, f *FunctionSpec) {
 		n := f.Provisioned[q]
 		qp := path + ".provisioned." + q
 		switch {
-		case q == "$LATEST":
-			p.add(qp, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
-			continue
 		case !known(q):
 			p.add(qp, "%q is not a version or alias of %s", q, f.Name)
+			continue
+		case versionOf(q) == "$LATEST":
+			p.add(qp, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
 			continue
 		case aliases[q] != nil && len(aliases[q].Routing) > 0:
 			p.add(qp, "Alias with weights can not be used with Provisioned Concurrency")

@@ -76,6 +76,8 @@ func TestParseScenarioErrors(t *testing.T) {
 		{name: "duplicate alias", yml: "functions: [{name: a, aliases: [{name: x, version: \"1\"}, {name: x, version: \"1\"}]}]\n", want: `aliases[1].name: "x" is defined twice`},
 		{name: "routing weight", yml: "functions: [{name: a, versions: 2, aliases: [{name: x, version: \"2\", routing: {\"1\": 1.5}}]}]\n", want: "routing.1: weight must be from 0 to 1, got 1.5"},
 		{name: "routing to own version", yml: "functions: [{name: a, versions: 2, aliases: [{name: x, version: \"2\", routing: {\"2\": 0.5}}]}]\n", want: "other than the alias's own"},
+		{name: "PC on an alias of LATEST", yml: "functions: [{name: a, aliases: [{name: dev, version: $LATEST}], provisioned: {dev: 5}}]\n", want: "functions[0].provisioned.dev: Provisioned Concurrency Configs cannot be applied to unpublished function versions."},
+		{name: "control plane rps", yml: "account: {control_plane_rps: -1}\n", want: "account.control_plane_rps: must be from 0 (no limit) to 1e6, got -1"},
 		{name: "PC on LATEST", yml: "functions: [{name: a, provisioned: {$LATEST: 5}}]\n", want: "functions[0].provisioned.$LATEST: Provisioned Concurrency Configs cannot be applied to unpublished function versions."},
 		{name: "PC on weighted alias", yml: fn + "    provisioned: {w: 5}\n", want: "functions[0].provisioned.w: Alias with weights can not be used with Provisioned Concurrency"},
 		{name: "PC twice on a version", yml: fn + "    provisioned: {live: 5, \"2\": 5}\n", want: `version 2 already has provisioned concurrency through "2"`},

@@ -28,6 +28,7 @@ type World struct {
 	fnList []*function // functions in name order, for the per-second loop
 	rng    *rand.Rand
 	faults []*faultState
+	bucket tokenBucket
 
 	store   *metricStore
 	account minuteAcc // account-wide ConcurrentExecutions and Invocations
