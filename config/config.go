@@ -36,6 +36,7 @@ func Default() Config {
 		AWS: AWS{
 			LambdaRPS:          DefaultLambdaRPS,
 			CloudWatchProtocol: "cbor",
+			CloudWatchMetrics:  MetricsDerived,
 			Workers:            DefaultWorkers,
 		},
 		Pricing:  Pricing{PCPricePerGBSecond: DefaultPCPricePerGBSecond},

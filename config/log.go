@@ -18,6 +18,7 @@ const (
 	keyLogFormat          = "log_format"
 	keyLambdaRPS          = "lambda_rps"
 	keyCloudWatchProtocol = "cloudwatch_protocol"
+	keyCloudWatchMetrics  = "cloudwatch_metrics"
 	keyEndpoint           = "endpoint"
 	keyWorkers            = "workers"
 	keyDefaults           = "defaults"
@@ -43,6 +44,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String(keyLogFormat, c.Log.Format),
 		slog.Float64(keyLambdaRPS, c.AWS.LambdaRPS),
 		slog.String(keyCloudWatchProtocol, c.AWS.CloudWatchProtocol),
+		slog.String(keyCloudWatchMetrics, c.AWS.CloudWatchMetrics),
 		slog.String(keyEndpoint, redactURL(c.AWS.Endpoint)),
 		slog.Int(keyWorkers, c.AWS.Workers),
 		slog.String(keyDefaults, policyDiff(c.Defaults, nil)),

@@ -27,6 +27,7 @@ type Log struct {
 type AWS struct {
 	LambdaRPS          float64 `yaml:"lambda_rps"`          // shared token bucket for every Lambda control-plane call
 	CloudWatchProtocol string  `yaml:"cloudwatch_protocol"` // cbor | json | query
+	CloudWatchMetrics  string  `yaml:"cloudwatch_metrics"`  // derived | compact | full: metrics read per target
 	Endpoint           string  `yaml:"endpoint"`            // optional; overrides both services (emulators, pcautoscaler sim)
 	Workers            int     `yaml:"workers"`             // bounded pool for per-target Lambda calls
 }
@@ -55,6 +56,13 @@ type Policy struct {
 	AllowZero          bool     `yaml:"allow_zero"`
 	MemoryMB           int      `yaml:"memory_mb"` // 0: read from Lambda (GetFunctionConfiguration)
 }
+
+// CloudWatch metric modes: how many metrics a tick reads per target.
+const (
+	MetricsDerived = "derived" // 1: ConcurrentExecutions; utilization and spillover derived from allocated PC (Maximum targets)
+	MetricsCompact = "compact" // 2: utilization and concurrent executions
+	MetricsFull    = "full"    // 4: utilization, spillover, concurrent executions, invocations
+)
 
 // Statistic and missing-data values.
 const (

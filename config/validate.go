@@ -123,6 +123,7 @@ func (v *validator) top(c *Config) {
 		v.add("aws.lambda_rps", "%v is out of range (0 < value <= %d; Lambda allows %d requests per second across all control-plane APIs)", c.AWS.LambdaRPS, MaxLambdaRPS, MaxLambdaRPS)
 	}
 	oneOf(v, "aws.cloudwatch_protocol", c.AWS.CloudWatchProtocol, "cbor", "json", "query")
+	oneOf(v, "aws.cloudwatch_metrics", c.AWS.CloudWatchMetrics, MetricsDerived, MetricsCompact, MetricsFull)
 	if c.AWS.Endpoint != "" && !validEndpoint(c.AWS.Endpoint) {
 		v.add("aws.endpoint", "%q is not an http(s) URL (e.g. http://127.0.0.1:4566)", c.AWS.Endpoint)
 	}

@@ -57,7 +57,14 @@ func wire(o wireOptions) (*daemon, error) {
 
 	// The bucket runs on the loop's clock: 10 rps of simulated time in a demo.
 	lam := awsapi.NewLambda(o.awsCfg, cfg.AWS.LambdaRPS, awsapi.WithObserver(m), awsapi.WithClock(o.clock))
-	src, err := metrics.New(o.awsCfg, cfg.AWS.CloudWatchProtocol, metrics.WithObserver(m), metrics.WithClock(o.clock))
+	srcOpts := []metrics.Option{metrics.WithObserver(m), metrics.WithClock(o.clock)}
+	switch cfg.AWS.CloudWatchMetrics {
+	case config.MetricsDerived:
+		srcOpts = append(srcOpts, metrics.WithDerivedUtilization(lam.Allocated))
+	case config.MetricsCompact:
+		srcOpts = append(srcOpts, metrics.WithCompact())
+	}
+	src, err := metrics.New(o.awsCfg, cfg.AWS.CloudWatchProtocol, srcOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("aws.cloudwatch_protocol: %w", err)
 	}
