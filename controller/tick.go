@@ -185,8 +185,10 @@ func (c *Controller) observe(ctx context.Context, now time.Time) ([]observation,
 	}
 	wg.Wait()
 	for i := range obs {
+		// A failed call marks only its own batch incomplete; the other
+		// batches' series are still good (see MetricSource).
 		s, ok := series[obs[i].t.ID]
-		if mErr != nil || !ok {
+		if !ok {
 			s = Series{Complete: false}
 		}
 		obs[i].series = s

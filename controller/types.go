@@ -83,7 +83,10 @@ type MetricQuery struct {
 }
 
 // MetricSource reads CloudWatch for many targets in as few calls as possible.
-// Periods are one minute; [start, end) are aligned to minutes.
+// Periods are one minute; [start, end) are aligned to minutes. When some
+// calls fail, Fetch returns an error and still returns the series it has:
+// every target touched by a failed call must have Complete=false, and a
+// target missing from the map counts as incomplete.
 type MetricSource interface {
 	Fetch(ctx context.Context, queries []MetricQuery, start, end time.Time) (map[TargetID]Series, error)
 }
