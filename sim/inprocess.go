@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/controller"
@@ -163,7 +164,7 @@ func (m inProcessMetrics) Fetch(ctx context.Context, queries []controller.Metric
 		for k, spec := range [4]struct{ metric, stat string }{
 			{MetricUtilization, stat}, {MetricSpillover, "Sum"}, {MetricConcurrent, "Maximum"}, {MetricInvocations, "Sum"},
 		} {
-			qid := "q" + string(rune('a'+k)) + itoa(i)
+			qid := "q" + string(rune('a'+k)) + strconv.Itoa(i)
 			slots[qid] = slot{id: q.ID, kind: k}
 			all = append(all, MetricDataQuery{Id: qid, MetricStat: &MetricStat{
 				Metric: Metric{Namespace: NamespaceLambda, MetricName: spec.metric, Dimensions: dims},
@@ -236,18 +237,4 @@ func (m inProcessMetrics) Fetch(ctx context.Context, queries []controller.Metric
 		res[id] = s
 	}
 	return res, firstErr
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b[n:])
 }

@@ -65,3 +65,21 @@ func TestSpilloverFollowsAvailablePC(t *testing.T) {
 		require.Zero(t, m.Spillover, "40 PC covers ~10 concurrent")
 	}
 }
+
+func TestWorldDeterministicForSeed(t *testing.T) {
+	run := func(seed int64) Stats {
+		sc := DefaultScenario()
+		sc.Seed = seed
+		clk := NewVirtualClock(t0)
+		w, err := NewWorld(sc, clk)
+		require.NoError(t, err)
+		clk.Advance(3 * time.Hour)
+		_, err = w.PutProvisionedConcurrency("search-api", "live", 160)
+		require.NoError(t, err)
+		clk.Advance(3 * time.Hour)
+		return w.Stats()
+	}
+	a, b, c := run(5), run(5), run(6)
+	require.Equal(t, a, b)
+	require.NotEqual(t, a.Invocations, c.Invocations)
+}
