@@ -180,3 +180,45 @@ func FuzzParseScenario(f *testing.F) {
 		w.AdvanceTo(t0.Add(2 * time.Minute))
 	})
 }
+
+func TestDefaultScenarioShapes(t *testing.T) {
+	sc := DefaultScenario()
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) // a Monday, winter time
+	load := func(fn string) *Traffic {
+		for _, f := range sc.Functions {
+			if f.Name == fn {
+				return NewTraffic(f.Loads[0], sc.Seed, start)
+			}
+		}
+		t.Fatalf("no function %s", fn)
+		return nil
+	}
+	peak := func(tr *Traffic) string {
+		best, at := -1.0, 0
+		for m := range 1440 {
+			if r := tr.RatePerMinute(int64(m * 60)); r > best {
+				best, at = r, m
+			}
+		}
+		return start.Add(time.Duration(at) * time.Minute).Format("15:04")
+	}
+	require.Equal(t, "12:00", peak(load("checkout-api")), "13:00 in Berlin is 12:00 UTC in winter")
+	require.Equal(t, "07:30", peak(load("report-worker")), "02:30 in New York is 07:30 UTC in winter")
+
+	// search-api: bursts shorter than the 3 datapoints AAS needs.
+	tr := load("search-api")
+	run, longest, bursts := 0, 0, 0
+	for i := range int64(86400) {
+		if tr.RatePerMinute(i) > 10000 {
+			if run == 0 {
+				bursts++
+			}
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	require.Less(t, longest, 180)
+	require.Equal(t, 32, bursts) // every 45 minutes from 00:10
+}
