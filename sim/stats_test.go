@@ -83,3 +83,49 @@ func TestWorldDeterministicForSeed(t *testing.T) {
 	require.Equal(t, a, b)
 	require.NotEqual(t, a.Invocations, c.Invocations)
 }
+
+func TestLoadsOnOneVersionSharePC(t *testing.T) {
+	// live and version 1 both run on version 1 with its 10 PC; ~16 concurrent in all.
+	w, clk := newTestWorld(t, `
+functions:
+  - name: f
+    aliases: [{name: live, version: "1"}]
+    provisioned: {live: 10}
+    loads:
+      - {qualifier: live, kind: constant, rate: 480, duration_ms: 1000}
+      - {qualifier: "1", kind: constant, rate: 480, duration_ms: 1000}
+`)
+	clk.Advance(30 * time.Minute)
+	s := w.Stats()
+	live, v1 := s.Targets["f:live"], s.Targets["f:1"]
+	require.Greater(t, live.Spillover, live.Invocations/5, "half the demand does not fit: both spill")
+	require.Greater(t, v1.Spillover, v1.Invocations/5)
+	require.InDelta(t, 10*1800, float64(live.ProvisionedInvocations+v1.ProvisionedInvocations), 10*1800*0.1,
+		"PC serves about 10 invocations a second in all (10 PC, 1 s each)")
+}
+
+func TestReservedConcurrencyThrottlesTheFunction(t *testing.T) {
+	// Two qualifiers of ~10 concurrent each under a reservation of 12.
+	w, clk := newTestWorld(t, `
+functions:
+  - name: f
+    reserved: 12
+    versions: 2
+    loads:
+      - {qualifier: "1", kind: constant, rate: 600, duration_ms: 1000}
+      - {qualifier: "2", kind: constant, rate: 600, duration_ms: 1000}
+`)
+	clk.Advance(10 * time.Minute)
+	s := w.Stats()
+	ran := s.Targets["f:1"].Invocations + s.Targets["f:2"].Invocations
+	require.InDelta(t, 12*600, float64(ran), 12*600*0.1, "about 12 a second run")
+	r := getOne(t, w, statQuery("t", MetricThrottles, []Dimension{{Name: DimFunctionName, Value: "f"}}, "Sum", 60), t0, t0.Add(time.Hour))
+	require.Len(t, r.Values, 9)
+	for _, v := range r.Values {
+		require.Greater(t, v, 200.0)
+	}
+	c := getOne(t, w, statQuery("c", MetricConcurrent, []Dimension{{Name: DimFunctionName, Value: "f"}}, "Maximum", 60), t0, t0.Add(time.Hour))
+	for _, v := range c.Values {
+		require.LessOrEqual(t, v, 12.0)
+	}
+}

@@ -45,10 +45,18 @@ type function struct {
 	pcOrder  []string             // keys of pcs, sorted; kept by setPC/deletePC
 	pcList   []*pcConfig          // pcs in pcOrder
 	loads    []*loadState
-	pcGen    int       // bumped when pcs changes, to revalidate loadState.pc
-	acc      minuteAcc // FunctionName-only dimension
+	groups   []*versionGroup // loads by the version they run on
+	pcGen    int             // bumped when pcs changes, to revalidate versionGroup.pc
+	acc      minuteAcc       // FunctionName-only dimension
 	created  time.Time
 	revision int
+}
+
+// versionGroup is the loads running on one version, which share its PC.
+type versionGroup struct {
+	loads []*loadState
+	pc    *pcConfig // cached f.pcFor(version), valid while pcGen == f.pcGen
+	pcGen int
 }
 
 type alias struct {
@@ -62,8 +70,8 @@ type loadState struct {
 	qualifier string
 	traffic   *Traffic
 	stats     *TargetStats
-	pc        *pcConfig // cached f.pcFor(qualifier), valid while pcGen == f.pcGen
-	pcGen     int
+	a, c      int       // this second's arrivals and concurrency
+	rem       int       // scratch for capConcurrency
 	acc       minuteAcc // FunctionName + Resource dimensions
 	minute    minuteStatAcc
 	minutes   []MinuteStat
@@ -124,8 +132,19 @@ func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 		}
 		for _, l := range fs.Loads {
 			f.loads = append(f.loads, &loadState{qualifier: l.Qualifier, traffic: NewTraffic(l, sc.Seed, start),
-				stats: w.stats.target(f.name, l.Qualifier), pcGen: -1,
-				acc: minuteAcc{out: newAccSeries(w.store, []Dimension{{Name: DimFunctionName, Value: f.name}, {Name: DimResource, Value: f.name + ":" + l.Qualifier}})}})
+				stats: w.stats.target(f.name, l.Qualifier),
+				acc:   minuteAcc{out: newAccSeries(w.store, []Dimension{{Name: DimFunctionName, Value: f.name}, {Name: DimResource, Value: f.name + ":" + l.Qualifier}})}})
+		}
+		byVersion := map[string]*versionGroup{}
+		for _, ls := range f.loads {
+			v := f.versionOf(ls.qualifier)
+			g := byVersion[v]
+			if g == nil {
+				g = &versionGroup{pcGen: -1}
+				byVersion[v] = g
+				f.groups = append(f.groups, g)
+			}
+			g.loads = append(g.loads, ls)
 		}
 		w.funcs[f.name] = f
 		w.order = append(w.order, f.name)
@@ -174,52 +193,64 @@ func (w *World) step(i int64) {
 	at := w.start.Add(time.Duration(i) * time.Second)
 	var acctConc, acctInv int
 	for _, f := range w.fnList {
-		var fnConc, fnInv int
 		for _, pc := range f.pcList {
 			st := pc.state(at, w.sc)
 			pc.stats.PCSeconds += float64(st.allocated)
 			w.stats.pcSeconds += float64(st.allocated)
 		}
+		fnConc, fnInv := 0, 0
 		for _, ls := range f.loads {
-			a, c := ls.traffic.Second(i)
-			if f.reserved != nil && c > *f.reserved {
-				// Above reserved concurrency Lambda throttles: those
-				// arrivals never run.
-				throttled := w.share(a, float64(c-*f.reserved)/float64(c))
+			ls.a, ls.c = ls.traffic.Second(i)
+			fnConc += ls.c
+		}
+		if f.reserved != nil && fnConc > *f.reserved {
+			// Above reserved concurrency Lambda throttles: that share of
+			// the arrivals never runs, and concurrency stays at the cap.
+			p := float64(fnConc-*f.reserved) / float64(fnConc)
+			for _, ls := range f.loads {
+				throttled := w.share(ls.a, p)
 				ls.acc.throttled += int64(throttled)
 				f.acc.throttled += int64(throttled)
-				a -= throttled
-				c = *f.reserved
+				ls.a -= throttled
+			}
+			capConcurrency(f.loads, fnConc, *f.reserved)
+			fnConc = *f.reserved
+		}
+		for _, g := range f.groups {
+			// Loads on one version (an alias and its version) share its PC.
+			if g.pcGen != f.pcGen {
+				g.pc, g.pcGen = f.pcFor(g.loads[0].qualifier), f.pcGen
 			}
 			hasPC, avail, allocated := false, 0, 0
-			if ls.pcGen != f.pcGen {
-				ls.pc, ls.pcGen = f.pcFor(ls.qualifier), f.pcGen
-			}
-			if pc := ls.pc; pc != nil {
-				st := pc.state(at, w.sc)
+			if g.pc != nil {
+				st := g.pc.state(at, w.sc)
 				hasPC, avail, allocated = true, st.available, st.allocated
 			}
-			spill := 0
-			if c > avail && a > 0 {
-				spill = w.share(a, float64(c-avail)/float64(c))
+			conc := 0
+			for _, ls := range g.loads {
+				conc += ls.c
 			}
-			ls.acc.recordLoad(a, spill, hasPC, avail, c)
-			ls.acc.recordConcurrency(a, c)
-			ls.minute.record(a, c, spill, avail, allocated)
-			ts := ls.stats
-			ts.Invocations += int64(a)
-			ts.Spillover += int64(spill)
-			if hasPC {
-				ts.ProvisionedInvocations += int64(a - spill)
+			for _, ls := range g.loads {
+				a, c := ls.a, ls.c
+				spill := 0
+				if conc > avail && a > 0 {
+					spill = w.share(a, float64(conc-avail)/float64(conc))
+				}
+				ls.acc.recordLoad(a, spill, hasPC, avail, conc)
+				ls.acc.recordConcurrency(a, c)
+				ls.minute.record(a, c, spill, avail, allocated)
+				ts := ls.stats
+				ts.Invocations += int64(a)
+				ts.Spillover += int64(spill)
+				if hasPC {
+					ts.ProvisionedInvocations += int64(a - spill)
+				}
+				ts.PeakConcurrency = max(ts.PeakConcurrency, c)
+				w.stats.invocations += int64(a)
+				w.stats.spillover += int64(spill)
+				f.acc.recordLoad(a, spill, hasPC, avail, conc)
+				fnInv += a
 			}
-			if c > ts.PeakConcurrency {
-				ts.PeakConcurrency = c
-			}
-			w.stats.invocations += int64(a)
-			w.stats.spillover += int64(spill)
-			f.acc.recordLoad(a, spill, hasPC, avail, c)
-			fnConc += c
-			fnInv += a
 		}
 		f.acc.recordConcurrency(fnInv, fnConc)
 		acctConc += fnConc
@@ -229,6 +260,28 @@ func (w *World) step(i int64) {
 	w.account.recordConcurrency(acctInv, acctConc)
 	if next := at.Add(time.Second); next.Unix()%60 == 0 {
 		w.flushMinute(next.Add(-time.Minute)) // the minute is complete
+	}
+}
+
+// capConcurrency scales the loads' concurrency (summing to total) down to
+// exactly limit, by largest remainder.
+func capConcurrency(loads []*loadState, total, limit int) {
+	given := 0
+	for _, ls := range loads {
+		n := ls.c * limit / total
+		ls.rem = ls.c*limit - n*total
+		ls.c = n
+		given += n
+	}
+	for ; given < limit; given++ {
+		best := loads[0]
+		for _, ls := range loads[1:] {
+			if ls.rem > best.rem {
+				best = ls
+			}
+		}
+		best.c++
+		best.rem = -1
 	}
 }
 
