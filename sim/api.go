@@ -276,8 +276,8 @@ type MinuteStat struct {
 // CodeOK is the code CountAPICall records for a successful call.
 const CodeOK = "OK"
 
-// The World's operations (implemented in world.go, lambda.go, cloudwatch.go
-// of the world model):
+// The World's operations (world.go, control.go for Lambda, metricquery.go
+// for CloudWatch, faults.go, stats.go, inprocess.go):
 //
 //	NewWorld(sc *Scenario, clk controller.Clock) (*World, error)
 //	(w *World) AdvanceTo(t time.Time)
