@@ -31,19 +31,6 @@ func WriteChart(path, title string, results []Result) error {
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 
-	demand := make(plotter.XYs, len(results[0].Demand))
-	for i, d := range results[0].Demand {
-		demand[i] = plotter.XY{X: float64(i) / 60, Y: float64(d)}
-	}
-	dl, err := plotter.NewLine(demand)
-	if err != nil {
-		return fmt.Errorf("chart %s: %w", path, err)
-	}
-	dl.Color = color.RGBA{A: 0x60}
-	dl.Width = vg.Points(0.6)
-	p.Add(dl)
-	p.Legend.Add("demand (peak per minute)", dl)
-
 	for _, r := range results {
 		pts := make(plotter.XYs, len(r.PC))
 		for i, v := range r.PC {
@@ -60,6 +47,19 @@ func WriteChart(path, title string, results []Result) error {
 		p.Add(l)
 		p.Legend.Add(r.Policy+" PC", l)
 	}
+	// Demand last, so the policies' lines do not hide it.
+	demand := make(plotter.XYs, len(results[0].Demand))
+	for i, d := range results[0].Demand {
+		demand[i] = plotter.XY{X: float64(i) / 60, Y: float64(d)}
+	}
+	dl, err := plotter.NewLine(demand)
+	if err != nil {
+		return fmt.Errorf("chart %s: %w", path, err)
+	}
+	dl.Color = color.RGBA{A: 0xb0}
+	dl.Width = vg.Points(0.5)
+	p.Add(dl)
+	p.Legend.Add("demand (per-second peak of each minute)", dl)
 	if err := p.Save(14*vg.Inch, 5*vg.Inch, path); err != nil {
 		return fmt.Errorf("chart %s: %w", path, err)
 	}

@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/metrics"
@@ -32,54 +29,13 @@ func (d *decisionLog) Observed(_ controller.TargetID, _ controller.PCConfig, _ c
 func (d *decisionLog) Acted(controller.TargetID, controller.Decision, string) {}
 func (d *decisionLog) Ticked(time.Time, time.Duration, error)                 {}
 
-// noWait is the virtual clock with waits that end at once: the SDK path's
-// token bucket must not hold virtual time still (nothing would advance it),
-// and the in-process path has no bucket to wait on.
-type noWait struct{ *sim.VirtualClock }
-
-func (n noWait) After(time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- n.Now()
-	return ch
-}
-
-// metricCount is a metrics.Observer counting what CloudWatch would bill.
-type metricCount struct {
-	mu       sync.Mutex
-	requests int
-	calls    int
-}
-
-func (m *metricCount) ObserveCall(_, op, _ string, _ time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.calls++
-}
-
-func (m *metricCount) MetricsRequested(n int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests += n
-}
-
-// sdkPorts serves the world over HTTP and reads it with the daemon's real
-// clients: awsapi.NewLambda and metrics.New on aws-sdk-go-v2 with
-// BaseEndpoint.
-func sdkPorts(obs *metricCount) Ports {
-	return func(w *sim.World, clk *sim.VirtualClock) (controller.PCStore, controller.MetricSource, func(), error) {
+// sdkPorts serves the world over a real socket (httptest) and reads it with
+// the daemon's clients reading all four metrics, as the in-process source does.
+func sdkPorts(t *testing.T, obs *metricCount) Ports {
+	return func(w *sim.World, clk *sim.VirtualClock) (controller.PCStore, controller.MetricSource, func() int, error) {
 		srv := httptest.NewServer(sim.NewHandler(w, nil))
-		cfg := aws.Config{
-			Region:       "us-east-1",
-			Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-			BaseEndpoint: aws.String(srv.URL),
-		}
-		store := awsapi.NewLambda(cfg, 10, awsapi.WithClock(noWait{clk}))
-		ms, err := metrics.New(cfg, metrics.ProtocolCBOR, metrics.WithClock(noWait{clk}), metrics.WithObserver(obs))
-		if err != nil {
-			srv.Close()
-			return nil, nil, nil, err
-		}
-		return store, ms, srv.Close, nil
+		t.Cleanup(srv.Close)
+		return DaemonPorts(config.MetricsFull, metrics.ProtocolCBOR, obs, srv.URL)(w, clk)
 	}
 }
 
@@ -110,7 +66,7 @@ func TestOursSameDecisionsInProcessAndOverHTTP(t *testing.T) {
 			inRes, err := r.runOursWith(context.Background(), InProcessPorts, &inLog)
 			require.NoError(t, err)
 			obs := &metricCount{}
-			sdkRes, err := r.runOursWith(context.Background(), sdkPorts(obs), &sdkLog)
+			sdkRes, err := r.runOursWith(context.Background(), sdkPorts(t, obs), &sdkLog)
 			require.NoError(t, err)
 
 			require.Len(t, inLog.log, tc.minutes)

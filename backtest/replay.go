@@ -20,18 +20,20 @@ const TickOffset = 5 * time.Second
 // replay is one function prepared for every policy: its load, the seeded
 // arrivals' per-minute peaks (what oracle and static know), and its bounds.
 type replay struct {
-	fn      Function
-	o       Options
-	policy  config.Policy // ours' settings
-	matched bool          // policy came from a --config target, bounds included
-	name    string        // the simulated function's name
-	start   time.Time
-	minutes int
-	load    sim.Load
-	peaks   []int // per minute: largest per-second concurrency of the seeded arrivals
-	maxPC   int
-	initial int // PC at the start for ours and aas
-	info    FunctionInfo
+	fn         Function
+	o          Options
+	policy     config.Policy // ours' settings
+	matched    bool          // policy came from a --config target, bounds included
+	cwMode     string        // aws.cloudwatch_metrics of the config
+	cwProtocol string        // aws.cloudwatch_protocol of the config
+	name       string        // the simulated function's name
+	start      time.Time
+	minutes    int
+	load       sim.Load
+	peaks      []int // per minute: largest per-second concurrency of the seeded arrivals
+	maxPC      int
+	initial    int // PC at the start for ours and aas
+	info       FunctionInfo
 }
 
 func newReplay(f Function, o Options, p config.Policy, matched bool) *replay {
@@ -288,21 +290,24 @@ func (r *replay) oursPolicy() config.Policy {
 	return p
 }
 
-// Ports builds the controller's two ports onto a world: in process for the
-// backtest, or real SDK clients over HTTP (the two-path test). cleanup may
-// be nil.
-type Ports func(w *sim.World, clk *sim.VirtualClock) (store controller.PCStore, ms controller.MetricSource, cleanup func(), err error)
+// Ports builds the controller's two ports onto a world: the world's
+// in-process ports, or the daemon's SDK clients over HTTP. requested
+// reports the CloudWatch metrics asked for so far.
+type Ports func(w *sim.World, clk *sim.VirtualClock) (store controller.PCStore, ms controller.MetricSource, requested func() int, err error)
 
-// InProcessPorts are the world's own in-process ports.
-func InProcessPorts(w *sim.World, _ *sim.VirtualClock) (controller.PCStore, controller.MetricSource, func(), error) {
+// InProcessPorts are the world's own in-process ports (four metrics per
+// target, read from the metric store directly).
+func InProcessPorts(w *sim.World, _ *sim.VirtualClock) (controller.PCStore, controller.MetricSource, func() int, error) {
 	store, ms := w.InProcess()
-	return store, ms, nil, nil
+	cm := &countingMetrics{MetricSource: ms}
+	return store, cm, cm.Requested, nil
 }
 
 // runOurs drives the real controller (the daemon's Tick) once a minute at
-// the daemon's offset, against the world's in-process ports.
+// the daemon's offset, through the daemon's own AWS clients in the
+// config's aws.cloudwatch_metrics mode, served by the world in memory.
 func (r *replay) runOurs(ctx context.Context) (Result, error) {
-	return r.runOursWith(ctx, InProcessPorts, nil)
+	return r.runOursWith(ctx, DaemonPorts(r.cwMode, r.cwProtocol, nil, ""), nil)
 }
 
 func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Recorder) (Result, error) {
@@ -311,18 +316,14 @@ func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Re
 	if err != nil {
 		return Result{}, err
 	}
-	store, ms, cleanup, err := ports(w, clk)
+	store, ms, requested, err := ports(w, clk)
 	if err != nil {
 		return Result{}, err
 	}
-	if cleanup != nil {
-		defer cleanup()
-	}
 	cs := &countingStore{PCStore: store}
-	cm := &countingMetrics{MetricSource: ms}
 	c, err := controller.New(controller.Options{
 		Targets: []controller.Target{{ID: r.id(), Policy: r.oursPolicy()}},
-		Store:   cs, Metrics: cm, Clock: clk, Logger: r.o.Logger, Recorder: rec, Workers: 1,
+		Store:   cs, Metrics: ms, Clock: clk, Logger: r.o.Logger, Recorder: rec, Workers: 1,
 		Offset: TickOffset,
 	})
 	if err != nil {
@@ -337,5 +338,5 @@ func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Re
 		_ = c.Tick(ctx, t) // errors are the loop's to log; it keeps going, as the daemon does
 	}
 	hours := float64(r.minutes) / 60
-	return r.finish(w, clk, PolicyOurs, cs.Puts(), float64(cm.Requested())/hours)
+	return r.finish(w, clk, PolicyOurs, cs.Puts(), float64(requested())/hours)
 }

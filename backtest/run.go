@@ -153,6 +153,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for i, f := range fns {
 		p, matched := policyFor(cfg, f.ID)
 		reps[i] = newReplay(f, o, p, matched)
+		reps[i].cwMode, reps[i].cwProtocol = cfg.AWS.CloudWatchMetrics, cfg.AWS.CloudWatchProtocol
 	}
 	rep := &Report{Options: o}
 	for _, r := range reps {
