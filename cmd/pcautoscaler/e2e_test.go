@@ -29,10 +29,11 @@ import (
 //	burst-api:live      silent, ~20 concurrent from 5 to 11, silent again
 //	report-worker:prod  a trickle; floor 20 from 30 to 45 (cron "30 10 * * *")
 //
-// At 60x a simulated minute is a real second: about 50 real seconds.
+// At 120x a simulated minute is half a real second: the scenario takes
+// about 25 real seconds (stable at 60x too, at about 50).
 const (
 	e2eStart    = "2026-11-24T10:00:00Z"
-	e2eSpeed    = "60"
+	e2eSpeed    = "120"
 	e2eDeadline = 4 * time.Minute // real time; a hang guard, not an assertion
 	e2eFloor    = 20
 	e2eBurstMin = 20 // the burst's mean concurrency
@@ -151,7 +152,7 @@ func (h *history) add(s pcSample) {
 func (h *history) String() string { return strings.Join(h.changes, "; ") }
 
 // TestEndToEnd runs the built binary twice, as a user would: `sim` on an
-// accelerated clock and `run` against it through AWS_ENDPOINT_URL, on the
+// accelerated clock (120x) and `run` against it through AWS_ENDPOINT_URL, on the
 // simulator's time (--sim-clock). It watches the simulated account through
 // the real Lambda SDK client: a burst scales one target out and, once quiet,
 // back in; a floor window holds the other at its floor only while open.
