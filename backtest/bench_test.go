@@ -18,16 +18,40 @@ import (
 // against the in-process simulator: ns/op is the tick's wall time, allocs
 // and B/op come from b.ReportAllocs, gmd-calls/tick is GetMetricData calls
 // (from the simulator's API accounting), heap-MB the live heap right after
-// a tick (simulator included), metrics/tick the CloudWatch metrics asked.
+// a tick (simulator and the tick's garbage included), live-MB the heap after
+// a GC at the end, sim-MB the world's own live heap before the controller
+// existed (so live-MB − sim-MB is roughly the daemon's share).
+// Every target starts saturated (PC = its mean concurrency), so the ticks
+// measured put on many targets: the busy case.
 // Between ticks the virtual clock moves a minute and the world simulates it
 // with the timer stopped. Goals (issue 5): ≤ 20 calls, < 2 s, < 200 MB.
 func BenchmarkTick10kTargets(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		ports    Ports
+		reserved bool
+	}{
+		// The daemon's wiring: awsapi + metrics (derived, one metric a target)
+		// over the simulator's HTTP handler in memory.
+		{name: "daemon-clients-derived", ports: DaemonPorts(config.MetricsDerived, "cbor", nil, ""), reserved: true},
+		// The simulator's own in-process ports (four metrics a target).
+		{name: "inprocess-full", ports: InProcessPorts, reserved: true},
+		// As above, functions without reserved concurrency: every Put checks
+		// the account's unreserved pool.
+		{name: "inprocess-full-unreserved", ports: InProcessPorts},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchTick(b, bc.ports, bc.reserved) })
+	}
+}
+
+func benchTick(b *testing.B, ports Ports, reserved bool) {
 	const targets = 10000
 	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	sc := sim.DefaultScenario()
 	sc.Seed = 1
 	sc.Faults = nil
-	sc.Account.ConcurrentExecutions = 10 * targets * 4
+	res := 400 // reserved concurrency per function, above any PC the run reaches
+	sc.Account.ConcurrentExecutions = targets*res + 10*targets*4
 	sc.Functions = make([]sim.FunctionSpec, targets)
 	tgts := make([]controller.Target, targets)
 	p := config.DefaultPolicy()
@@ -41,20 +65,31 @@ func BenchmarkTick10kTargets(b *testing.B) {
 			Provisioned: map[string]int{Qualifier: 1 + i%50},
 			Loads:       []sim.Load{{Qualifier: Qualifier, Kind: sim.LoadConstant, Rate: rate, DurationMS: 1000}},
 		}
+		if reserved {
+			sc.Functions[i].Reserved = &res
+		}
 		tgts[i] = controller.Target{ID: controller.TargetID{Function: name, Qualifier: Qualifier}, Policy: p}
 	}
 	clk := sim.NewVirtualClock(start)
 	w, err := sim.NewWorld(sc, clk)
 	require.NoError(b, err)
-	store, ms := w.InProcess()
+	// The world alone, simulated up to the first tick: the part of every heap
+	// figure below that is the simulator's, not the daemon's.
+	now := start.Add(20*time.Minute + TickOffset)
+	clk.Set(now)
+	w.AdvanceTo(now)
+	var mem runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&mem)
+	simMB := float64(mem.HeapAlloc) / (1 << 20)
+
+	store, ms, _, err := ports(w, clk)
+	require.NoError(b, err)
 	c, err := controller.New(controller.Options{Targets: tgts, Store: store, Metrics: ms, Clock: clk, Offset: TickOffset})
 	require.NoError(b, err)
 	ctx := context.Background()
 
-	// Enough history for every lookback, then one tick to fill the limits cache.
-	now := start.Add(20*time.Minute + TickOffset)
-	clk.Set(now)
-	w.AdvanceTo(now)
+	// Enough history for every lookback; one tick fills the limits cache.
 	_ = c.Tick(ctx, now)
 
 	gmd := func() int64 {
@@ -66,7 +101,6 @@ func BenchmarkTick10kTargets(b *testing.B) {
 	}
 	var calls int64
 	var heapMax uint64
-	var mem runtime.MemStats
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -87,4 +121,9 @@ func BenchmarkTick10kTargets(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(calls)/float64(b.N), "gmd-calls/tick")
 	b.ReportMetric(float64(heapMax)/(1<<20), "heap-MB")
+	runtime.GC()
+	runtime.ReadMemStats(&mem)
+	b.ReportMetric(float64(mem.HeapAlloc)/(1<<20), "live-MB")
+	b.ReportMetric(simMB, "sim-MB")
+	runtime.KeepAlive(c)
 }
