@@ -89,7 +89,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	simSrv := &http.Server{Handler: simMux(world, clk, *speed, logger), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = simSrv.Serve(simLn) }()
-	defer shutdownServer(simSrv, logger)
+	defer simSrv.Close() // the daemon has stopped by then; nothing to drain
 	endpoint := "http://" + simLn.Addr().String()
 
 	// The real daemon, through the real SDK clients, against it. Static
