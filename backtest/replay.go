@@ -10,6 +10,7 @@ import (
 
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/schedule"
 	"github.com/pcautoscaler/pcautoscaler/sim"
 )
 
@@ -22,11 +23,12 @@ const TickOffset = 5 * time.Second
 type replay struct {
 	fn         Function
 	o          Options
-	policy     config.Policy // ours' settings
-	matched    bool          // policy came from a --config target, bounds included
-	cwMode     string        // aws.cloudwatch_metrics of the config
-	cwProtocol string        // aws.cloudwatch_protocol of the config
-	name       string        // the simulated function's name
+	policy     config.Policy      // ours' settings
+	matched    bool               // policy came from a --config target, bounds included
+	cwMode     string             // aws.cloudwatch_metrics of the config
+	sched      *schedule.Schedule // the matching target's floors and ceilings; nil = none
+	cwProtocol string             // aws.cloudwatch_protocol of the config
+	name       string             // the simulated function's name
 	start      time.Time
 	minutes    int
 	load       sim.Load
@@ -303,6 +305,19 @@ func InProcessPorts(w *sim.World, _ *sim.VirtualClock) (controller.PCStore, cont
 	return store, cm, cm.Requested, nil
 }
 
+// bounds evaluates the target's schedules as cmd/pcautoscaler does; nil
+// without schedules.
+func (r *replay) bounds() func(time.Time) controller.Bounds {
+	if r.sched == nil {
+		return nil
+	}
+	s := r.sched
+	return func(now time.Time) controller.Bounds {
+		st := s.Active(now)
+		return controller.Bounds{Floor: st.Floor, HasFloor: st.HasFloor, Ceiling: st.Ceiling, HasCeiling: st.HasCeiling}
+	}
+}
+
 // runOurs drives the real controller (the daemon's Tick) once a minute at
 // the daemon's offset, through the daemon's own AWS clients in the
 // config's aws.cloudwatch_metrics mode, served by the world in memory.
@@ -322,7 +337,7 @@ func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Re
 	}
 	cs := &countingStore{PCStore: store}
 	c, err := controller.New(controller.Options{
-		Targets: []controller.Target{{ID: r.id(), Policy: r.oursPolicy()}},
+		Targets: []controller.Target{{ID: r.id(), Policy: r.oursPolicy(), Bounds: r.bounds()}},
 		Store:   cs, Metrics: ms, Clock: clk, Logger: r.o.Logger, Recorder: rec, Workers: 1,
 		Offset: TickOffset,
 	})

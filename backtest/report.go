@@ -127,7 +127,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	} else {
 		b.WriteString(", ours at default settings")
 	}
-	fmt.Fprintf(&b, "\n- price: $%s per GB-second of PC at %d MB\n\n", strconv.FormatFloat(o.Price, 'g', -1, 64), o.MemoryMB)
+	fmt.Fprintf(&b, "\n- price: $%s per GB-second of PC at %d MB\n\n", strconv.FormatFloat(o.Price, 'f', -1, 64), o.MemoryMB)
 
 	b.WriteString("| function | duration ms | invocations | peak mean conc. | peak conc. (per second) | burstiness (CV) |\n|---|---|---|---|---|---|\n")
 	for _, f := range r.Functions {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
+	"github.com/pcautoscaler/pcautoscaler/schedule"
 )
 
 // Policy names.
@@ -151,8 +152,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	reps := make([]*replay, len(fns))
 	for i, f := range fns {
-		p, matched := policyFor(cfg, f.ID)
+		p, matched := cfg.Defaults, false
+		var sched *schedule.Schedule
+		if t := targetFor(cfg, f.ID); t != nil {
+			p, matched = t.Policy, true
+			s, err := schedule.Compile(t.Schedules)
+			if err != nil {
+				return nil, &UsageError{fmt.Errorf("--config: target %s schedules: %w", t.Function, err)}
+			}
+			sched = s
+		}
 		reps[i] = newReplay(f, o, p, matched)
+		reps[i].sched = sched
 		reps[i].cwMode, reps[i].cwProtocol = cfg.AWS.CloudWatchMetrics, cfg.AWS.CloudWatchProtocol
 	}
 	rep := &Report{Options: o}
@@ -256,17 +267,18 @@ func loadFunctions(o Options) ([]Function, error) {
 	return fns, nil
 }
 
-// policyFor returns the settings ours runs a function with: the config's
-// target whose function is the hash or a prefix of it, else its defaults.
-func policyFor(cfg config.Config, id string) (config.Policy, bool) {
-	best, n := cfg.Defaults, 0
-	for _, t := range cfg.Targets {
+// targetFor returns the config target ours runs a function as: the one
+// whose function is the hash or the longest prefix of it (settings and
+// schedules), else nil (the config's defaults, no schedules).
+func targetFor(cfg config.Config, id string) *config.Target {
+	var best *config.Target
+	for i, t := range cfg.Targets {
 		fn := strings.ToLower(t.Function)
-		if strings.HasPrefix(strings.ToLower(id), fn) && len(fn) > n {
-			best, n = t.Policy, len(fn)
+		if strings.HasPrefix(strings.ToLower(id), fn) && (best == nil || len(fn) > len(best.Function)) {
+			best = &cfg.Targets[i]
 		}
 	}
-	return best, n > 0
+	return best
 }
 
 // Write puts report.csv, report.md and one PNG per function into dir.

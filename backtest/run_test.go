@@ -124,3 +124,43 @@ func TestCommandExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// A --config target named like the function (a prefix of its ID) gives ours
+// its settings and its schedules: a floor for the whole day keeps PC at
+// least there, the defaults' max no longer applies.
+func TestRunConfigTargetAndSchedule(t *testing.T) {
+	trace := writeBurstTrace(t, 60, 6)
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`defaults:
+  statistic: Maximum
+targets:
+  - function: burst
+    qualifier: live
+    min: 1
+    max: 500
+    schedules:
+      - name: all-day
+        cron: "0 0 * * *"
+        duration: 24h
+        floor: 150
+`), 0o644))
+	tests := []struct {
+		name      string
+		config    string
+		minPCHour float64
+	}{
+		{name: "defaults", config: "", minPCHour: 0},
+		{name: "target with an all-day floor of 150", config: cfg, minPCHour: 150 * 59.0 / 60},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), Options{Trace: trace, Policies: []string{PolicyOurs}, Config: tc.config})
+			require.NoError(t, err)
+			r := byPolicy(rep)[PolicyOurs]
+			require.GreaterOrEqual(t, r.PCHours, tc.minPCHour)
+			if tc.config != "" {
+				require.Zero(t, r.Spillover, "a floor of 150 covers a burst of ~100")
+			}
+		})
+	}
+}
