@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 	"net"
 	"net/http"
 	"os"
@@ -28,7 +29,7 @@ func motoEndpoint(t *testing.T) string {
 	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" {
 		return ep
 	}
-	bin := lookExternal(t, "moto_server")
+	bin := testenv.Program(t, "moto_server")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	port := l.Addr().(*net.TCPAddr).Port

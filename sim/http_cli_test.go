@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,7 @@ import (
 // world, prepared (and checked, where the CLI prints nothing) through the
 // Go SDK, so the slow CLI processes can run in parallel.
 func TestAWSCLI(t *testing.T) {
-	awsCLI := wireExternalTool(t, "aws")
+	awsCLI := testenv.Program(t, "aws")
 	dir := t.TempDir()
 	env := []string{
 		"AWS_ACCESS_KEY_ID=x",

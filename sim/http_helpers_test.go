@@ -5,8 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -121,22 +119,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// wireExternalTool returns the path of an outside program, skipping the test
-// when it is absent — or failing it when PCAUTOSCALER_REQUIRE_EXTERNAL=1
-// (CI), so a missing tool can't silently turn tests green.
-func wireExternalTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("PCAUTOSCALER_REQUIRE_EXTERNAL") == "1" {
-		t.Fatalf("%s not found in PATH and PCAUTOSCALER_REQUIRE_EXTERNAL=1: %v", name, err)
-	}
-	t.Skipf("%s not found in PATH (set PCAUTOSCALER_REQUIRE_EXTERNAL=1 to make this a failure)", name)
-	return ""
 }
 
 var _ io.Writer = (*syncBuffer)(nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -137,7 +138,7 @@ const promTimeout = 90 * time.Second
 // rules loaded, that every dashboard query evaluates without error, and that
 // `promtool check metrics` finds nothing in target's exposition.
 func runPrometheusScrape(t *testing.T, target scrapeTarget) {
-	bin := requireProgram(t, "prometheus")
+	bin := testenv.Program(t, "prometheus")
 	hostport, want := target(t)
 	require.NotEmpty(t, want)
 
@@ -338,7 +339,7 @@ func (s *syncBuffer) String() string {
 // test binary as the child (see TestHelperProcessServe), the path the demo
 // binary takes.
 func TestRealPrometheusScrapesSubprocess(t *testing.T) {
-	requireProgram(t, "prometheus")
+	testenv.Program(t, "prometheus")
 	t.Setenv(helperEnv, "1")
 	runPrometheusScrape(t, binaryScrapeTarget(os.Args[0], "-test.run=^TestHelperProcessServe$", "--", "{listen}"))
 }

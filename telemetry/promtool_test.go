@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"fmt"
+	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +21,7 @@ import (
 // test with promtool's output when it exits non-zero.
 func runPromtool(t *testing.T, dir string, stdin []byte, args ...string) string {
 	t.Helper()
-	promtool := requireProgram(t, "promtool")
+	promtool := testenv.Program(t, "promtool")
 	cmd := exec.CommandContext(t.Context(), promtool, args...)
 	cmd.Dir = dir
 	if stdin != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 	"io"
 	"net/http"
 	"os"
@@ -103,7 +104,7 @@ func (c *child) waitFor(t *testing.T, what string, deadline time.Time, f func() 
 // buildBinary builds cmd/pcautoscaler once for this test, as a user would.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	goTool := requireExternal(t, "go")
+	goTool := testenv.Program(t, "go")
 	bin := filepath.Join(t.TempDir(), "pcautoscaler")
 	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build:\n%s", out)

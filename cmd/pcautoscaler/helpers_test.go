@@ -2,28 +2,11 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 )
-
-// requireExternal returns the path of an outside program, skipping the test
-// when it is absent, or failing it when PCAUTOSCALER_REQUIRE_EXTERNAL=1 (CI).
-func requireExternal(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("PCAUTOSCALER_REQUIRE_EXTERNAL") == "1" {
-		t.Fatalf("%s is required (PCAUTOSCALER_REQUIRE_EXTERNAL=1) but not found: %v", name, err)
-	}
-	t.Skipf("%s not found; skipping (set PCAUTOSCALER_REQUIRE_EXTERNAL=1 to make this a failure)", name)
-	return ""
-}
 
 // isolateAWS points the SDK's default chain, inside this process, at static
 // dummy credentials and nothing else: no shared files, no profile, no
