@@ -52,16 +52,19 @@ func DefaultPolicy() Policy {
 		TargetUtilization:  0.70,
 		ScaleInRatio:       0.90,
 		ScaleOutDatapoints: 2,
-		ScaleInDatapoints:  15,
+		ScaleInDatapoints:  8,
 		ScaleOutCooldown:   Duration{0},
 		ScaleInCooldown:    Duration{5 * time.Minute},
-		MaxScaleInStep:     Step{Percent: 25},
+		MaxScaleInStep:     Step{Percent: 50},
 		MaxScaleOutStep:    Step{}, // unlimited
 		MissingData:        MissingIdle,
 		IdleAfter:          Duration{30 * time.Minute},
 		Min:                1,
 		Max:                100,
 		AllowZero:          false,
+		Predict:            PredictPeriodic,
+		PredictLead:        Duration{2 * time.Minute},
+		PredictLookback:    Duration{3 * time.Hour},
 	}
 }
 

@@ -23,15 +23,18 @@ func TestDefaultMatchesDesign(t *testing.T) {
 		TargetUtilization:  0.70,
 		ScaleInRatio:       0.90,
 		ScaleOutDatapoints: 2,
-		ScaleInDatapoints:  15,
+		ScaleInDatapoints:  8,
 		ScaleOutCooldown:   Duration{0},
 		ScaleInCooldown:    Duration{5 * time.Minute},
-		MaxScaleInStep:     Step{Percent: 25},
+		MaxScaleInStep:     Step{Percent: 50},
 		MaxScaleOutStep:    Step{},
 		MissingData:        "idle",
 		IdleAfter:          Duration{30 * time.Minute},
 		Min:                1,
 		Max:                100,
+		Predict:            "periodic",
+		PredictLead:        Duration{2 * time.Minute},
+		PredictLookback:    Duration{3 * time.Hour},
 	}, c.Defaults)
 	require.Empty(t, c.Targets)
 }
@@ -47,7 +50,7 @@ func TestExampleLoads(t *testing.T) {
 	require.Equal(t, 5, checkout.Min)
 	require.Equal(t, 400, checkout.Max)
 	require.Equal(t, 0.70, checkout.TargetUtilization, "inherited from defaults")
-	require.Equal(t, Step{Percent: 25}, checkout.MaxScaleInStep, "inherited from defaults")
+	require.Equal(t, Step{Percent: 50}, checkout.MaxScaleInStep, "inherited from defaults")
 	require.Len(t, checkout.Schedules, 1)
 	bh := checkout.Schedules[0]
 	require.Equal(t, "business-hours", bh.Name)
@@ -63,7 +66,7 @@ func TestExampleLoads(t *testing.T) {
 	require.Equal(t, StatMaximum, search.Statistic)
 	require.Equal(t, 1, search.ScaleOutDatapoints, "override")
 	require.Equal(t, 10*time.Minute, search.ScaleInCooldown.Duration, "override")
-	require.Equal(t, 15, search.ScaleInDatapoints, "inherited from defaults")
+	require.Equal(t, 8, search.ScaleInDatapoints, "inherited from defaults")
 	require.Equal(t, 1, search.Min, "inherited from defaults")
 
 	require.Equal(t, "report-worker", report.Function)

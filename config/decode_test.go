@@ -51,7 +51,7 @@ func TestParseOverrides(t *testing.T) {
 				require.Equal(t, 2, c.Targets[0].Min)
 				require.Equal(t, Step{Absolute: 10}, c.Targets[0].MaxScaleInStep)
 				require.Equal(t, 50, c.Targets[1].Max)
-				require.Equal(t, Step{Percent: 25}, c.Targets[1].MaxScaleInStep)
+				require.Equal(t, Step{Percent: 50}, c.Targets[1].MaxScaleInStep)
 				require.Equal(t, "7", c.Targets[1].Qualifier)
 			},
 		},

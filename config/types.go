@@ -54,7 +54,10 @@ type Policy struct {
 	Min                int      `yaml:"min"`
 	Max                int      `yaml:"max"`
 	AllowZero          bool     `yaml:"allow_zero"`
-	MemoryMB           int      `yaml:"memory_mb"` // 0: read from Lambda (GetFunctionConfiguration)
+	MemoryMB           int      `yaml:"memory_mb"`        // 0: read from Lambda (GetFunctionConfiguration)
+	Predict            string   `yaml:"predict"`          // periodic | off: pre-provision for bursts that recur on a period
+	PredictLead        Duration `yaml:"predict_lead"`     // how long before a predicted burst the floor starts
+	PredictLookback    Duration `yaml:"predict_lookback"` // datapoints the predictor reads
 }
 
 // CloudWatch metric modes: how many metrics a tick reads per target.
@@ -66,10 +69,12 @@ const (
 
 // Statistic and missing-data values.
 const (
-	StatMaximum = "Maximum"
-	StatAverage = "Average"
-	MissingIdle = "idle"
-	MissingHold = "hold"
+	StatMaximum     = "Maximum"
+	StatAverage     = "Average"
+	MissingIdle     = "idle"
+	MissingHold     = "hold"
+	PredictPeriodic = "periodic"
+	PredictOff      = "off"
 )
 
 // Target is one alias or version under management.

@@ -51,16 +51,22 @@ func (e *ValidationError) Error() string {
 
 // Limits checked by Validate.
 const (
-	MinInterval      = 10 * time.Second
-	MaxLambdaRPS     = 15 // Lambda's control-plane limit, shared by every API
-	MaxDatapoints    = 60
-	MaxScheduleLead  = 24 * time.Hour
-	MaxScheduleOpen  = 7 * 24 * time.Hour
-	MinMemoryMB      = 128
-	MaxMemoryMB      = 10240
-	MaxScaleOutPct   = 1000 // scale-out may multiply by up to 11 a step
-	MaxScaleInPct    = 100
-	maxQualifierSize = 128
+	MinInterval     = 10 * time.Second
+	MaxLambdaRPS    = 15 // Lambda's control-plane limit, shared by every API
+	MaxDatapoints   = 60
+	MaxScheduleLead = 24 * time.Hour
+	MaxScheduleOpen = 7 * 24 * time.Hour
+	MinMemoryMB     = 128
+	MaxMemoryMB     = 10240
+	// Prediction: the lead covers tick, publication delay and allocation;
+	// the lookback must hold at least three cycles of an hourly burst, and
+	// every minute of it is a datapoint per target in each metric read.
+	MaxPredictLead     = 30 * time.Minute
+	MinPredictLookback = time.Hour
+	MaxPredictLookback = 24 * time.Hour
+	MaxScaleOutPct     = 1000 // scale-out may multiply by up to 11 a step
+	MaxScaleInPct      = 100
+	maxQualifierSize   = 128
 )
 
 var (
@@ -179,6 +185,15 @@ func (v *validator) policy(prefix string, p Policy, base *Policy) {
 	}
 	if own(func(b *Policy) bool { return p.MemoryMB != b.MemoryMB }) && p.MemoryMB != 0 && (p.MemoryMB < MinMemoryMB || p.MemoryMB > MaxMemoryMB) {
 		v.add(at("memory_mb"), "%d is out of range (0 to read it from Lambda, or %d <= value <= %d)", p.MemoryMB, MinMemoryMB, MaxMemoryMB)
+	}
+	if own(func(b *Policy) bool { return p.Predict != b.Predict }) {
+		oneOf(v, at("predict"), p.Predict, PredictPeriodic, PredictOff)
+	}
+	if own(func(b *Policy) bool { return p.PredictLead != b.PredictLead }) && (p.PredictLead.Duration < 0 || p.PredictLead.Duration > MaxPredictLead) {
+		v.add(at("predict_lead"), "%s is out of range (0s <= value <= %s)", p.PredictLead, Duration{MaxPredictLead})
+	}
+	if own(func(b *Policy) bool { return p.PredictLookback != b.PredictLookback }) && (p.PredictLookback.Duration < MinPredictLookback || p.PredictLookback.Duration > MaxPredictLookback) {
+		v.add(at("predict_lookback"), "%s is out of range (%s <= value <= %s)", p.PredictLookback, Duration{MinPredictLookback}, Duration{MaxPredictLookback})
 	}
 
 	ownMin := own(func(b *Policy) bool { return p.Min != b.Min })

@@ -37,7 +37,8 @@ func Decide(in Input) Decision {
 		cur = in.PC.Requested
 	}
 	d := Decision{Current: cur, Desired: cur, Direction: DirNone, Action: ActNone}
-	b := effectiveBounds(in)
+	pred := predictFor(in, period)
+	b := effectiveBounds(in, pred.Floor)
 	d.EffectiveMin, d.EffectiveMax, d.Constrained = b.min, b.max, b.minOverMax
 
 	// Backoffs first: no Lambda call may be made, whatever the rules say.
@@ -66,6 +67,13 @@ func Decide(in Input) Decision {
 		}
 	}
 
+	// After a predicted burst's window closes, PC above what the traffic
+	// between bursts needs goes at once: it was raised for the burst.
+	released := false
+	if pred.Release && desired <= cur && cur > max(pred.Base, lo) && cur <= pred.ReleaseFrom && reason != ReasonSpillover && reason != ReasonSaturated {
+		desired, reason, detail, released = pred.Base, ReasonPredicted, pred.Detail, true
+	}
+
 	// Rule 3/4: step limits apply to metric-driven moves only.
 	if desired > cur {
 		if lim := p.MaxScaleOutStep.Limit(cur); lim > 0 && desired > cur+lim {
@@ -75,7 +83,7 @@ func Decide(in Input) Decision {
 	}
 
 	// Rule 7: cooldowns hold metric-driven moves; bounds below ignore them.
-	if held, why := cooledDown(in, cur, desired); held {
+	if held, why := cooledDown(in, cur, desired); held && !released {
 		desired, reason, detail = cur, ReasonCooldown, why
 	}
 
@@ -84,6 +92,9 @@ func Decide(in Input) Decision {
 	case desired < lo:
 		desired, reason = lo, ReasonFloor
 		detail = fmt.Sprintf("effective min %d", b.min)
+		if b.byPrediction {
+			reason, detail = ReasonPredicted, pred.Detail
+		}
 		if b.minOverMax {
 			detail = fmt.Sprintf("effective min %d above effective max %d (%s): using max", b.min, b.max, b.maxBy)
 		}
@@ -138,15 +149,20 @@ type bounds struct {
 	maxBy      string // what set max: max, ceiling, reserved, account
 	byLimit    bool   // max comes from reserved or account concurrency
 	minOverMax bool
+	// byPrediction: the predicted floor is above min and the schedule floor.
+	byPrediction bool
 }
 
-// effectiveBounds is rule 6: min = max(min, floor); max = min(max, ceiling,
-// reserved − other PC, account unreserved − 100 − other PC).
-func effectiveBounds(in Input) bounds {
+// effectiveBounds is rule 6: min = max(min, floor, predicted floor); max =
+// min(max, ceiling, reserved − other PC, account unreserved − 100 − other PC).
+func effectiveBounds(in Input, predicted int) bounds {
 	p := in.Policy
 	b := bounds{min: p.Min, max: p.Max, maxBy: "max"}
 	if in.Bounds.HasFloor && in.Bounds.Floor > b.min {
 		b.min = in.Bounds.Floor
+	}
+	if predicted > b.min {
+		b.min, b.byPrediction = predicted, true
 	}
 	if in.Bounds.HasCeiling && in.Bounds.Ceiling < b.max {
 		b.max, b.maxBy = in.Bounds.Ceiling, "ceiling"

@@ -32,13 +32,14 @@ const (
 	ReasonMetricsMissing Reason = "metrics_missing"   // failed or partial read: hold, never scale in
 	ReasonFailedBackoff  Reason = "failed_backoff"    // status FAILED: waiting before the retry
 	ReasonRejected       Reason = "rejected"          // this value was refused by Lambda (400); not repeated
+	ReasonPredicted      Reason = "predicted"         // raised for a predicted periodic burst, or released after it
 )
 
 // Reasons lists every Reason, so telemetry can pre-create its series.
 func Reasons() []Reason {
 	return []Reason{ReasonAllocating, ReasonUtilization, ReasonSaturated, ReasonSpillover, ReasonIdle,
 		ReasonFloor, ReasonCeiling, ReasonCooldown, ReasonWithinTarget, ReasonInsufficient,
-		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled}
+		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted}
 }
 
 // Action is what the loop must do to carry out a decision.

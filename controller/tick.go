@@ -133,6 +133,9 @@ func lookback(p config.Policy) int {
 	if p.MissingData == config.MissingIdle && p.IdleAfter.Duration > 0 {
 		n = max(n, int((p.IdleAfter.Duration+metricPeriod-1)/metricPeriod)+1)
 	}
+	if p.Predict == config.PredictPeriodic {
+		n = max(n, int((p.PredictLookback.Duration+metricPeriod-1)/metricPeriod))
+	}
 	return n
 }
 

@@ -1,0 +1,253 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+// Periodic burst prediction (predict: periodic). Timer-driven functions burst
+// on a schedule; a reactive policy sees a burst two minutes late and can only
+// cover the next one by holding PC in between. Prediction reads the same
+// datapoints (ConcurrentExecutions, Maximum) over predict_lookback, finds a
+// period the bursts recur on and raises the floor from predict_lead before
+// the next one until it should be over. Everything comes from the
+// datapoints, so a restarted daemon predicts again after one lookback.
+const (
+	// A minute is a burst minute when its concurrency exceeds
+	// max(burstFactor × median, median + burstMargin).
+	burstFactor = 3.0
+	burstMargin = 10.0
+	// maxBurstWidth: longer runs are a level change, not a burst.
+	maxBurstWidth = 10
+	// minPeriod: a shorter period can't be acted on in time (publication
+	// delay + tick + allocation) and its bursts merge.
+	minPeriod = 5
+	// periodTolerance: a burst may start this many periods early or late.
+	periodTolerance = 1
+	// minHits: starts explained by the two previous cycles before a period
+	// is trusted (with them, at least four bursts were seen on it).
+	minHits = 2
+	// minHitRatio: share of the starts that could be explained that were.
+	minHitRatio = 0.5
+	// releaseSpan: after a predicted window closes, for this long PC above
+	// the base traffic's need is released at once (no datapoints, cooldown
+	// or step needed): it was raised for the burst, not by the traffic.
+	releaseSpan = 10
+	// hotShare: a burst's periods at this share of its peak are covered.
+	hotShare = 0.5
+	// closeSlack: periods the window stays open after the hot part.
+	closeSlack = 0
+)
+
+// Prediction is what the periodic predictor says at one instant.
+type Prediction struct {
+	Floor   int  // PC wanted now for a predicted burst; 0: none
+	Release bool // a predicted window closed within releaseSpan and none is open
+	Base    int  // PC the traffic between bursts needs (for Release)
+	// ReleaseFrom: the release applies only up to this PC (what the closed
+	// windows' bursts needed); more was asked for by something else.
+	ReleaseFrom int
+	Period      int       // detected period in periods; 0: none
+	Next        time.Time // start of the predicted burst the floor is for (zero: none)
+	Detail      string
+}
+
+type burst struct {
+	start, width int
+	hot          int // periods from the start to the last one at hotShare of the peak
+	peak         float64
+}
+
+// Predict runs the periodic predictor over the complete periods of
+// [start, end) at now. conc holds one value per period (missing = 0).
+// lead is how long before a predicted start the floor begins.
+func Predict(conc []float64, end, now time.Time, period, lead time.Duration, target float64) Prediction {
+	var pr Prediction
+	n := len(conc)
+	if n == 0 || target <= 0 || period <= 0 {
+		return pr
+	}
+	med := median(conc)
+	thr := max(burstFactor*med, med+burstMargin)
+	bursts := findBursts(conc, thr)
+	P := findPeriod(bursts)
+	pr.Period = P
+	// Base: the largest non-burst concurrency of the newest releaseSpan
+	// periods (or of the whole lookback when all of them burst).
+	base := 0.0
+	for i := max(0, n-releaseSpan); i < n; i++ {
+		if conc[i] <= thr {
+			base = max(base, conc[i])
+		}
+	}
+	pr.Base = ceilDiv(base, target)
+	if P == 0 {
+		return pr
+	}
+
+	// Period index of now (0 = the first period of the window).
+	first := end.Add(-time.Duration(n) * period)
+	at := func(i int) time.Time { return first.Add(time.Duration(i) * period) }
+	byStart := indexStarts(bursts)
+	var closedAt time.Time
+	for _, b := range bursts {
+		prev, ok := match(byStart, b.start-P)
+		if !ok {
+			continue
+		}
+		// b and prev are one period apart: predict the next two cycles
+		// (the nearer may already be visible, the farther not yet).
+		for j := 1; j <= 2; j++ {
+			f := b.start + j*P
+			width := max(b.hot, prev.hot)
+			peak := max(b.peak, prev.peak)
+			if j == 2 {
+				if mid, ok := match(byStart, b.start+P); ok {
+					width, peak = max(width, mid.hot), max(peak, mid.peak)
+				}
+			}
+			open := at(f).Add(-lead)
+			closeT := at(f + width + closeSlack)
+			switch {
+			case !now.Before(open) && now.Before(closeT):
+				if fl := ceilDiv(peak, target); fl > pr.Floor {
+					pr.Floor, pr.Next = fl, at(f)
+					pr.Detail = fmt.Sprintf("burst every %d periods predicted at %s, peak %.0f", P, at(f).UTC().Format(time.RFC3339), peak)
+				}
+			case !now.Before(closeT) && now.Before(closeT.Add(releaseSpan*period)):
+				closedAt = latest(closedAt, closeT)
+				if got, ok := match(byStart, f); ok {
+					peak = max(peak, got.peak)
+				}
+				pr.ReleaseFrom = max(pr.ReleaseFrom, ceilDiv(peak, target))
+			}
+		}
+	}
+	if pr.Floor == 0 && !closedAt.IsZero() {
+		pr.Release = true
+		pr.Detail = fmt.Sprintf("predicted burst window closed at %s: back to the base traffic's %d", closedAt.UTC().Format(time.RFC3339), pr.Base)
+	}
+	return pr
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+// findBursts returns runs of periods above thr, at most maxBurstWidth long.
+// A run touching the window's end is still open: its width is a lower bound.
+func findBursts(conc []float64, thr float64) []burst {
+	var out []burst
+	for i := 0; i < len(conc); {
+		if conc[i] <= thr {
+			i++
+			continue
+		}
+		b := burst{start: i}
+		for ; i < len(conc) && conc[i] > thr; i++ {
+			b.width++
+			b.peak = max(b.peak, conc[i])
+		}
+		// hot: up to the last period at half the peak or more; the tail
+		// after it is left to the reactive rules.
+		for j := b.start; j < i; j++ {
+			if conc[j] >= b.peak*hotShare {
+				b.hot = j - b.start + 1
+			}
+		}
+		if b.width <= maxBurstWidth {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func indexStarts(bs []burst) map[int]burst {
+	m := make(map[int]burst, len(bs))
+	for _, b := range bs {
+		m[b.start] = b
+	}
+	return m
+}
+
+// match finds a burst starting within periodTolerance of i.
+func match(byStart map[int]burst, i int) (burst, bool) {
+	for d := 0; d <= periodTolerance; d++ {
+		if b, ok := byStart[i-d]; ok {
+			return b, true
+		}
+		if b, ok := byStart[i+d]; ok {
+			return b, true
+		}
+	}
+	return burst{}, false
+}
+
+// findPeriod picks the period whose two previous cycles explain the most
+// burst starts (ties: the shortest); 0 when none explains enough of them.
+func findPeriod(bs []burst) int {
+	if len(bs) < minHits+2 {
+		return 0
+	}
+	byStart := indexStarts(bs)
+	last := bs[len(bs)-1].start
+	best, bestHits := 0, 0
+	for P := minPeriod; 3*P <= last+P+periodTolerance; P++ {
+		hits, eligible := 0, 0
+		for _, b := range bs {
+			if b.start-2*P < -periodTolerance {
+				continue
+			}
+			eligible++
+			if _, ok := match(byStart, b.start-P); !ok {
+				continue
+			}
+			if _, ok := match(byStart, b.start-2*P); ok {
+				hits++
+			}
+		}
+		if hits >= minHits && float64(hits) >= minHitRatio*float64(eligible) && hits > bestHits {
+			best, bestHits = P, hits
+		}
+	}
+	return best
+}
+
+// predictFor runs the predictor on a Decide input: nothing when prediction
+// is off or the read was incomplete (never act on partial data).
+func predictFor(in Input, period time.Duration) Prediction {
+	p := in.Policy
+	if p.Predict != config.PredictPeriodic || !in.Series.Complete {
+		return Prediction{}
+	}
+	start, end := window(in, period)
+	if end.IsZero() {
+		return Prediction{}
+	}
+	n := int(end.Sub(start) / period)
+	if lb := int(p.PredictLookback.Duration / period); lb > 0 && lb < n {
+		n = lb
+	}
+	if n <= 0 {
+		return Prediction{}
+	}
+	first := end.Add(-time.Duration(n) * period)
+	conc := make([]float64, n)
+	for _, pt := range in.Series.Points {
+		t := pt.Time.Truncate(period)
+		if !pt.HasConcurrency || t.Before(first) || !t.Before(end) {
+			continue
+		}
+		conc[int(t.Sub(first)/period)] = pt.Concurrency
+	}
+	return Predict(conc, end, in.Now, period, p.PredictLead.Duration, p.TargetUtilization)
+}
