@@ -71,7 +71,7 @@ func Decide(in Input) Decision {
 	// between bursts needs goes at once: it was raised for the burst.
 	released := false
 	if pred.Release && desired <= cur && cur > max(pred.Base, lo) && cur <= pred.ReleaseFrom && reason != ReasonSpillover && reason != ReasonSaturated {
-		desired, reason, detail, released = pred.Base, ReasonPredicted, pred.Detail, true
+		desired, reason, detail, released = max(pred.Base, lo), ReasonPredicted, pred.Detail, true
 	}
 
 	// Rule 3/4: step limits apply to metric-driven moves only.
