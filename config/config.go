@@ -52,7 +52,7 @@ func DefaultPolicy() Policy {
 		TargetUtilization:  0.70,
 		ScaleInRatio:       0.90,
 		ScaleOutDatapoints: 2,
-		ScaleInDatapoints:  8,
+		ScaleInDatapoints:  6,
 		ScaleOutCooldown:   Duration{0},
 		ScaleInCooldown:    Duration{5 * time.Minute},
 		MaxScaleInStep:     Step{Percent: 50},
@@ -63,7 +63,7 @@ func DefaultPolicy() Policy {
 		Max:                100,
 		AllowZero:          false,
 		Predict:            PredictPeriodic,
-		PredictLead:        Duration{2 * time.Minute},
+		PredictLead:        Duration{3 * time.Minute},
 		PredictLookback:    Duration{3 * time.Hour},
 	}
 }

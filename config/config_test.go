@@ -23,7 +23,7 @@ func TestDefaultMatchesDesign(t *testing.T) {
 		TargetUtilization:  0.70,
 		ScaleInRatio:       0.90,
 		ScaleOutDatapoints: 2,
-		ScaleInDatapoints:  8,
+		ScaleInDatapoints:  6,
 		ScaleOutCooldown:   Duration{0},
 		ScaleInCooldown:    Duration{5 * time.Minute},
 		MaxScaleInStep:     Step{Percent: 50},
@@ -33,7 +33,7 @@ func TestDefaultMatchesDesign(t *testing.T) {
 		Min:                1,
 		Max:                100,
 		Predict:            "periodic",
-		PredictLead:        Duration{2 * time.Minute},
+		PredictLead:        Duration{3 * time.Minute},
 		PredictLookback:    Duration{3 * time.Hour},
 	}, c.Defaults)
 	require.Empty(t, c.Targets)
@@ -66,7 +66,7 @@ func TestExampleLoads(t *testing.T) {
 	require.Equal(t, StatMaximum, search.Statistic)
 	require.Equal(t, 1, search.ScaleOutDatapoints, "override")
 	require.Equal(t, 10*time.Minute, search.ScaleInCooldown.Duration, "override")
-	require.Equal(t, 8, search.ScaleInDatapoints, "inherited from defaults")
+	require.Equal(t, 6, search.ScaleInDatapoints, "inherited from defaults")
 	require.Equal(t, 1, search.Min, "inherited from defaults")
 
 	require.Equal(t, "report-worker", report.Function)

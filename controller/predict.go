@@ -57,8 +57,10 @@ type Prediction struct {
 
 type burst struct {
 	start, width int
-	hot          int // periods from the start to the last one at hotShare of the peak
-	peak         float64
+	hot          int     // periods from the start to the last one at hotShare of the peak
+	peak         float64 // largest concurrency
+	tail         float64 // largest concurrency after the hot periods
+
 }
 
 // Predict runs the periodic predictor over the complete periods of
@@ -93,6 +95,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 	at := func(i int) time.Time { return first.Add(time.Duration(i) * period) }
 	byStart := indexStarts(bursts)
 	var closedAt time.Time
+	tailFloor, tailFrom := 0, 0
 	for _, b := range bursts {
 		prev, ok := match(byStart, b.start-P)
 		if !ok {
@@ -102,23 +105,28 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 		// (the nearer may already be visible, the farther not yet).
 		for j := 1; j <= 2; j++ {
 			f := b.start + j*P
-			width := max(b.hot, prev.hot)
-			peak := max(b.peak, prev.peak)
+			c := cycle(b, prev)
 			if j == 2 {
 				if mid, ok := match(byStart, b.start+P); ok {
-					width, peak = max(width, mid.hot), max(peak, mid.peak)
+					c = cycle(c, mid)
 				}
 			}
 			open := at(f).Add(-lead)
-			closeT := at(f + width + closeSlack)
+			hotClose := at(f + c.hot + closeSlack)
+			closeT := at(f + c.width + closeSlack)
 			switch {
-			case !now.Before(open) && now.Before(closeT):
-				if fl := ceilDiv(peak, target); fl > pr.Floor {
+			case !now.Before(open) && now.Before(hotClose):
+				if fl := ceilDiv(c.peak, target); fl > pr.Floor {
 					pr.Floor, pr.Next = fl, at(f)
-					pr.Detail = fmt.Sprintf("burst every %d periods predicted at %s, peak %.0f", P, at(f).UTC().Format(time.RFC3339), peak)
+					pr.Detail = fmt.Sprintf("burst every %d periods predicted at %s, peak %.0f", P, at(f).UTC().Format(time.RFC3339), c.peak)
 				}
+			case !now.Before(hotClose) && now.Before(closeT):
+				// The burst's tail: down to what it needs, not to the base.
+				tailFloor = max(tailFloor, ceilDiv(c.tail, target))
+				tailFrom = max(tailFrom, ceilDiv(c.peak, target))
 			case !now.Before(closeT) && now.Before(closeT.Add(releaseSpan*period)):
 				closedAt = latest(closedAt, closeT)
+				peak := c.peak
 				if got, ok := match(byStart, f); ok {
 					peak = max(peak, got.peak)
 				}
@@ -126,7 +134,13 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			}
 		}
 	}
-	if pr.Floor == 0 && !closedAt.IsZero() {
+	switch {
+	case pr.Floor > 0:
+	case tailFloor > 0:
+		pr.Floor, pr.Release = tailFloor, true
+		pr.ReleaseFrom, pr.Base = max(pr.ReleaseFrom, tailFrom), max(pr.Base, tailFloor)
+		pr.Detail = fmt.Sprintf("tail of a burst every %d periods: %d until it should be over", P, tailFloor)
+	case !closedAt.IsZero():
 		pr.Release = true
 		pr.Detail = fmt.Sprintf("predicted burst window closed at %s: back to the base traffic's %d", closedAt.UTC().Format(time.RFC3339), pr.Base)
 	}
@@ -164,11 +178,20 @@ func findBursts(conc []float64, thr float64) []burst {
 				b.hot = j - b.start + 1
 			}
 		}
+		for j := b.start + b.hot; j < i; j++ {
+			b.tail = max(b.tail, conc[j])
+		}
 		if b.width <= maxBurstWidth {
 			out = append(out, b)
 		}
 	}
 	return out
+}
+
+// cycle merges two occurrences of a burst: the larger of each measure.
+func cycle(a, b burst) burst {
+	return burst{start: a.start, width: max(a.width, b.width), hot: max(a.hot, b.hot),
+		peak: max(a.peak, b.peak), tail: max(a.tail, b.tail)}
 }
 
 func indexStarts(bs []burst) map[int]burst {

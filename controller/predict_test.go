@@ -78,6 +78,11 @@ func TestPredict(t *testing.T) {
 			want: want{floor: 200, period: 15, base: 5, next: at(12, 1)},
 		},
 		{
+			name: "burst's tail (under half the peak): floor down to the tail's need, not the base",
+			conc: trace(3, every(15, indexOf(11, 59), 140, 40)),
+			want: want{floor: 58, period: 15, base: 58, release: true, releaseFrom: 200},
+		},
+		{
 			name: "size is the largest of the recent cycles",
 			conc: func() []float64 {
 				c := trace(3, every(15, indexOf(12, 2), 140))
@@ -255,6 +260,11 @@ func TestDecidePredicted(t *testing.T) {
 			desired: 5, reason: ReasonPredicted, action: ActPut,
 		},
 		{
+			name:    "tail: down to what the burst's tail needs",
+			in:      predictInput(trace(3, every(15, indexOf(11, 59), 140, 40)), 200, t0.Add(-4*time.Minute)),
+			desired: 58, reason: ReasonPredicted, action: ActPut,
+		},
+		{
 			name: "release: not below min",
 			in: func() Input {
 				in := predictInput(burstAt(11, 55), 200, t0.Add(-3*time.Minute))
@@ -301,8 +311,8 @@ func TestLoopPeriodicBurstPredicted(t *testing.T) {
 		}
 		return 3
 	}
-	pol := predictPolicy()
-	pol.ScaleInDatapoints, pol.MaxScaleInStep = 8, config.Step{Percent: 50}
+	pol := config.DefaultPolicy() // predict: periodic, predict_lead 3m
+	pol.Max = 1000
 	h := newHarness(t, at(6, 0), 5, burst, func(o *Options) { o.Targets[0].Policy = pol })
 	h.run(t, at(6, 0), at(10, 0))
 
