@@ -52,7 +52,7 @@ func DefaultPolicy() Policy {
 		TargetUtilization:  0.70,
 		ScaleInRatio:       0.90,
 		ScaleOutDatapoints: 2,
-		ScaleInDatapoints:  6,
+		ScaleInDatapoints:  5,
 		ScaleOutCooldown:   Duration{0},
 		ScaleInCooldown:    Duration{5 * time.Minute},
 		MaxScaleInStep:     Step{Percent: 50},

@@ -23,7 +23,7 @@ func TestDefaultMatchesDesign(t *testing.T) {
 		TargetUtilization:  0.70,
 		ScaleInRatio:       0.90,
 		ScaleOutDatapoints: 2,
-		ScaleInDatapoints:  6,
+		ScaleInDatapoints:  5,
 		ScaleOutCooldown:   Duration{0},
 		ScaleInCooldown:    Duration{5 * time.Minute},
 		MaxScaleInStep:     Step{Percent: 50},
@@ -66,7 +66,7 @@ func TestExampleLoads(t *testing.T) {
 	require.Equal(t, StatMaximum, search.Statistic)
 	require.Equal(t, 1, search.ScaleOutDatapoints, "override")
 	require.Equal(t, 10*time.Minute, search.ScaleInCooldown.Duration, "override")
-	require.Equal(t, 6, search.ScaleInDatapoints, "inherited from defaults")
+	require.Equal(t, 5, search.ScaleInDatapoints, "inherited from defaults")
 	require.Equal(t, 1, search.Min, "inherited from defaults")
 
 	require.Equal(t, "report-worker", report.Function)

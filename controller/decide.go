@@ -70,7 +70,8 @@ func Decide(in Input) Decision {
 	// After a predicted burst's window closes, PC above what the traffic
 	// between bursts needs goes at once: it was raised for the burst.
 	released := false
-	if pred.Release && desired <= cur && cur > max(pred.Base, lo) && cur <= pred.ReleaseFrom && reason != ReasonSpillover && reason != ReasonSaturated {
+	if pred.Release && desired <= cur && cur > max(pred.Base, lo) && cur <= pred.ReleaseFrom &&
+		!latest(in.PC.LastModified, in.State.LastChange).Before(pred.OpenedAt) && reason != ReasonSpillover && reason != ReasonSaturated {
 		desired, reason, detail, released = max(pred.Base, lo), ReasonPredicted, pred.Detail, true
 	}
 

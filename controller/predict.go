@@ -50,9 +50,12 @@ type Prediction struct {
 	// ReleaseFrom: the release applies only up to this PC (what the closed
 	// windows' bursts needed); more was asked for by something else.
 	ReleaseFrom int
-	Period      int       // detected period in periods; 0: none
-	Next        time.Time // start of the predicted burst the floor is for (zero: none)
-	Detail      string
+	// OpenedAt: when the earliest window being released opened; PC last
+	// changed before it was not raised for the burst and is not released.
+	OpenedAt time.Time
+	Period   int       // detected period in periods; 0: none
+	Next     time.Time // start of the predicted burst the floor is for (zero: none)
+	Detail   string
 }
 
 type burst struct {
@@ -77,16 +80,20 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 	bursts := findBursts(conc, thr)
 	P := findPeriod(bursts)
 	pr.Period = P
-	// Base: the largest non-burst concurrency of the newest releaseSpan
-	// periods (or of the whole lookback when all of them burst).
-	base := 0.0
-	for i := max(0, n-releaseSpan); i < n; i++ {
-		if conc[i] <= thr {
-			base = max(base, conc[i])
+	// Base: what the newest releaseSpan periods need, leaving out the
+	// predicted bursts being released (all bursts while no period is known).
+	predicted := map[int]bool{}
+	baseOf := func() int {
+		base := 0.0
+		for i := max(0, n-releaseSpan); i < n; i++ {
+			if !predicted[i] && (P > 0 || conc[i] <= thr) {
+				base = max(base, conc[i])
+			}
 		}
+		return ceilDiv(base, target)
 	}
-	pr.Base = ceilDiv(base, target)
 	if P == 0 {
+		pr.Base = baseOf()
 		return pr
 	}
 
@@ -114,6 +121,11 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			open := at(f).Add(-lead)
 			hotClose := at(f + c.hot + closeSlack)
 			closeT := at(f + c.width + closeSlack)
+			if !now.Before(hotClose) {
+				for i := f - periodTolerance; i < f+c.width+periodTolerance; i++ {
+					predicted[i] = true
+				}
+			}
 			switch {
 			case !now.Before(open) && now.Before(hotClose):
 				if fl := ceilDiv(c.peak, target); fl > pr.Floor {
@@ -124,8 +136,10 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 				// The burst's tail: down to what it needs, not to the base.
 				tailFloor = max(tailFloor, ceilDiv(c.tail, target))
 				tailFrom = max(tailFrom, ceilDiv(c.peak, target))
+				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
 			case !now.Before(closeT) && now.Before(closeT.Add(releaseSpan*period)):
 				closedAt = latest(closedAt, closeT)
+				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
 				peak := c.peak
 				if got, ok := match(byStart, f); ok {
 					peak = max(peak, got.peak)
@@ -134,6 +148,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			}
 		}
 	}
+	pr.Base = baseOf()
 	switch {
 	case pr.Floor > 0:
 	case tailFloor > 0:
@@ -273,4 +288,12 @@ func predictFor(in Input, period time.Duration) Prediction {
 		conc[int(t.Sub(first)/period)] = pt.Concurrency
 	}
 	return Predict(conc, end, in.Now, period, p.PredictLead.Duration, p.TargetUtilization)
+}
+
+// earliestSet is the earlier of a and b, a zero a counting as unset.
+func earliestSet(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
 }

@@ -83,6 +83,15 @@ func TestPredict(t *testing.T) {
 			want: want{floor: 58, period: 15, base: 58, release: true, releaseFrom: 200},
 		},
 		{
+			name: "release: the base counts recent traffic outside the predicted burst",
+			conc: func() []float64 {
+				c := trace(3, every(15, indexOf(11, 55), 140))
+				c[indexOf(11, 57)], c[indexOf(11, 58)] = 40, 30
+				return c
+			}(),
+			want: want{period: 15, base: 58, release: true, releaseFrom: 200},
+		},
+		{
 			name: "size is the largest of the recent cycles",
 			conc: func() []float64 {
 				c := trace(3, every(15, indexOf(12, 2), 140))
@@ -261,8 +270,13 @@ func TestDecidePredicted(t *testing.T) {
 		},
 		{
 			name:    "tail: down to what the burst's tail needs",
-			in:      predictInput(trace(3, every(15, indexOf(11, 59), 140, 40)), 200, t0.Add(-4*time.Minute)),
+			in:      predictInput(trace(3, every(15, indexOf(11, 59), 140, 40)), 200, t0.Add(-2*time.Minute)),
 			desired: 58, reason: ReasonPredicted, action: ActPut,
+		},
+		{
+			name:    "release: not of PC that last changed before the window opened (something else raised it)",
+			in:      predictInput(burstAt(11, 55), 200, t0.Add(-8*time.Minute)),
+			desired: 200, reason: ReasonWithinTarget, action: ActNone,
 		},
 		{
 			name: "release: not below min",
