@@ -82,7 +82,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 	pr.Period = P
 	// Base: what the newest releaseSpan periods need, leaving out the
 	// predicted bursts being released (all bursts while no period is known).
-	predicted := map[int]bool{}
+	predicted := make([]bool, n) // periods of predicted bursts
 	baseOf := func() int {
 		base := 0.0
 		for i := max(0, n-releaseSpan); i < n; i++ {
@@ -122,7 +122,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			hotClose := at(f + c.hot + closeSlack)
 			closeT := at(f + c.width + closeSlack)
 			if !now.Before(hotClose) {
-				for i := f - periodTolerance; i < f+c.width+periodTolerance; i++ {
+				for i := max(f-periodTolerance, n-releaseSpan, 0); i < min(f+c.width+periodTolerance, n); i++ {
 					predicted[i] = true
 				}
 			}
@@ -209,22 +209,31 @@ func cycle(a, b burst) burst {
 		peak: max(a.peak, b.peak), tail: max(a.tail, b.tail)}
 }
 
-func indexStarts(bs []burst) map[int]burst {
-	m := make(map[int]burst, len(bs))
-	for _, b := range bs {
-		m[b.start] = b
+// startIndex maps a period index to the burst starting there.
+type startIndex struct {
+	bursts []burst
+	at     []int // period index → position in bursts + 1; 0: none
+}
+
+func indexStarts(bs []burst) startIndex {
+	n := 0
+	if len(bs) > 0 {
+		n = bs[len(bs)-1].start + 1
 	}
-	return m
+	ix := startIndex{bursts: bs, at: make([]int, n)}
+	for i, b := range bs {
+		ix.at[b.start] = i + 1
+	}
+	return ix
 }
 
 // match finds a burst starting within periodTolerance of i.
-func match(byStart map[int]burst, i int) (burst, bool) {
+func match(ix startIndex, i int) (burst, bool) {
 	for d := 0; d <= periodTolerance; d++ {
-		if b, ok := byStart[i-d]; ok {
-			return b, true
-		}
-		if b, ok := byStart[i+d]; ok {
-			return b, true
+		for _, j := range [2]int{i - d, i + d} {
+			if j >= 0 && j < len(ix.at) && ix.at[j] > 0 {
+				return ix.bursts[ix.at[j]-1], true
+			}
 		}
 	}
 	return burst{}, false
@@ -236,8 +245,19 @@ func findPeriod(bs []burst) int {
 	if len(bs) < minHits+2 {
 		return 0
 	}
-	byStart := indexStarts(bs)
 	last := bs[len(bs)-1].start
+	// near[i]: a burst starts within periodTolerance of i − periodTolerance
+	// (shifted so that i may be slightly negative).
+	near := make([]bool, last+1+2*periodTolerance)
+	for _, b := range bs {
+		for d := 0; d <= 2*periodTolerance; d++ {
+			near[b.start+d] = true
+		}
+	}
+	isNear := func(i int) bool {
+		i += periodTolerance
+		return i >= 0 && i < len(near) && near[i]
+	}
 	best, bestHits := 0, 0
 	for P := minPeriod; 3*P <= last+P+periodTolerance; P++ {
 		hits, eligible := 0, 0
@@ -246,10 +266,7 @@ func findPeriod(bs []burst) int {
 				continue
 			}
 			eligible++
-			if _, ok := match(byStart, b.start-P); !ok {
-				continue
-			}
-			if _, ok := match(byStart, b.start-2*P); ok {
+			if isNear(b.start-P) && isNear(b.start-2*P) {
 				hits++
 			}
 		}
