@@ -262,8 +262,8 @@ func findPeriod(bs []burst) int {
 	for P := minPeriod; 3*P <= last+P+periodTolerance; P++ {
 		hits, eligible := 0, 0
 		for _, b := range bs {
-			if b.start-2*P < -periodTolerance {
-				continue
+			if b.start-2*P < bs[0].start-periodTolerance {
+				continue // its cycles would be before the first burst seen
 			}
 			eligible++
 			if isNear(b.start-P) && isNear(b.start-2*P) {
