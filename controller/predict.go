@@ -27,9 +27,9 @@ const (
 	minPeriod = 5
 	// periodTolerance: a burst may start this many periods early or late.
 	periodTolerance = 1
-	// minHits: starts explained by the two previous cycles before a period
-	// is trusted (with them, at least four bursts were seen on it).
-	minHits = 2
+	// minHits: starts explained by their two previous cycles before a period
+	// is trusted: one means three bursts spaced by it.
+	minHits = 1
 	// minHitRatio: share of the starts that could be explained that were.
 	minHitRatio = 0.5
 	// releaseSpan: after a predicted window closes, for this long PC above
