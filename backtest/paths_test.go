@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,6 +16,7 @@ import (
 
 // decisionLog records every decision the controller made, in order.
 type decisionLog struct {
+	controller.NopRecorder
 	mu  sync.Mutex
 	log []controller.Decision
 }
@@ -26,8 +26,6 @@ func (d *decisionLog) Observed(_ controller.TargetID, _ controller.PCConfig, _ c
 	defer d.mu.Unlock()
 	d.log = append(d.log, dec)
 }
-func (d *decisionLog) Acted(controller.TargetID, controller.Decision, string) {}
-func (d *decisionLog) Ticked(time.Time, time.Duration, error)                 {}
 
 // sdkPorts serves the world over a real socket (httptest) and reads it with
 // the daemon's clients reading all four metrics, as the in-process source does.

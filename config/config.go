@@ -25,6 +25,12 @@ const (
 	DefaultWorkers            = 8
 	DefaultPCPricePerGBSecond = 0.0000041667 // us-east-1, x86
 	DefaultTimezone           = "UTC"
+	// DefaultMetricsMaxLag: CloudWatch publication is commonly 1–3 minutes
+	// late and "can be several minutes" (AWS-FACTS §4.1).
+	DefaultMetricsMaxLag = 5 * time.Minute
+	// DefaultMetricsProbe: how often a late minute is looked for (one
+	// GetMetricData query per probe).
+	DefaultMetricsProbe = 10 * time.Second
 )
 
 // Default returns the configuration a file with only targets would produce.
@@ -38,6 +44,8 @@ func Default() Config {
 			CloudWatchProtocol: "cbor",
 			CloudWatchMetrics:  MetricsDerived,
 			Workers:            DefaultWorkers,
+			MetricsMaxLag:      Duration{DefaultMetricsMaxLag},
+			MetricsProbe:       Duration{DefaultMetricsProbe},
 		},
 		Pricing:  Pricing{PCPricePerGBSecond: DefaultPCPricePerGBSecond},
 		Defaults: DefaultPolicy(),

@@ -30,6 +30,12 @@ type AWS struct {
 	CloudWatchMetrics  string  `yaml:"cloudwatch_metrics"`  // derived | compact | full: metrics read per target
 	Endpoint           string  `yaml:"endpoint"`            // optional; overrides both services (emulators, pcautoscaler sim)
 	Workers            int     `yaml:"workers"`             // bounded pool for per-target Lambda calls
+	// MetricsMaxLag bounds the freshness watermark: a minute older than this
+	// counts as published even when no target has a datapoint for it.
+	MetricsMaxLag Duration `yaml:"metrics_max_lag"`
+	// MetricsProbe is how often the loop probes CloudWatch for the next
+	// minute while it is late; 0 turns probing off.
+	MetricsProbe Duration `yaml:"metrics_probe"`
 }
 
 // Pricing turns PC into money for the spend estimate.

@@ -58,12 +58,6 @@ type Options struct {
 	LimitsRefresh time.Duration // default 5m
 }
 
-// DemandRecorder is optionally implemented by a Recorder that also wants
-// the latest complete minute's concurrency and spillover (telemetry does).
-type DemandRecorder interface {
-	ObserveDemand(id TargetID, concurrency, spillover float64)
-}
-
 // Controller runs observe → decide → act for every target.
 type Controller struct {
 	opts    Options
@@ -149,7 +143,7 @@ func New(o Options) (*Controller, error) {
 		c.lag = DefaultMetricLag
 	}
 	if c.rec == nil {
-		c.rec = nopRecorder{}
+		c.rec = NopRecorder{}
 	}
 	for _, t := range c.targets {
 		c.states[t.ID] = &targetState{}
@@ -217,8 +211,49 @@ func (c *Controller) StateOf(id TargetID) (State, bool) {
 	return st.State, true
 }
 
-type nopRecorder struct{}
+// NopRecorder records nothing; embed it in a Recorder that wants only some
+// of the calls.
+type NopRecorder struct{}
 
-func (nopRecorder) Observed(TargetID, PCConfig, Limits, Decision) {}
-func (nopRecorder) Acted(TargetID, Decision, string)              {}
-func (nopRecorder) Ticked(time.Time, time.Duration, error)        {}
+func (NopRecorder) Observed(TargetID, PCConfig, Limits, Decision) {}
+func (NopRecorder) Acted(TargetID, Decision, string)              {}
+func (NopRecorder) Ticked(time.Time, time.Duration, error)        {}
+func (NopRecorder) ObserveDemand(TargetID, float64, float64)      {}
+func (NopRecorder) ObserveFreshness(Freshness)                    {}
+func (NopRecorder) ObserveStall(TargetID, StallReason)            {}
+
+// Tee feeds every call to each recorder in turn.
+func Tee(recs ...Recorder) Recorder { return tee(recs) }
+
+type tee []Recorder
+
+func (t tee) Observed(id TargetID, pc PCConfig, lim Limits, d Decision) {
+	for _, r := range t {
+		r.Observed(id, pc, lim, d)
+	}
+}
+func (t tee) Acted(id TargetID, d Decision, result string) {
+	for _, r := range t {
+		r.Acted(id, d, result)
+	}
+}
+func (t tee) Ticked(start time.Time, took time.Duration, err error) {
+	for _, r := range t {
+		r.Ticked(start, took, err)
+	}
+}
+func (t tee) ObserveDemand(id TargetID, concurrency, spillover float64) {
+	for _, r := range t {
+		r.ObserveDemand(id, concurrency, spillover)
+	}
+}
+func (t tee) ObserveFreshness(f Freshness) {
+	for _, r := range t {
+		r.ObserveFreshness(f)
+	}
+}
+func (t tee) ObserveStall(id TargetID, reason StallReason) {
+	for _, r := range t {
+		r.ObserveStall(id, reason)
+	}
+}

@@ -76,6 +76,15 @@ type Recorder interface {
 	// Ticked is called at the end of every tick; err is nil when every
 	// target was observed.
 	Ticked(start time.Time, took time.Duration, err error)
+	// ObserveDemand gives the newest published minute's maximum concurrent
+	// executions and spillover invocations of a target (0 for a quiet one).
+	ObserveDemand(id TargetID, concurrency, spillover float64)
+	// ObserveFreshness is called once per tick with what the read knew.
+	ObserveFreshness(f Freshness)
+	// ObserveStall is called once per target per tick: StallNone, or why
+	// the target has not been able to act on its metrics for more than
+	// StallTicks ticks.
+	ObserveStall(id TargetID, reason StallReason)
 }
 
 // ReasonThrottled: Lambda answered 429 for this target; no calls until the

@@ -277,6 +277,7 @@ func (m *fakeMetrics) fetches() int {
 
 // fakeRecorder keeps what the loop reported.
 type fakeRecorder struct {
+	NopRecorder
 	mu        sync.Mutex
 	observed  []Decision
 	acted     []string

@@ -276,8 +276,7 @@ func (c *Controller) input(now, start, end time.Time, t Target, st targetState, 
 }
 
 func (c *Controller) recordDemand(id TargetID, s Series, end time.Time) {
-	dr, ok := c.rec.(DemandRecorder)
-	if !ok || !s.Complete {
+	if !s.Complete {
 		return
 	}
 	var conc, spill float64
@@ -287,7 +286,7 @@ func (c *Controller) recordDemand(id TargetID, s Series, end time.Time) {
 			conc, spill = pt.Concurrency, pt.Spillover
 		}
 	}
-	dr.ObserveDemand(id, conc, spill)
+	c.rec.ObserveDemand(id, conc, spill)
 }
 
 func acquire(ctx context.Context, sem chan struct{}) bool {

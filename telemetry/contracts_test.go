@@ -7,7 +7,6 @@ import (
 
 // Metrics plugs into the loop and the CloudWatch source without adapters.
 var (
-	_ controller.Recorder       = (*Metrics)(nil)
-	_ controller.DemandRecorder = (*Metrics)(nil)
-	_ metrics.Observer          = (*Metrics)(nil)
+	_ controller.Recorder = (*Metrics)(nil)
+	_ metrics.Observer    = (*Metrics)(nil)
 )

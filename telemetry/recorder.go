@@ -67,6 +67,12 @@ func (m *Metrics) ObserveDemand(id controller.TargetID, concurrency, spillover f
 	m.spillover.WithLabelValues(f, q).Set(spillover)
 }
 
+// ObserveFreshness records what a tick knew about CloudWatch's data.
+func (m *Metrics) ObserveFreshness(controller.Freshness) {}
+
+// ObserveStall records why a target cannot act on its metrics.
+func (m *Metrics) ObserveStall(controller.TargetID, controller.StallReason) {}
+
 // SetPricing sets the price of provisioned concurrency (USD per GB-second)
 // and the memory sizes the config file sets (memory_mb; they win over the
 // size Lambda reports in Limits.MemoryMB). Call it once before the first tick.

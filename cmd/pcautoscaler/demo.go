@@ -143,6 +143,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 // decisionPrinter prints one readable line per change and per new kind of
 // hold; telemetry has the full record.
 type decisionPrinter struct {
+	controller.NopRecorder
 	w   io.Writer
 	clk controller.Clock
 
@@ -180,8 +181,6 @@ func (p *decisionPrinter) Acted(id controller.TargetID, d controller.Decision, r
 	}
 	p.line(id, fmt.Sprintf("%4d %s %4d   %-17s %s", d.Current, arrow, d.Desired, d.Reason, d.Detail))
 }
-
-func (p *decisionPrinter) Ticked(time.Time, time.Duration, error) {}
 
 func (p *decisionPrinter) line(id controller.TargetID, s string) {
 	fmt.Fprintf(p.w, "%s  %-20s %s\n", p.clk.Now().UTC().Format("Mon 15:04Z"), id, s)

@@ -70,7 +70,7 @@ func wire(o wireOptions) (*daemon, error) {
 	}
 	var rec controller.Recorder = m
 	if o.extra != nil {
-		rec = teeRecorder{m, o.extra}
+		rec = controller.Tee(m, o.extra)
 	}
 	ctrl, err := controller.New(controller.Options{
 		Targets:  targets,
@@ -122,32 +122,6 @@ func (d *daemon) preflight(ctx context.Context) error {
 		return err
 	}
 	return d.source.Preflight(ctx)
-}
-
-// teeRecorder feeds two recorders; demand goes to each that wants it.
-type teeRecorder struct{ a, b controller.Recorder }
-
-func (t teeRecorder) Observed(id controller.TargetID, pc controller.PCConfig, lim controller.Limits, d controller.Decision) {
-	t.a.Observed(id, pc, lim, d)
-	t.b.Observed(id, pc, lim, d)
-}
-
-func (t teeRecorder) Acted(id controller.TargetID, d controller.Decision, result string) {
-	t.a.Acted(id, d, result)
-	t.b.Acted(id, d, result)
-}
-
-func (t teeRecorder) Ticked(start time.Time, took time.Duration, err error) {
-	t.a.Ticked(start, took, err)
-	t.b.Ticked(start, took, err)
-}
-
-func (t teeRecorder) ObserveDemand(id controller.TargetID, concurrency, spillover float64) {
-	for _, r := range []controller.Recorder{t.a, t.b} {
-		if dr, ok := r.(controller.DemandRecorder); ok {
-			dr.ObserveDemand(id, concurrency, spillover)
-		}
-	}
 }
 
 func newTelemetryServer(d *daemon, addr string, logger *slog.Logger) *http.Server {
