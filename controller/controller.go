@@ -56,6 +56,17 @@ type Options struct {
 	// a negative value means none.
 	MetricLag     int
 	LimitsRefresh time.Duration // default 5m
+	// ServerClock measures AWS's clock against Clock (awsapi); nil means
+	// unmeasured, which holds every scale-in until it is (FixedOffset(0)
+	// for a simulator sharing Clock).
+	ServerClock ServerClock
+	// MetricsMaxLag: a minute older than this counts as published even
+	// with no datapoint of any target; default config.DefaultMetricsMaxLag.
+	MetricsMaxLag time.Duration
+	// MetricsProbe: while the next minute is late, look for it this often
+	// (one single-query read); default config.DefaultMetricsProbe,
+	// negative turns probing off.
+	MetricsProbe time.Duration
 }
 
 // Controller runs observe → decide → act for every target.
@@ -175,6 +186,19 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.log.Warn("tick incomplete", KeyError, err.Error())
 		}
 	}
+}
+
+// NextWake is when the loop wants to run next after now: the next tick, or
+// a probe for a late minute. Run sleeps until then and calls Wake; a test or
+// the fault suite on a virtual clock calls both itself.
+func (c *Controller) NextWake(now time.Time) time.Time {
+	return nextTick(now, c.opts.Interval, c.opts.Offset)
+}
+
+// Wake runs what is due at now: a tick, or a probe that becomes a tick when
+// a new minute has been published.
+func (c *Controller) Wake(ctx context.Context, now time.Time) error {
+	return c.Tick(ctx, now)
 }
 
 // nextTick is the first interval boundary plus offset strictly after now.

@@ -11,6 +11,13 @@ type ServerClock interface {
 	ClockOffset() (offset time.Duration, ok bool)
 }
 
+// FixedOffset is a ServerClock with a known, constant offset: a simulator
+// that shares the loop's clock is FixedOffset(0).
+type FixedOffset time.Duration
+
+// ClockOffset implements ServerClock.
+func (f FixedOffset) ClockOffset() (time.Duration, bool) { return time.Duration(f), true }
+
 // Freshness is what one tick knew about CloudWatch's data, for telemetry.
 type Freshness struct {
 	// Watermark is the end of the newest minute counted as published
