@@ -24,118 +24,223 @@ const (
 	eps = 1e-9
 )
 
-// Decide is the policy: one target, one instant, no I/O. The rules and their
-// order are DESIGN.md §4 "Decide"; each is marked below.
+// Decide is the policy: one target, one instant, no I/O. One proposal goes
+// through these stages, in this order, each able to change or settle it:
+//
+//  1. gates      throttled, allocating (IN_PROGRESS), FAILED in backoff: hold, no call
+//  2. recommend  what the published minutes ask for: spillover, saturation or
+//     utilization out; utilization in (rules 2–4)
+//  3. overrides  idle → effective floor (rule 5); release after a predicted burst
+//  4. freshness  no metric-driven scale-in or idle on data not known to be
+//     complete (Input.HoldIn: first tick, clock jump, skew, stale CloudWatch)
+//  5. step       max_scale_out_step / max_scale_in_step on metric-driven moves
+//  6. cooldown   scale-in / scale-out cooldowns on metric-driven moves (rule 7)
+//  7. bounds     effective min/max — floors, ceilings, predicted floor,
+//     reserved and account limits — whatever the cooldowns (rule 6)
+//  8. admit      a FAILED config never asks for more; zero only with
+//     allow_zero; a value Lambda refused is not repeated (rule 8)
+//
+// A decision's Reason is the stage that settled it.
 func Decide(in Input) Decision {
+	d := newDecider(in)
+	if dec, done := d.gates(); done {
+		return dec
+	}
+	p := d.recommend()
+	p = d.overrides(p)
+	p = d.freshness(p)
+	p = d.step(p)
+	p = d.cooldown(p)
+	p = d.bounds(p)
+	return d.admit(p)
+}
+
+// proposal is what the stages pass along.
+type proposal struct {
+	desired int
+	reason  Reason
+	detail  string
+	// metric: the move comes from the metrics (steps, freshness and
+	// cooldowns apply); bounds and releases are not metric-driven.
+	metric   bool
+	released bool // a predicted burst's PC released: cooldowns don't hold it
+}
+
+// decider holds what every stage reads.
+type decider struct {
+	in     Input
+	period time.Duration
+	cur    int
+	failed bool
+	pred   Prediction
+	b      bounds
+	d      Decision
+}
+
+func newDecider(in Input) *decider {
 	period := in.Period
 	if period <= 0 {
 		period = time.Minute
 	}
-	p := in.Policy
 	cur := 0
 	if in.PC.Exists {
 		cur = in.PC.Requested
 	}
-	d := Decision{Current: cur, Desired: cur, Direction: DirNone, Action: ActNone}
-	pred := predictFor(in, period)
-	b := effectiveBounds(in, pred.Floor)
-	d.EffectiveMin, d.EffectiveMax, d.Constrained = b.min, b.max, b.minOverMax
+	x := &decider{in: in, period: period, cur: cur, failed: in.PC.Exists && in.PC.Status == StatusFailed}
+	x.pred = predictFor(in, period)
+	x.b = effectiveBounds(in, x.pred.Floor)
+	x.d = Decision{Current: cur, Desired: cur, Direction: DirNone, Action: ActNone,
+		EffectiveMin: x.b.min, EffectiveMax: x.b.max, Constrained: x.b.minOverMax}
+	return x
+}
 
-	// Backoffs first: no Lambda call may be made, whatever the rules say.
-	if in.Now.Before(in.State.ThrottledUntil) {
-		return hold(d, ReasonThrottled, "throttled by Lambda until "+in.State.ThrottledUntil.UTC().Format(time.RFC3339))
-	}
-	// Rule 1: IN_PROGRESS holds; a Put now would get 409.
-	if in.PC.Exists && in.PC.Status == StatusInProgress {
-		return hold(d, ReasonAllocating, fmt.Sprintf("allocating %d of %d", in.PC.Allocated, in.PC.Requested))
-	}
-	// Rule 8 (FAILED): wait out the backoff, surfacing Lambda's reason.
-	failed := in.PC.Exists && in.PC.Status == StatusFailed
-	if failed && in.Now.Before(in.State.FailedUntil) {
-		return hold(d, ReasonFailedBackoff, "allocation FAILED: "+in.PC.StatusReason)
-	}
-
-	// Rules 2–5: what the metrics ask for.
-	r := recommend(in, cur, period)
-	d.Utilization = r.u
-	desired, reason, detail := r.desired, r.reason, r.detail
-	lo := min(b.min, b.max)
-	if reason == ReasonIdle {
-		desired = lo // rule 5: idle goes to the effective floor at once
-		if lo > cur {
-			reason = ReasonFloor
-		}
-	}
-
-	// After a predicted burst's window closes, PC above what the traffic
-	// between bursts needs goes at once: it was raised for the burst.
-	released := false
-	if pred.Release && desired <= cur && cur > max(pred.Base, lo) && cur <= pred.ReleaseFrom &&
-		!latest(in.PC.LastModified, in.State.LastChange).Before(pred.OpenedAt) && reason != ReasonSpillover && reason != ReasonSaturated {
-		desired, reason, detail, released = max(pred.Base, lo), ReasonPredicted, pred.Detail, true
-	}
-
-	// Rule 3/4: step limits apply to metric-driven moves only.
-	if desired > cur {
-		if lim := p.MaxScaleOutStep.Limit(cur); lim > 0 && desired > cur+lim {
-			desired = cur + lim
-			detail += fmt.Sprintf("; max_scale_out_step %d", lim)
-		}
-	}
-
-	// Rule 7: cooldowns hold metric-driven moves; bounds below ignore them.
-	if held, why := cooledDown(in, cur, desired); held && !released {
-		desired, reason, detail = cur, ReasonCooldown, why
-	}
-
-	// Rule 6: bounds. Out of bounds moves in at once, whatever the cooldowns.
+// gates: no Lambda call may be made, whatever the rules say.
+func (x *decider) gates() (Decision, bool) {
+	in := x.in
 	switch {
-	case desired < lo:
-		desired, reason = lo, ReasonFloor
-		detail = fmt.Sprintf("effective min %d", b.min)
+	case in.Now.Before(in.State.ThrottledUntil):
+		return hold(x.d, ReasonThrottled, "throttled by Lambda until "+in.State.ThrottledUntil.UTC().Format(time.RFC3339)), true
+	case in.PC.Exists && in.PC.Status == StatusInProgress:
+		// Rule 1: a Put now would get 409.
+		return hold(x.d, ReasonAllocating, fmt.Sprintf("allocating %d of %d", in.PC.Allocated, in.PC.Requested)), true
+	case x.failed && in.Now.Before(in.State.FailedUntil):
+		return hold(x.d, ReasonFailedBackoff, fmt.Sprintf("allocation FAILED (%s) with %d of %d allocated: retry after %s",
+			in.PC.StatusReason, in.PC.Allocated, in.PC.Requested, in.State.FailedUntil.UTC().Format(time.RFC3339))), true
+	}
+	return Decision{}, false
+}
+
+// recommend is rules 2–5: the metric-driven desired value.
+func (x *decider) recommend() proposal {
+	r := recommend(x.in, x.cur, x.period)
+	x.d.Utilization = r.u
+	return proposal{desired: r.desired, reason: r.reason, detail: r.detail, metric: r.desired != x.cur}
+}
+
+// overrides: idle goes to the effective floor at once (rule 5); after a
+// predicted burst's window closes, PC above what the traffic between bursts
+// needs goes at once: it was raised for the burst.
+func (x *decider) overrides(p proposal) proposal {
+	lo := min(x.b.min, x.b.max)
+	if p.reason == ReasonIdle {
+		p.desired = lo
+		if lo > x.cur {
+			p.reason = ReasonFloor
+		}
+		return p
+	}
+	pred, in := x.pred, x.in
+	if pred.Release && p.desired <= x.cur && x.cur > max(pred.Base, lo) && x.cur <= pred.ReleaseFrom &&
+		!latest(in.PC.LastModified, in.State.LastChange).Before(pred.OpenedAt) &&
+		p.reason != ReasonSpillover && p.reason != ReasonSaturated {
+		p = proposal{desired: max(pred.Base, lo), reason: ReasonPredicted, detail: pred.Detail, metric: true, released: true}
+	}
+	return p
+}
+
+// freshness: a scale-in or idle needs published minutes known complete.
+func (x *decider) freshness(p proposal) proposal {
+	if x.in.HoldIn == "" || p.desired >= x.cur || !p.metric && p.reason != ReasonIdle {
+		return p
+	}
+	return proposal{desired: x.cur, reason: ReasonUnknownData,
+		detail: fmt.Sprintf("scale-in to %d (%s) held: %s", p.desired, p.reason, x.in.HoldIn)}
+}
+
+// step limits metric-driven moves in both directions; idle and releases
+// go at once.
+func (x *decider) step(p proposal) proposal {
+	if !p.metric || p.released || p.reason == ReasonIdle {
+		return p
+	}
+	pol, cur := x.in.Policy, x.cur
+	switch {
+	case p.desired > cur:
+		if lim := pol.MaxScaleOutStep.Limit(cur); lim > 0 && p.desired > cur+lim {
+			p.desired = cur + lim
+			p.detail += fmt.Sprintf("; max_scale_out_step %d", lim)
+		}
+	case p.desired < cur:
+		if lim := pol.MaxScaleInStep.Limit(cur); lim > 0 && p.desired < cur-lim {
+			p.desired = cur - lim
+			p.detail += fmt.Sprintf("; max_scale_in_step %d", lim)
+		}
+	}
+	return p
+}
+
+// cooldown is rule 7 for metric-driven moves.
+func (x *decider) cooldown(p proposal) proposal {
+	if p.released {
+		return p
+	}
+	if held, why := cooledDown(x.in, x.cur, p.desired); held {
+		return proposal{desired: x.cur, reason: ReasonCooldown, detail: why}
+	}
+	return p
+}
+
+// bounds is rule 6: out of bounds moves in at once, whatever the cooldowns.
+func (x *decider) bounds(p proposal) proposal {
+	b := x.b
+	lo := min(b.min, b.max)
+	switch {
+	case p.desired < lo:
+		p = proposal{desired: lo, reason: ReasonFloor, detail: fmt.Sprintf("effective min %d", b.min)}
 		if b.byPrediction {
-			reason, detail = ReasonPredicted, pred.Detail
+			p.reason, p.detail = ReasonPredicted, x.pred.Detail
 		}
 		if b.minOverMax {
-			detail = fmt.Sprintf("effective min %d above effective max %d (%s): using max", b.min, b.max, b.maxBy)
+			p.detail = fmt.Sprintf("effective min %d above effective max %d (%s): using max", b.min, b.max, b.maxBy)
 		}
-	case desired > b.max:
-		desired, reason = b.max, ReasonCeiling
-		detail = fmt.Sprintf("effective max %d (%s)", b.max, b.maxBy)
+	case p.desired > b.max:
+		// The cause stays in the detail: a saturation capped by a ceiling
+		// must still say it wanted more.
+		p.detail = fmt.Sprintf("%s wanted %d (%s); effective max %d (%s)", p.reason, p.desired, p.detail, b.max, b.maxBy)
+		p.desired, p.reason = b.max, ReasonCeiling
 		if b.byLimit {
-			d.Constrained = true
+			x.d.Constrained = true
 		}
 	}
+	return p
+}
 
-	// Rule 8: zero means Delete only when allowed; Put needs at least 1.
-	if desired == 0 && !p.AllowZero {
-		desired = 1
+// admit is rule 8: what may be written.
+func (x *decider) admit(p proposal) Decision {
+	in, cur, d := x.in, x.cur, x.d
+	// A FAILED config asks for no more than it asked for: the allocation
+	// is what fails, and utilization against a partial allocation
+	// overstates demand.
+	if x.failed && p.desired > cur {
+		p.desired, p.detail = cur, fmt.Sprintf("%s wanted %d (%s); capped at the FAILED request", p.reason, p.desired, p.detail)
 	}
-
+	if p.desired == 0 && !in.Policy.AllowZero {
+		p.desired = 1
+	}
 	// A value Lambda refused is not sent again (nor a larger one on the way
 	// up) until RejectRetry has passed.
-	if st := in.State; st.Rejected > 0 && in.Now.Before(st.RejectedAt.Add(RejectRetry)) && desired != cur {
-		if desired == st.Rejected || (desired > cur && st.Rejected > cur && desired > st.Rejected) {
+	if st := in.State; st.Rejected > 0 && in.Now.Before(st.RejectedAt.Add(RejectRetry)) && p.desired != cur {
+		if p.desired == st.Rejected || (p.desired > cur && st.Rejected > cur && p.desired > st.Rejected) {
 			d.Constrained = true
-			return hold(d, ReasonRejected, fmt.Sprintf("Lambda rejected %d; wanted %d (%s)", st.Rejected, desired, reason))
+			return hold(d, ReasonRejected, fmt.Sprintf("Lambda rejected %d; wanted %d (%s)", st.Rejected, p.desired, p.reason))
 		}
 	}
-
-	d.Desired, d.Reason, d.Detail = desired, reason, detail
+	d.Desired, d.Reason, d.Detail = p.desired, p.reason, p.detail
 	switch {
-	case desired > cur:
+	case p.desired > cur:
 		d.Direction = DirOut
-	case desired < cur:
+	case p.desired < cur:
 		d.Direction = DirIn
 	}
 	switch {
-	case desired == 0 && in.PC.Exists:
+	case p.desired == 0 && in.PC.Exists:
 		d.Action = ActDelete
-	case desired >= 1 && (desired != cur || failed):
+	case p.desired >= 1 && (p.desired != cur || x.failed):
 		d.Action = ActPut
 	}
-	if failed && d.Action != ActNone {
-		d.Detail = "retrying FAILED allocation (" + in.PC.StatusReason + "); " + d.Detail
+	if x.failed && d.Action != ActNone {
+		d.Detail = fmt.Sprintf("retrying FAILED allocation (%s, %d of %d allocated); %s", in.PC.StatusReason,
+			in.PC.Allocated, in.PC.Requested, d.Detail)
 	}
 	return d
 }
@@ -193,7 +298,8 @@ type recommendation struct {
 	detail  string
 }
 
-// recommend applies rules 2–5 and returns the metric-driven desired value.
+// recommend applies rules 2–5 and returns the metric-driven desired value,
+// before step limits.
 func recommend(in Input, cur int, period time.Duration) recommendation {
 	p := in.Policy
 	r := recommendation{desired: cur, reason: ReasonWithinTarget}
@@ -204,12 +310,15 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	start, end := window(in, period)
 
 	// Rule 5 (idle): nothing ran for idle_after → effective floor at once.
+	// The newest published minute doesn't count: it may still be filling.
 	idle := p.MissingData == config.MissingIdle
 	if idle && p.IdleAfter.Duration > 0 && !end.IsZero() {
-		last := lastActivity(in, start, end, period)
-		if end.Sub(last) >= p.IdleAfter.Duration {
+		idleEnd := end.Add(-period)
+		last := lastActivity(in, start, idleEnd, period)
+		if idleEnd.Sub(last) >= p.IdleAfter.Duration {
 			r.desired, r.reason = 0, ReasonIdle
-			r.detail = fmt.Sprintf("no invocations since %s", last.UTC().Format(time.RFC3339))
+			r.detail = fmt.Sprintf("no invocations published since %s (watermark %s)",
+				last.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 			return r
 		}
 	}
@@ -241,7 +350,7 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 			r.detail = "saturated while the last change was allocating: desired from concurrent executions"
 			return r
 		}
-		r.reason, r.detail = ReasonInsufficient, "no complete period since the last change"
+		r.reason, r.detail = ReasonInsufficient, "no published period since the last change"
 		return r
 	}
 	last := slots[n-1]
@@ -276,15 +385,21 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 		return r
 	}
 
-	// Rule 4 (and 5): scale in on the window's maximum, step-limited.
+	// Rule 4: scale in on the run's maximum. With missing_data: idle a quiet
+	// minute neither counts nor breaks the run: it may be a gap in the data
+	// as well as a minute without traffic, so only published utilization
+	// sizes a scale-in, and a silent function goes down through rule 5.
+	// With missing_data: hold it breaks the run, as in AAS.
 	inDP := max(p.ScaleInDatapoints, 1)
 	low := target * p.ScaleInRatio
-	runLen, maxU, gap := 0, 0.0, false
+	runLen, maxU, gap, broke := 0, 0.0, false, false
 	for i := n - 1; i >= 0 && runLen < inDP; i-- {
 		s := slots[i]
-		ok := (s.kind == slotUtil && !s.saturated && s.u < low) || (s.kind == slotQuiet && idle)
-		if !ok {
-			gap = s.kind != slotUtil
+		if s.kind == slotQuiet && idle {
+			continue
+		}
+		if s.kind != slotUtil || s.saturated || s.u >= low {
+			gap, broke = s.kind != slotUtil, true
 			break
 		}
 		runLen++
@@ -292,18 +407,15 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	}
 	switch {
 	case runLen == inDP:
-		want := ceilDiv(float64(cur)*maxU, target)
-		if lim := p.MaxScaleInStep.Limit(cur); lim > 0 && want < cur-lim {
-			want = cur - lim
-		}
-		if want < cur {
+		if want := ceilDiv(float64(cur)*maxU, target); want < cur {
 			r.desired, r.reason = want, ReasonUtilization
 			r.detail = fmt.Sprintf("%d periods below %.2f, window max %.2f", inDP, low, maxU)
 		}
-	case runLen == n:
-		// Every period since the change is low, but not yet enough of them.
+	case !broke:
+		// Every period since the change is low or quiet, but not yet
+		// enough of them publish utilization.
 		r.reason = ReasonInsufficient
-		r.detail = fmt.Sprintf("%d of %d periods below %.2f since the last change", n, inDP, low)
+		r.detail = fmt.Sprintf("%d of %d periods below %.2f since the last change", runLen, inDP, low)
 	case gap:
 		// missing_data: hold (or a minute with invocations but no
 		// utilization): such minutes break the run, as in AAS.

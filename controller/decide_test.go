@@ -245,11 +245,12 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 50, reason: ReasonFloor, action: ActPut},
 		},
 		{
-			name: "rule5 idle: minutes without invocations count as u=0 for scale-in",
+			name: "rule5 idle: minutes without invocations neither count nor break a scale-in run",
 			mod: func(in *Input) {
 				in.PC.Requested = 8
 				pts := repeat(9, p(0.3, 3, 0))
-				pts = append(pts, nil, nil, nil, nil, nil, p(0.2, 2, 0))
+				pts = append(pts, nil, nil, nil, nil, nil)
+				pts = append(pts, repeat(6, p(0.2, 2, 0))...)
 				withPoints(in, pts...)
 			},
 			want: want{desired: 6, reason: ReasonUtilization, action: ActPut},
@@ -268,7 +269,7 @@ func TestDecide(t *testing.T) {
 			name: "rule5 idle: a published zero-invocation minute is quiet even at the end",
 			mod: func(in *Input) {
 				in.PC.Requested = 8
-				pts := repeat(14, p(0.3, 3, 0))
+				pts := repeat(15, p(0.3, 3, 0))
 				pts = append(pts, &Datapoint{HasInvocations: true})
 				withPoints(in, pts...)
 			},

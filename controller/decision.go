@@ -33,13 +33,16 @@ const (
 	ReasonFailedBackoff  Reason = "failed_backoff"    // status FAILED: waiting before the retry
 	ReasonRejected       Reason = "rejected"          // this value was refused by Lambda (400); not repeated
 	ReasonPredicted      Reason = "predicted"         // raised for a predicted periodic burst, or released after it
+	// ReasonUnknownData: a scale-in or idle would rest on minutes not known
+	// to be complete (first tick, clock jump or skew, stale CloudWatch).
+	ReasonUnknownData Reason = "unknown_data"
 )
 
 // Reasons lists every Reason, so telemetry can pre-create its series.
 func Reasons() []Reason {
 	return []Reason{ReasonAllocating, ReasonUtilization, ReasonSaturated, ReasonSpillover, ReasonIdle,
 		ReasonFloor, ReasonCeiling, ReasonCooldown, ReasonWithinTarget, ReasonInsufficient,
-		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted}
+		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted, ReasonUnknownData}
 }
 
 // Action is what the loop must do to carry out a decision.
@@ -126,11 +129,16 @@ type State struct {
 type Input struct {
 	Now    time.Time
 	Period time.Duration // metric period; 0 means one minute
-	// WindowStart and WindowEnd bound the periods the metric read covered:
-	// [WindowStart, WindowEnd), complete periods only. A minute inside the
-	// window without a datapoint had no invocations (Lambda publishes
-	// nothing then).
+	// WindowStart is where the metric read began; WindowEnd is the
+	// freshness watermark: the end of the newest minute known to be
+	// published (see freshness.go). Minutes from WindowEnd on are unknown.
 	WindowStart, WindowEnd time.Time
+	// MaxLag: after a target's newest datapoint, missing minutes within
+	// MaxLag of WindowEnd may only be late for it; 0 means the default.
+	MaxLag time.Duration
+	// HoldIn, when set, says why no metric-driven scale-in or idle may be
+	// decided now (first tick, clock jump or skew, stale CloudWatch).
+	HoldIn string
 
 	Policy config.Policy
 	PC     PCConfig

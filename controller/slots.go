@@ -3,6 +3,8 @@ package controller
 import (
 	"math"
 	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
 )
 
 // slotKind classifies one period of the metric series as Decide sees it:
@@ -12,7 +14,7 @@ type slotKind int
 const (
 	slotUtil    slotKind = iota // utilization known
 	slotQuiet                   // no invocations that minute
-	slotUnknown                 // invocations but no utilization, or maybe not published yet
+	slotUnknown                 // invocations but no utilization
 	slotMissing                 // no datapoint (only while building slots)
 )
 
@@ -116,21 +118,31 @@ func buildSlots(in Input, cur int, start, end time.Time, period time.Duration) [
 		}
 		out = append(out, s)
 	}
-	// Missing minutes between published ones had no invocations. Missing
-	// minutes after the newest published one may only be late (the
-	// publication delay is not documented): they judge nothing yet.
+	// A missing minute before the target's newest datapoint had no
+	// invocations (Lambda publishes nothing then). After it, a missing
+	// minute may only be late for this function (publication is not in
+	// step across functions): within MaxLag of the watermark it is
+	// pending and judges nothing, so it is cut off; older, it is quiet.
+	maxLag := in.MaxLag
+	if maxLag <= 0 {
+		maxLag = config.DefaultMetricsMaxLag
+	}
+	pendingFrom := end.Add(-maxLag)
 	inside := false
+	cut := len(out)
 	for i := len(out) - 1; i >= 0; i-- {
 		switch {
 		case out[i].kind != slotMissing:
 			inside = true
 		case inside:
 			out[i].kind = slotQuiet
+		case !start.Add(time.Duration(i) * period).Before(pendingFrom):
+			cut = i
 		default:
-			out[i].kind = slotUnknown
+			out[i].kind = slotQuiet
 		}
 	}
-	return out
+	return out[:cut]
 }
 
 func ceilTime(t time.Time, period time.Duration) time.Time {
