@@ -266,11 +266,12 @@ func binaryAgg(ones, n int64) agg {
 }
 
 // flushMinute publishes the minute starting at m for every load, function
-// and the account, visible after the publication delay (plus injected
-// delays; injected gaps drop a load's minute).
+// and the account, visible after the publication delay plus the function's
+// jitter (plus injected delays; injected gaps drop a load's minute).
 func (w *World) flushMinute(m time.Time) {
-	visible := m.Add(time.Minute + w.sc.Metrics.PublishDelay.Duration)
+	base := m.Add(time.Minute + w.sc.Metrics.PublishDelay.Duration)
 	for _, f := range w.fnList {
+		visible := base.Add(w.publishJitter(f.name, m))
 		for _, ls := range f.loads {
 			ls.minutes = append(ls.minutes, ls.minute.stat(m))
 			gap, delay := false, time.Duration(0)
@@ -285,7 +286,7 @@ func (w *World) flushMinute(m time.Time) {
 		}
 		f.acc.publish(m, visible)
 	}
-	w.account.publish(m, visible)
+	w.account.publish(m, base.Add(w.publishJitter("", m)))
 	if m.Unix()%3600 == 0 {
 		w.store.prune(m.Add(-MetricRetention))
 	}

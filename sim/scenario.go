@@ -49,6 +49,10 @@ type AllocationSpec struct {
 // MetricsSpec controls metric publication.
 type MetricsSpec struct {
 	PublishDelay Duration `yaml:"publish_delay"` // after the minute ends; default 60s
+	// PublishJitter adds to each function's minute a delay drawn uniformly
+	// from 0 to this (whole seconds), so the newest minute does not appear
+	// at one fixed instant as it never does in CloudWatch; default 0.
+	PublishJitter Duration `yaml:"publish_jitter,omitempty"`
 }
 
 // FunctionSpec is one function.
@@ -255,6 +259,9 @@ func (sc *Scenario) Validate() error {
 	}
 	if sc.Metrics.PublishDelay.Duration < 0 {
 		p.add("metrics.publish_delay", "must not be negative")
+	}
+	if sc.Metrics.PublishJitter.Duration < 0 {
+		p.add("metrics.publish_jitter", "must not be negative")
 	}
 	names := map[string]int{}
 	reservedTotal, unreservedPC := 0, 0

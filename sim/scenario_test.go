@@ -16,6 +16,7 @@ func TestLoadScenarioFull(t *testing.T) {
 	require.Equal(t, "eu-west-1", sc.Region)
 	require.Equal(t, 90*time.Second, sc.Allocation.PrepDelay.Duration)
 	require.Equal(t, 2*time.Minute, sc.Metrics.PublishDelay.Duration)
+	require.Equal(t, 30*time.Second, sc.Metrics.PublishJitter.Duration)
 	require.Len(t, sc.Functions, 2)
 	require.Equal(t, 128, sc.Functions[1].MemoryMB, "default memory")
 	require.Equal(t, map[string]float64{"3": 0.05}, sc.Functions[0].Aliases[1].Routing)
@@ -66,6 +67,8 @@ func TestParseScenarioErrors(t *testing.T) {
 		{name: "wrong type", yml: "seed: abc\n", want: "cannot unmarshal"},
 		{name: "region", yml: "region: mars\n", want: `region: "mars" is not a region name`},
 		{name: "account id", yml: "account_id: \"12\"\n", want: "account_id: \"12\" must be 12 digits"},
+		{name: "negative publish jitter", yml: "metrics: {publish_jitter: -1s}\n", want: "metrics.publish_jitter: must not be negative"},
+		{name: "bare number jitter", yml: "metrics: {publish_jitter: 30}\n", want: `want a duration such as "90s" or "5m", got "30"`},
 		{name: "negative prep delay", yml: "allocation: {prep_delay: -1s}\n", want: "allocation.prep_delay: must not be negative"},
 		{name: "rate", yml: "allocation: {rate_per_minute: -5}\n", want: "allocation.rate_per_minute: must be at least 1, got -5"},
 		{name: "duplicate function", yml: "functions: [{name: a}, {name: a}]\n", want: `functions[1].name: "a" is already the name of functions[0]`},
