@@ -73,7 +73,7 @@ func (h *handler) serveCloudWatch(w http.ResponseWriter, r *http.Request, c *cal
 // serveCloudWatchBody runs one known operation: faults, decode, World, encode.
 func (h *handler) serveCloudWatchBody(w http.ResponseWriter, r *http.Request, c *call, codec cwCodec, op string, body []byte) {
 	c.op = op
-	if e := h.begin(r, c); e != nil {
+	if e := h.begin(w, r, c); e != nil {
 		h.failCW(w, c, codec, e)
 		return
 	}

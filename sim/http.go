@@ -60,7 +60,8 @@ const maxBodyBytes = 2 << 20
 // CloudWatch operations are GetMetricData, PutMetricData and ListMetrics.
 // {fn} is a name, a partial or full ARN, percent-escaped or not. Each
 // operation first meets the World's injected faults (latency on the World's
-// clock, then errors), then runs, and is counted by result code.
+// clock, then errors), then runs, and is counted by result code. Every
+// response's Date header is the World's clock, not wall time.
 func NewHandler(w *World, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -86,6 +87,7 @@ type call struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("X-Amzn-RequestId", reqID)
+	h.stampDate(w)
 	c := &call{}
 	h.route(w, r, c)
 	attrs := []any{
@@ -146,9 +148,18 @@ func pathSegments(u *url.URL) ([]string, bool) {
 	return segs, true
 }
 
+// stampDate sets the Date header to the World's clock. net/http would send
+// wall time, but clients measure their clock skew against "AWS" from it
+// (the SDK reads it as the response's server time), and the simulated AWS
+// lives on the World's clock, which a virtual or scaled clock puts far from
+// wall time.
+func (h *handler) stampDate(w http.ResponseWriter) {
+	w.Header().Set("Date", h.world.Clock().Now().UTC().Format(http.TimeFormat))
+}
+
 // begin applies the World's injected faults for op: latency first (on the
 // World's clock, abandoned if the client goes away), then an injected error.
-func (h *handler) begin(r *http.Request, c *call) *wireError {
+func (h *handler) begin(w http.ResponseWriter, r *http.Request, c *call) *wireError {
 	d, apiErr := h.world.Fault(c.op)
 	if d > 0 {
 		c.latency = d
@@ -156,6 +167,7 @@ func (h *handler) begin(r *http.Request, c *call) *wireError {
 		case <-h.world.Clock().After(d):
 		case <-r.Context().Done():
 		}
+		h.stampDate(w) // the answer leaves after the latency
 	}
 	if apiErr != nil {
 		return toWireError(c.protocol == protoLambda, apiErr)

@@ -55,12 +55,18 @@ type simServer struct {
 // newSimServer starts a server for scenario YAML (httpTestScenario when "").
 func newSimServer(t *testing.T, scenario string) *simServer {
 	t.Helper()
+	return newSimServerAt(t, scenario, httpTestStart)
+}
+
+// newSimServerAt is newSimServer with the world's clock starting at start.
+func newSimServerAt(t *testing.T, scenario string, start time.Time) *simServer {
+	t.Helper()
 	if scenario == "" {
 		scenario = httpTestScenario
 	}
 	sc, err := ParseScenario([]byte(scenario))
 	require.NoError(t, err)
-	clk := NewVirtualClock(httpTestStart)
+	clk := NewVirtualClock(start)
 	w, err := NewWorld(sc, clk)
 	require.NoError(t, err)
 	logs := &syncBuffer{}

@@ -233,15 +233,15 @@ func TestHandlerInjectedLatency(t *testing.T) {
 functions: [{name: checkout-api}]
 faults: [{op: GetAccountSettings, kind: latency, latency: 1h}]
 `)
-	done := make(chan int, 1)
+	done := make(chan *http.Response, 1)
 	go func() {
 		resp, err := http.Get(s.url + "/2016-08-19/account-settings")
 		if err != nil {
-			done <- 0
+			done <- nil
 			return
 		}
 		_ = resp.Body.Close()
-		done <- resp.StatusCode
+		done <- resp
 	}()
 	// Wait (without a deadline of our own) until the handler sleeps on the
 	// virtual clock, then let the hour pass.
@@ -254,7 +254,10 @@ faults: [{op: GetAccountSettings, kind: latency, latency: 1h}]
 	default:
 	}
 	s.clock.Advance(time.Hour)
-	require.Equal(t, http.StatusOK, <-done)
+	resp := <-done
+	require.NotNil(t, resp)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, httpTestStart.Add(time.Hour).Format(http.TimeFormat), resp.Header.Get("Date"), "Date is when the answer leaves")
 	require.Contains(t, s.logs.String(), "injected_latency=1h0m0s")
 }
 

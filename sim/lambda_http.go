@@ -97,7 +97,7 @@ func (h *handler) serveLambda(w http.ResponseWriter, r *http.Request, c *call, s
 		return
 	}
 	c.op = req.op
-	if e := h.begin(r, c); e != nil {
+	if e := h.begin(w, r, c); e != nil {
 		h.fail(w, c, e, writeLambdaError)
 		return
 	}
