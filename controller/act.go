@@ -25,7 +25,8 @@ const (
 type job struct {
 	t      Target
 	d      Decision
-	failed bool // the config was FAILED: this write is a retry
+	failed    bool // the config was FAILED: this write is a retry
+	allocated int  // allocated PC when decided
 }
 
 // actAll carries out the decisions through the worker pool. Once ctx ends
@@ -56,7 +57,7 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 	id, d := j.t.ID, j.d
 	log := c.logs[id]
 	if c.opts.DryRun {
-		log.Info("would scale", KeyFrom, d.Current, KeyTo, d.Desired, KeyReason, string(d.Reason),
+		log.Info("would scale", KeyFrom, d.Current, KeyTo, d.Desired, KeyAllocated, j.allocated, KeyReason, string(d.Reason),
 			KeyDirection, string(d.Direction), KeyUtilization, d.Utilization, KeyDetail, d.Detail, KeyDryRun, true)
 		c.rec.Acted(id, d, ResultDryRun)
 		return
@@ -77,26 +78,8 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 		c.writeFailed(ctx, now, j, err)
 		return
 	}
-	c.update(id, func(st *targetState) {
-		st.LastChange, st.LastFrom, st.LastTo, st.LastDirection = now, d.Current, d.Desired, d.Direction
-		if st.Rejected > 0 && d.Desired >= st.Rejected {
-			st.Rejected, st.RejectedAt = 0, time.Time{} // a limit was raised
-		}
-		if j.failed {
-			st.FailedAttempts++
-			st.FailedUntil = now.Add(c.failedBackoff(st.FailedAttempts))
-		}
-		if d.Action == ActDelete {
-			st.pc = PCConfig{}
-		} else {
-			if !pc.Exists { // a store that answers Put with nothing: assume Lambda's
-				pc = PCConfig{Exists: true, Requested: d.Desired, Status: StatusInProgress, LastModified: now}
-			}
-			st.pc = pc
-		}
-		st.lastStatus = st.pc.Status
-	})
-	log.Info("scaled", KeyFrom, d.Current, KeyTo, d.Desired, KeyReason, string(d.Reason),
+	c.update(id, func(st *targetState) { c.wrote(st, j, pc, now) })
+	log.Info("scaled", KeyFrom, d.Current, KeyTo, d.Desired, KeyAllocated, j.allocated, KeyReason, string(d.Reason),
 		KeyDirection, string(d.Direction), KeyUtilization, d.Utilization, KeyDetail, d.Detail,
 		KeyConstrained, d.Constrained, KeyDryRun, false)
 	c.rec.Acted(id, d, ResultOK)
@@ -105,15 +88,10 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 // writeFailed reacts to a Put/Delete error by its class; never fatal.
 func (c *Controller) writeFailed(ctx context.Context, now time.Time, j job, err error) {
 	id, d := j.t.ID, j.d
-	log := c.logs[id].With(KeyFrom, d.Current, KeyTo, d.Desired, KeyReason, string(d.Reason),
+	log := c.logs[id].With(KeyFrom, d.Current, KeyTo, d.Desired, KeyAllocated, j.allocated, KeyReason, string(d.Reason),
 		KeyError, err.Error())
 	class := errClass(err)
-	c.update(id, func(st *targetState) {
-		c.backOff(st, err, now)
-		if class == ClassInvalid && d.Action == ActPut {
-			st.Rejected, st.RejectedAt = d.Desired, now
-		}
-	})
+	c.update(id, func(st *targetState) { c.writeRefused(st, j, err, now) })
 	switch class {
 	case ClassThrottled:
 		log.Warn("Lambda throttled the change: backing off", KeyErrorClass, class, KeyRetryAfter, retryAfter(err).String())

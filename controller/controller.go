@@ -56,9 +56,9 @@ type Options struct {
 	// a negative value means none.
 	MetricLag     int
 	LimitsRefresh time.Duration // default 5m
-	// ServerClock measures AWS's clock against Clock (awsapi); nil means
-	// unmeasured, which holds every scale-in until it is (FixedOffset(0)
-	// for a simulator sharing Clock).
+	// ServerClock measures AWS's clock against Clock (awsapi). Nil means
+	// Clock is AWS's clock (a simulator sharing it); a ServerClock that has
+	// not measured yet holds every scale-in until it has.
 	ServerClock ServerClock
 	// MetricsMaxLag: a minute older than this counts as published even
 	// with no datapoint of any target; default config.DefaultMetricsMaxLag.
@@ -78,6 +78,10 @@ type Controller struct {
 	clock   Clock
 	lag     int
 
+	maxLag       time.Duration
+	defaultProbe time.Duration
+	loop         loopState
+
 	tickMu sync.Mutex // one Tick at a time
 	mu     sync.Mutex // guards states
 	states map[TargetID]*targetState
@@ -92,6 +96,11 @@ type targetState struct {
 	limits     Limits
 	limitsAt   time.Time
 	lastStatus Status
+
+	stallTicks    int // ticks in a row it could not act on its metrics
+	stallReason   StallReason
+	stallDetail   string
+	stallReported bool
 }
 
 // New checks the options and builds a Controller.
@@ -153,6 +162,11 @@ func New(o Options) (*Controller, error) {
 	if o.MetricLag == 0 {
 		c.lag = DefaultMetricLag
 	}
+	c.maxLag = o.MetricsMaxLag
+	if c.maxLag <= 0 {
+		c.maxLag = config.DefaultMetricsMaxLag
+	}
+	c.defaultProbe = config.DefaultMetricsProbe
 	if c.rec == nil {
 		c.rec = NopRecorder{}
 	}
@@ -171,7 +185,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		KeyDryRun, c.opts.DryRun)
 	for {
 		now := c.clock.Now()
-		next := nextTick(now, c.opts.Interval, c.opts.Offset)
+		next := c.NextWake(now)
 		select {
 		case <-ctx.Done():
 			c.log.Info("controller stopped")
@@ -182,23 +196,10 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.log.Info("controller stopped")
 			return nil
 		}
-		if err := c.Tick(ctx, c.clock.Now()); err != nil && ctx.Err() == nil {
+		if err := c.Wake(ctx, c.clock.Now()); err != nil && ctx.Err() == nil {
 			c.log.Warn("tick incomplete", KeyError, err.Error())
 		}
 	}
-}
-
-// NextWake is when the loop wants to run next after now: the next tick, or
-// a probe for a late minute. Run sleeps until then and calls Wake; a test or
-// the fault suite on a virtual clock calls both itself.
-func (c *Controller) NextWake(now time.Time) time.Time {
-	return nextTick(now, c.opts.Interval, c.opts.Offset)
-}
-
-// Wake runs what is due at now: a tick, or a probe that becomes a tick when
-// a new minute has been published.
-func (c *Controller) Wake(ctx context.Context, now time.Time) error {
-	return c.Tick(ctx, now)
 }
 
 // nextTick is the first interval boundary plus offset strictly after now.

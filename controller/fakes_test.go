@@ -234,6 +234,9 @@ type fakeMetrics struct {
 	err    func(at time.Time) error
 	now    func() time.Time
 	calls  int
+	// delay: a minute is published this long after it ends (0: 60 s, as
+	// the simulator's default; negative: at once).
+	delay time.Duration
 }
 
 func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time.Time) (map[TargetID]Series, error) {
@@ -248,10 +251,18 @@ func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time
 	if start.After(end) {
 		return nil, fmt.Errorf("start %s after end %s", start, end)
 	}
+	delay := m.delay
+	if delay == 0 {
+		delay = time.Minute
+	}
+	if delay < 0 {
+		delay = 0
+	}
+	now := m.now()
 	out := make(map[TargetID]Series, len(qs))
 	for _, q := range qs {
 		s := Series{Complete: true}
-		for t := start; t.Before(end); t = t.Add(time.Minute) {
+		for t := start; t.Before(end) && !t.Add(time.Minute+delay).After(now); t = t.Add(time.Minute) {
 			d := m.demand(q.ID, t)
 			if d <= 0 {
 				continue

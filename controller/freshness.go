@@ -1,6 +1,9 @@
 package controller
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // ServerClock reports AWS's clock as measured from its responses (the
 // HTTP Date header; awsapi implements it). Metric windows and cooldowns use
@@ -52,4 +55,121 @@ const (
 // pre-create its series.
 func StallReasons() []StallReason {
 	return []StallReason{StallStaleMetrics, StallMetricsError, StallClockSkew, StallFailed, StallThrottled, StallLambdaError}
+}
+
+const (
+	// MaxClockSkew: AWS's clock may differ from ours by this much and the
+	// loop works as if it didn't (it corrects by the measured offset);
+	// beyond it no scale-in or idle is decided.
+	MaxClockSkew = 60 * time.Second
+	// WarnClockSkew: an offset above it is logged at Warn.
+	WarnClockSkew = 5 * time.Second
+	// clockTolerance absorbs the measurement's error: the Date header has
+	// one-second resolution and a response takes time to arrive.
+	clockTolerance = 2 * time.Second
+	// StallTicks: a target that cannot act on its metrics for more ticks
+	// than this is reported stalled (log, telemetry, alert).
+	StallTicks = 3
+	// delaySamples: publication delays remembered for the wake schedule.
+	delaySamples = 10
+)
+
+// readFreshness is what one read says about which minutes are published.
+type readFreshness struct {
+	// evidence: end of the newest minute any target has a datapoint for,
+	// if recent enough to be evidence (zero: none).
+	evidence time.Time
+	// watermark: end of the newest minute counted as published; zero when
+	// nothing is known. Minutes from it on are unknown.
+	watermark time.Time
+	stale     bool   // the newest datapoint is older than metrics_max_lag allows
+	holdIn    string // why scale-in and idle are held now ("" none)
+}
+
+// freshnessOf is the freshness model. Lambda publishes nothing for a minute
+// without invocations, so one target's missing minute says nothing; the
+// whole read is the evidence:
+//
+//   - evidence E: the end of the newest minute any target has a datapoint
+//     for. Every minute before it has been published (CloudWatch publishes
+//     minutes in order; a function late against the others is handled per
+//     target, see buildSlots).
+//   - bound F = now − metrics_max_lag: a minute older than that counts as
+//     published even with no datapoint of any target (an idle account),
+//     but only when our clock agrees with AWS's, or F could be anything.
+//   - watermark W = max(E, F). E behind F by more than a minute means
+//     CloudWatch is late beyond the bound (stale): W = E and scale-in and
+//     idle are held. E older than F by more than metrics_max_lag again is
+//     not evidence of lateness any more — that function stopped long ago —
+//     and W = F.
+//
+// awsNow is AWS's time; end is the read's end (the running minute's start).
+func freshnessOf(series map[TargetID]Series, awsNow, end time.Time, maxLag time.Duration, clockOK bool) readFreshness {
+	var e time.Time
+	for _, s := range series {
+		if !s.Complete {
+			continue
+		}
+		for _, pt := range s.Points {
+			if t := pt.Time.Truncate(metricPeriod).Add(metricPeriod); t.After(e) && !t.After(end) {
+				e = t
+			}
+		}
+	}
+	f := awsNow.Add(-maxLag).Truncate(metricPeriod)
+	var r readFreshness
+	if !e.IsZero() && !e.Before(f.Add(-maxLag)) {
+		r.evidence = e
+	}
+	switch {
+	case !r.evidence.IsZero() && r.evidence.Before(f.Add(-metricPeriod)):
+		r.watermark, r.stale = r.evidence, true
+		r.holdIn = fmt.Sprintf("CloudWatch's newest datapoint ends %s, %s ago: later than metrics_max_lag %s",
+			r.evidence.UTC().Format(time.RFC3339), awsNow.Sub(r.evidence).Round(time.Second), maxLag)
+	case clockOK:
+		r.watermark = latest(r.evidence, f)
+	default:
+		r.watermark = r.evidence
+	}
+	return r
+}
+
+// clockCheck judges the measured offset: ok when the loop may rely on its
+// AWS time for scale-in; skewed when the offset is beyond MaxClockSkew.
+func clockCheck(offset time.Duration, known bool) (ok, skewed bool) {
+	if !known {
+		return false, false
+	}
+	skewed = offset.Abs() > MaxClockSkew+clockTolerance
+	return !skewed, skewed
+}
+
+// delayEstimate keeps the newest publication delays seen (how long after its
+// end a minute was first read) and predicts the next one as their minimum:
+// each is an upper bound of the true delay, so the minimum is the tightest,
+// and a minute later than predicted is found by probing.
+type delayEstimate struct {
+	samples []time.Duration
+}
+
+func (d *delayEstimate) add(v time.Duration) {
+	if v < 0 {
+		return
+	}
+	d.samples = append(d.samples, v)
+	if len(d.samples) > delaySamples {
+		d.samples = d.samples[len(d.samples)-delaySamples:]
+	}
+}
+
+// min returns the estimate; ok=false before the first sample.
+func (d *delayEstimate) min() (time.Duration, bool) {
+	if len(d.samples) == 0 {
+		return 0, false
+	}
+	m := d.samples[0]
+	for _, v := range d.samples[1:] {
+		m = min(m, v)
+	}
+	return m, true
 }

@@ -26,4 +26,11 @@ const (
 	KeyTook         = "took"
 	KeyNext         = "next"
 	KeyInterval     = "interval"
+	KeyWatermark    = "watermark"
+	KeyRequested    = "requested"
+	KeyAllocated    = "allocated"
+	KeyStall        = "stall"
+	KeyTicks        = "ticks"
+	KeyClockOffset  = "clock_offset"
+	KeyLimit        = "limit"
 )

@@ -33,59 +33,118 @@ type PlanRow struct {
 	Err      error // the target could not be observed; Decision is zero
 }
 
-// Tick runs one observe → decide → act cycle at now. The backtest drives it
-// with a virtual clock. It returns the observation errors of this tick
-// (joined); the loop keeps running whatever they are.
+// view is what a tick knows about time and CloudWatch's data, for every
+// target alike.
+type view struct {
+	awsNow     time.Time // our clock corrected by the measured offset
+	start, end time.Time // the metric read: [start, end), end = running minute
+	fr         readFreshness
+	holdIn     string      // why no scale-in or idle may be decided ("" none)
+	global     StallReason // a stall every target shares (skew, stale data)
+}
+
+// Tick runs one observe → decide → act cycle at now (our clock). The
+// backtest and the fault suite drive it on a virtual clock, directly or
+// through Wake. It returns the observation errors of this tick (joined);
+// the loop keeps running whatever they are.
 func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	c.tickMu.Lock()
 	defer c.tickMu.Unlock()
 	began := c.clock.Now()
 
-	obs, start, end, mErr := c.observe(ctx, now)
+	obs, v, mErr := c.observeAt(ctx, now)
+	v = c.judge(now, v, obs)
 	var errs []error
 	if mErr != nil {
 		errs = append(errs, fmt.Errorf("metrics: %w", mErr))
 		if ctx.Err() == nil {
-			c.log.Warn("metrics read failed: holding every target", KeyError, mErr.Error(), KeyErrorClass, errClass(mErr))
+			c.log.Warn("metrics read failed: no scale-in on the targets it covered", KeyError, mErr.Error(),
+				KeyErrorClass, string(errClass(mErr)))
 		}
 	}
 	var jobs []job
 	for _, ob := range obs {
-		id := ob.t.ID
-		c.update(id, func(st *targetState) { c.apply(st, ob, now) })
-		if ob.skipped {
-			st := c.stateCopy(id)
-			errs = append(errs, fmt.Errorf("%s: not found; next try at %s", id, st.NotFoundUntil.UTC().Format(time.RFC3339)))
-			continue
+		j, ok, err := c.evaluate(ctx, ob, v)
+		if err != nil {
+			errs = append(errs, err)
 		}
-		if ob.pcErr != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", id, ob.pcErr))
-			c.logCallError(ctx, id, "reading provisioned concurrency failed", ob.pcErr, now)
-			continue
+		if ok {
+			jobs = append(jobs, j)
 		}
-		if ob.limErr != nil {
-			c.logCallError(ctx, id, "reading limits failed: using the cached ones", ob.limErr, now)
-		}
-		st := c.stateCopy(id)
-		in := c.input(now, start, end, ob.t, st, ob)
-		d := Decide(in)
-		c.rec.Observed(id, in.PC, in.Limits, d)
-		c.recordDemand(id, ob.series, end)
-		if d.Action == ActNone {
-			c.logs[id].Debug("hold", KeyReason, string(d.Reason), KeyFrom, d.Current, KeyTo, d.Desired,
-				KeyUtilization, d.Utilization, KeyDetail, d.Detail, KeyConstrained, d.Constrained,
-				KeyEffectiveMin, d.EffectiveMin, KeyEffectiveMax, d.EffectiveMax)
-			continue
-		}
-		jobs = append(jobs, job{t: ob.t, d: d, failed: in.PC.Exists && in.PC.Status == StatusFailed})
 	}
-	c.actAll(ctx, now, jobs)
+	c.actAll(ctx, v.awsNow, jobs)
+	c.scheduleAfterTick(now, v, obs)
 
 	err := errors.Join(errs...)
 	took := c.clock.Now().Sub(began)
-	c.log.Debug("tick", KeyTargets, len(obs), KeyTook, took.String(), KeyError, errString(err))
+	c.log.Debug("tick", KeyTargets, len(obs), KeyTook, took.String(), KeyWatermark, timeString(v.fr.watermark),
+		KeyError, errString(err))
 	c.rec.Ticked(began, took, err)
 	return err
+}
+
+// evaluate folds one target's observation into its memory, decides, and
+// returns the write to make, if any.
+func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job, bool, error) {
+	id, now := ob.t.ID, v.awsNow
+	log := c.logs[id]
+	var before, after targetState
+	c.update(id, func(st *targetState) { before = *st; c.apply(st, ob, now); after = *st })
+	if after.lastStatus == StatusFailed && before.lastStatus != StatusFailed && ob.fresh {
+		log.Warn("allocation FAILED", KeyStatusReason, ob.pc.StatusReason, KeyRequested, ob.pc.Requested,
+			KeyAllocated, ob.pc.Allocated, KeyUntil, after.FailedUntil.UTC().Format(time.RFC3339))
+	}
+	var err error
+	var d Decision
+	decided := false
+	switch {
+	case ob.skipped:
+		err = fmt.Errorf("%s: not found; next try at %s", id, after.NotFoundUntil.UTC().Format(time.RFC3339))
+	case ob.pcErr != nil:
+		err = fmt.Errorf("%s: %w", id, ob.pcErr)
+		c.logCallError(ctx, id, "reading provisioned concurrency failed", ob.pcErr, now)
+	default:
+		if ob.limErr != nil {
+			c.logCallError(ctx, id, "reading limits failed: using the cached ones", ob.limErr, now)
+		}
+		in := c.input(v, ob.t, after, ob)
+		d, decided = Decide(in), true
+		c.rec.Observed(id, in.PC, in.Limits, d)
+		c.recordDemand(id, ob.series, v.fr.watermark)
+	}
+	c.noteStall(id, ob, d, v.global)
+	if !decided {
+		return job{}, false, err
+	}
+	if d.Action == ActNone {
+		log.Debug("hold", KeyReason, string(d.Reason), KeyFrom, d.Current, KeyTo, d.Desired, KeyAllocated, ob.pc.Allocated,
+			KeyUtilization, d.Utilization, KeyDetail, d.Detail, KeyConstrained, d.Constrained,
+			KeyEffectiveMin, d.EffectiveMin, KeyEffectiveMax, d.EffectiveMax)
+		return job{}, false, err
+	}
+	return job{t: ob.t, d: d, failed: ob.pc.Exists && ob.pc.Status == StatusFailed, allocated: ob.pc.Allocated}, true, err
+}
+
+// noteStall reports a target that has not been able to act on its metrics
+// for more than StallTicks ticks: once at Warn when it begins (or its
+// reason changes), at Info when it ends, and every tick to the recorder.
+func (c *Controller) noteStall(id TargetID, ob observation, d Decision, global StallReason) {
+	reason, detail := blocker(ob, d, global)
+	var report StallReason
+	var change stallChange
+	var ticks int
+	c.update(id, func(st *targetState) {
+		report, change = st.stallUpdate(reason, detail)
+		ticks = st.stallTicks
+	})
+	switch change {
+	case stallBegan:
+		c.logs[id].Warn("target stalled: not acting on its metrics", KeyStall, string(report), KeyTicks, ticks,
+			KeyDetail, detail)
+	case stallEnded:
+		c.logs[id].Info("target acting on its metrics again")
+	}
+	c.rec.ObserveStall(id, report)
 }
 
 // Plan observes and decides at now for every target, and writes nothing:
@@ -93,11 +152,14 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 func (c *Controller) Plan(ctx context.Context, now time.Time) ([]PlanRow, error) {
 	c.tickMu.Lock()
 	defer c.tickMu.Unlock()
-	obs, start, end, mErr := c.observe(ctx, now)
+	obs, v, mErr := c.observeAt(ctx, now)
+	c.loop.mu.Lock()
+	v = c.holds(now, v, false)
+	c.loop.mu.Unlock()
 	rows := make([]PlanRow, 0, len(obs))
 	for _, ob := range obs {
 		st := c.stateCopy(ob.t.ID)
-		c.apply(&st, ob, now)
+		c.apply(&st, ob, v.awsNow)
 		row := PlanRow{ID: ob.t.ID, PC: ob.pc, Limits: st.limits}
 		switch {
 		case ob.skipped:
@@ -105,7 +167,7 @@ func (c *Controller) Plan(ctx context.Context, now time.Time) ([]PlanRow, error)
 		case ob.pcErr != nil:
 			row.Err = ob.pcErr
 		default:
-			in := c.input(now, start, end, ob.t, st, ob)
+			in := c.input(v, ob.t, st, ob)
 			row.PC, row.Limits, row.Bounds, row.Decision = in.PC, in.Limits, in.Bounds, Decide(in)
 		}
 		rows = append(rows, row)
@@ -116,16 +178,34 @@ func (c *Controller) Plan(ctx context.Context, now time.Time) ([]PlanRow, error)
 	return rows, nil
 }
 
-// window is the metric read of a tick: the newest MetricLag finished
-// periods are left out as not yet complete; the lookback covers every
-// target's datapoints (and idle_after where missing_data is idle).
-func (c *Controller) window(now time.Time) (time.Time, time.Time) {
-	end := now.Truncate(metricPeriod).Add(-time.Duration(c.lag) * metricPeriod)
+// observeAt reads Lambda and CloudWatch at now (our clock) and judges the
+// read's freshness.
+func (c *Controller) observeAt(ctx context.Context, now time.Time) ([]observation, view, error) {
+	off, _ := c.offset()
+	start, end := c.window(now.Add(off))
+	obs, mErr := c.observe(ctx, now.Add(off), start, end)
+	// The read's responses measured the offset (again): use it.
+	off, known := c.offset()
+	v := view{awsNow: now.Add(off), start: start, end: end}
+	clockOK, _ := clockCheck(off, known)
+	series := make(map[TargetID]Series, len(obs))
+	for _, ob := range obs {
+		series[ob.t.ID] = ob.series
+	}
+	v.fr = freshnessOf(series, v.awsNow, end, c.maxLag, clockOK)
+	return obs, v, mErr
+}
+
+// window is the metric read of a tick at AWS's time awsNow: up to the
+// running minute, over every target's lookback plus metrics_max_lag, so
+// that late data still leaves a full lookback of published minutes.
+func (c *Controller) window(awsNow time.Time) (time.Time, time.Time) {
+	end := awsNow.Truncate(metricPeriod)
 	n := 1
 	for _, t := range c.targets {
 		n = max(n, lookback(t.Policy))
 	}
-	return end.Add(-time.Duration(n) * metricPeriod), end
+	return end.Add(-time.Duration(n)*metricPeriod - c.maxLag), end
 }
 
 func lookback(p config.Policy) int {
@@ -141,8 +221,7 @@ func lookback(p config.Policy) int {
 
 // observe reads CloudWatch once for all targets while a bounded pool reads
 // Lambda per target; limits only when their cache is stale.
-func (c *Controller) observe(ctx context.Context, now time.Time) ([]observation, time.Time, time.Time, error) {
-	start, end := c.window(now)
+func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]observation, error) {
 	obs := make([]observation, len(c.targets))
 	queries := make([]MetricQuery, 0, len(c.targets))
 	sem := make(chan struct{}, c.opts.Workers)
@@ -196,87 +275,26 @@ func (c *Controller) observe(ctx context.Context, now time.Time) ([]observation,
 		}
 		obs[i].series = s
 	}
-	return obs, start, end, mErr
+	return obs, mErr
 }
 
-// apply folds an observation into a target's memory.
-func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
-	if ob.skipped {
-		return
-	}
-	if ob.pcErr != nil {
-		c.backOff(st, ob.pcErr, now)
-	}
-	if ob.fresh {
-		if st.lastStatus == StatusInProgress && ob.pc.Status != StatusInProgress {
-			st.SettledAt = now // the change just finished allocating
-		}
-		if ob.pc.Exists && ob.pc.Status == StatusFailed {
-			if st.FailedUntil.IsZero() {
-				st.FailedUntil = now.Add(c.failedBackoff(0))
-			}
-		} else if !ob.pc.Exists || ob.pc.Status == StatusReady {
-			st.FailedAttempts, st.FailedUntil = 0, time.Time{}
-		}
-		st.pc, st.hasPC, st.lastStatus = ob.pc, true, ob.pc.Status
-		st.NotFoundUntil = time.Time{}
-	}
-	if ob.limFetched {
-		st.limitsAt = now // on error too: retry on the slow cadence, not every tick
-		if ob.limErr == nil {
-			st.limits = ob.limits
-		} else {
-			c.backOff(st, ob.limErr, now)
-		}
-	}
-	for _, pt := range ob.series.Points {
-		if active(pt) {
-			st.LastInvocation = latest(st.LastInvocation, pt.Time.Truncate(metricPeriod).Add(metricPeriod))
-		}
-	}
-}
-
-// backOff reacts to a failed Lambda call by its class.
-func (c *Controller) backOff(st *targetState, err error, now time.Time) {
-	switch errClass(err) {
-	case ClassThrottled:
-		d := retryAfter(err)
-		if d <= 0 {
-			d = c.opts.Interval
-		}
-		st.ThrottledUntil = now.Add(d)
-	case ClassNotFound:
-		st.NotFoundUntil = now.Add(c.notFoundRetry())
-	}
-}
-
-func (c *Controller) notFoundRetry() time.Duration { return 5 * c.opts.Interval }
-
-// failedBackoff doubles per attempt from one interval, up to an hour.
-func (c *Controller) failedBackoff(attempts int) time.Duration {
-	d := c.opts.Interval
-	for range attempts {
-		d *= 2
-		if d >= failedBackoffMax {
-			return failedBackoffMax
-		}
-	}
-	return d
-}
-
-func (c *Controller) input(now, start, end time.Time, t Target, st targetState, ob observation) Input {
+func (c *Controller) input(v view, t Target, st targetState, ob observation) Input {
 	in := Input{
-		Now: now, Period: metricPeriod, WindowStart: start, WindowEnd: end,
+		Now: v.awsNow, Period: metricPeriod, WindowStart: v.start, WindowEnd: v.fr.watermark,
+		MaxLag: c.maxLag, HoldIn: v.holdIn,
 		Policy: t.Policy, PC: ob.pc, Series: ob.series, Limits: ob.limits, State: st.State,
 	}
+	if in.WindowEnd.IsZero() {
+		in.WindowEnd = v.start // nothing known to be published
+	}
 	if t.Bounds != nil {
-		in.Bounds = t.Bounds(now)
+		in.Bounds = t.Bounds(v.awsNow)
 	}
 	return in
 }
 
 func (c *Controller) recordDemand(id TargetID, s Series, end time.Time) {
-	if !s.Complete {
+	if !s.Complete || end.IsZero() {
 		return
 	}
 	var conc, spill float64
@@ -307,4 +325,11 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -1,0 +1,171 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+)
+
+// Every change to a target's memory happens in this file. A target's
+// Lambda config moves through these states; the loop's memory follows what
+// it reads and what it writes:
+//
+//	        Put ok                      allocation done
+//	NONE ───────────▶ IN_PROGRESS ─────────────────────▶ READY ──┐
+//	  ▲                 │      ▲                          │      │ Put ok
+//	  │ Delete ok       │      └──────────────────────────┼──────┘
+//	  └─────────────────┼─────────────────────────────────┘
+//	                    │ allocation fails
+//	                    ▼
+//	                  FAILED ── backoff (1 interval, doubling to 1 h) ──▶ Put (no larger) ─▶ IN_PROGRESS
+//
+// Beside the config, per target: a throttle backoff (Retry-After or one
+// interval), a slow retry while the function is not found, a value Lambda
+// refused (not repeated for RejectRetry), the newest minute with
+// invocations, and a stall count (ticks in a row it could not act on its
+// metrics; reported after StallTicks).
+
+// apply folds an observation into a target's memory.
+func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
+	if ob.skipped {
+		return
+	}
+	if ob.pcErr != nil {
+		c.backOff(st, ob.pcErr, now)
+	}
+	if ob.fresh {
+		if st.lastStatus == StatusInProgress && ob.pc.Status != StatusInProgress {
+			st.SettledAt = now // the change just finished allocating
+		}
+		if ob.pc.Exists && ob.pc.Status == StatusFailed {
+			if st.FailedUntil.IsZero() {
+				st.FailedUntil = now.Add(c.failedBackoff(0))
+			}
+		} else if !ob.pc.Exists || ob.pc.Status == StatusReady {
+			st.FailedAttempts, st.FailedUntil = 0, time.Time{}
+		}
+		st.pc, st.hasPC, st.lastStatus = ob.pc, true, ob.pc.Status
+		st.NotFoundUntil = time.Time{}
+	}
+	if ob.limFetched {
+		st.limitsAt = now // on error too: retry on the slow cadence, not every tick
+		if ob.limErr == nil {
+			st.limits = ob.limits
+		} else {
+			c.backOff(st, ob.limErr, now)
+		}
+	}
+	for _, pt := range ob.series.Points {
+		if active(pt) {
+			st.LastInvocation = latest(st.LastInvocation, pt.Time.Truncate(metricPeriod).Add(metricPeriod))
+		}
+	}
+}
+
+// backOff reacts to a failed Lambda call by its class.
+func (c *Controller) backOff(st *targetState, err error, now time.Time) {
+	switch errClass(err) {
+	case ClassThrottled:
+		d := retryAfter(err)
+		if d <= 0 {
+			d = c.opts.Interval
+		}
+		st.ThrottledUntil = now.Add(d)
+	case ClassNotFound:
+		st.NotFoundUntil = now.Add(c.notFoundRetry())
+	}
+}
+
+func (c *Controller) notFoundRetry() time.Duration { return 5 * c.opts.Interval }
+
+// failedBackoff doubles per attempt from one interval, up to an hour.
+func (c *Controller) failedBackoff(attempts int) time.Duration {
+	d := c.opts.Interval
+	for range attempts {
+		d *= 2
+		if d >= failedBackoffMax {
+			return failedBackoffMax
+		}
+	}
+	return d
+}
+
+// wrote records a successful Put or Delete; pc is Lambda's answer.
+func (c *Controller) wrote(st *targetState, j job, pc PCConfig, now time.Time) {
+	d := j.d
+	st.LastChange, st.LastFrom, st.LastTo, st.LastDirection = now, d.Current, d.Desired, d.Direction
+	if st.Rejected > 0 && d.Desired >= st.Rejected {
+		st.Rejected, st.RejectedAt = 0, time.Time{} // a limit was raised
+	}
+	if j.failed {
+		st.FailedAttempts++
+		st.FailedUntil = now.Add(c.failedBackoff(st.FailedAttempts))
+	}
+	if d.Action == ActDelete {
+		st.pc = PCConfig{}
+	} else {
+		if !pc.Exists { // a store that answers Put with nothing: assume Lambda's
+			pc = PCConfig{Exists: true, Requested: d.Desired, Status: StatusInProgress, LastModified: now}
+		}
+		st.pc = pc
+	}
+	st.lastStatus = st.pc.Status
+}
+
+// writeRefused records a failed Put or Delete.
+func (c *Controller) writeRefused(st *targetState, j job, err error, now time.Time) {
+	c.backOff(st, err, now)
+	if errClass(err) == ClassInvalid && j.d.Action == ActPut {
+		st.Rejected, st.RejectedAt = j.d.Desired, now
+	}
+}
+
+// stallUpdate counts the ticks in a row a target could not act on its
+// metrics and says whether it is (still, newly, no longer) stalled.
+func (st *targetState) stallUpdate(reason StallReason, detail string) (report StallReason, change stallChange) {
+	if reason == StallNone {
+		was := st.stallReported
+		st.stallTicks, st.stallReason, st.stallReported, st.stallDetail = 0, StallNone, false, ""
+		if was {
+			return StallNone, stallEnded
+		}
+		return StallNone, stallSame
+	}
+	st.stallTicks++
+	changed := reason != st.stallReason
+	st.stallReason, st.stallDetail = reason, detail
+	if st.stallTicks <= StallTicks {
+		return StallNone, stallSame
+	}
+	if !st.stallReported || changed {
+		st.stallReported = true
+		return reason, stallBegan
+	}
+	return reason, stallSame
+}
+
+type stallChange int
+
+const (
+	stallSame stallChange = iota
+	stallBegan
+	stallEnded
+)
+
+// blocker says why a target could not act on its metrics this tick.
+func blocker(ob observation, d Decision, global StallReason) (StallReason, string) {
+	switch {
+	case ob.skipped:
+		return StallLambdaError, "function or alias not found: retrying slowly"
+	case ob.pcErr != nil && errClass(ob.pcErr) == ClassThrottled, d.Reason == ReasonThrottled:
+		return StallThrottled, "Lambda answers 429: backing off"
+	case ob.pcErr != nil:
+		return StallLambdaError, fmt.Sprintf("reading the config failed (%s)", errClass(ob.pcErr))
+	case !ob.series.Complete:
+		return StallMetricsError, "CloudWatch read failed or partial"
+	case ob.pc.Exists && ob.pc.Status == StatusFailed:
+		return StallFailed, fmt.Sprintf("allocation FAILED (%s): %d of %d allocated", ob.pc.StatusReason, ob.pc.Allocated, ob.pc.Requested)
+	case global != StallNone:
+		return global, ""
+	}
+	return StallNone, ""
+}
