@@ -23,8 +23,8 @@ const (
 )
 
 type job struct {
-	t      Target
-	d      Decision
+	t         Target
+	d         Decision
 	failed    bool // the config was FAILED: this write is a retry
 	allocated int  // allocated PC when decided
 }
