@@ -277,13 +277,15 @@ type MinuteStat struct {
 const CodeOK = "OK"
 
 // The World's operations (world.go, control.go for Lambda, metricquery.go
-// for CloudWatch, faults.go, stats.go, inprocess.go):
+// for CloudWatch, faults.go, stats.go, writelog.go, inprocess.go):
 //
 //	NewWorld(sc *Scenario, clk controller.Clock) (*World, error)
 //	(w *World) AdvanceTo(t time.Time)
 //	(w *World) PutProvisionedConcurrency(fn, qualifier string, n int) (PCView, error)
+//	(w *World) PutProvisionedConcurrencyAs(caller, fn, qualifier string, n int) (PCView, error)
 //	(w *World) GetProvisionedConcurrency(fn, qualifier string) (PCView, error)
 //	(w *World) DeleteProvisionedConcurrency(fn, qualifier string) error
+//	(w *World) DeleteProvisionedConcurrencyAs(caller, fn, qualifier string) error
 //	(w *World) ListProvisionedConcurrency(fn, marker string, maxItems int) ([]PCView, string, error)
 //	(w *World) GetFunctionConcurrency(fn string) (*int, error)
 //	(w *World) PutFunctionConcurrency(fn string, n int) error
@@ -301,6 +303,7 @@ const CodeOK = "OK"
 //	(w *World) CountAPICall(op, code string)
 //	(w *World) Stats() Stats
 //	(w *World) Minutes(fn, qualifier string) []MinuteStat
+//	(w *World) WriteLog() []WriteRecord
 //	(w *World) InProcess() (controller.PCStore, controller.MetricSource)
 //	(w *World) Clock() controller.Clock
 //

@@ -134,13 +134,28 @@ func (w *World) lookup(ref, qualifier string) (*function, string, *APIError) {
 	return f, qualifier, nil
 }
 
-// PutProvisionedConcurrency is PutProvisionedConcurrencyConfig. The checks
-// run in the order a request meets them: input validation, the function,
-// the qualifier, an operation in progress, the version's other config, then
-// the reserved-concurrency and account limits.
+// PutProvisionedConcurrency is PutProvisionedConcurrencyConfig, written in
+// the write log by CallerDirect. The checks run in the order a request meets
+// them: input validation, the function, the qualifier, an operation in
+// progress, the version's other config, then the reserved-concurrency and
+// account limits.
 func (w *World) PutProvisionedConcurrency(fn, qualifier string, n int) (PCView, error) {
+	return w.PutProvisionedConcurrencyAs(CallerDirect, fn, qualifier, n)
+}
+
+// PutProvisionedConcurrencyAs is PutProvisionedConcurrency on behalf of
+// caller, as the write log names it (e.g. a test playing another writer).
+func (w *World) PutProvisionedConcurrencyAs(caller, fn, qualifier string, n int) (PCView, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	v, err := w.putPCLocked(fn, qualifier, n)
+	rec := newWriteRecord(opPutPC, caller, fn, qualifier, n)
+	rec.Result = resultOf(err)
+	w.logWriteLocked(rec)
+	return v, err
+}
+
+func (w *World) putPCLocked(fn, qualifier string, n int) (PCView, error) {
 	now := w.sync()
 	if n < 1 {
 		return PCView{}, errInvalid(fmt.Sprintf("1 validation error detected: Value '%d' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 1", n))
@@ -255,11 +270,26 @@ func (w *World) GetProvisionedConcurrency(fn, qualifier string) (PCView, error) 
 	return pc.view(now, w.sc), nil
 }
 
-// DeleteProvisionedConcurrency is DeleteProvisionedConcurrencyConfig; the
-// environments go at once. A config still IN_PROGRESS gives 409.
+// DeleteProvisionedConcurrency is DeleteProvisionedConcurrencyConfig,
+// written in the write log by CallerDirect; the environments go at once. A
+// config still IN_PROGRESS gives 409.
 func (w *World) DeleteProvisionedConcurrency(fn, qualifier string) error {
+	return w.DeleteProvisionedConcurrencyAs(CallerDirect, fn, qualifier)
+}
+
+// DeleteProvisionedConcurrencyAs is DeleteProvisionedConcurrency on behalf
+// of caller, as the write log names it.
+func (w *World) DeleteProvisionedConcurrencyAs(caller, fn, qualifier string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	err := w.deletePCLocked(fn, qualifier)
+	rec := newWriteRecord(opDeletePC, caller, fn, qualifier, 0)
+	rec.Result = resultOf(err)
+	w.logWriteLocked(rec)
+	return err
+}
+
+func (w *World) deletePCLocked(fn, qualifier string) error {
 	now := w.sync()
 	f, q, aerr := w.lookup(fn, qualifier)
 	if aerr != nil {

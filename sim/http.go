@@ -56,6 +56,7 @@ const maxBodyBytes = 2 << 20
 //	POST   / with X-Amz-Target: GraniteServiceVersion20100801.{Op} CloudWatch, AWS JSON 1.0 (AWS CLI)
 //	POST   / with Action={Op}&Version=2010-08-01                    CloudWatch, awsQuery
 //	GET    /_sim/stats                                    World.Stats() as JSON
+//	GET    /_sim/writes                                   World.WriteLog() as JSON: every Put and Delete answered
 //
 // CloudWatch operations are GetMetricData, PutMetricData and ListMetrics.
 // {fn} is a name, a partial or full ARN, percent-escaped or not. Each
@@ -123,6 +124,9 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, c *call) {
 	case len(segs) == 2 && segs[0] == "_sim" && segs[1] == "stats" && r.Method == http.MethodGet:
 		c.op, c.protocol, c.status = "SimStats", "json", http.StatusOK
 		writeJSON(w, http.StatusOK, h.world.Stats())
+	case len(segs) == 2 && segs[0] == "_sim" && segs[1] == "writes" && r.Method == http.MethodGet:
+		c.op, c.protocol, c.status = "SimWrites", "json", http.StatusOK
+		writeJSON(w, http.StatusOK, nonNil(h.world.WriteLog()))
 	default:
 		h.serveLambda(w, r, c, segs)
 	}

@@ -23,11 +23,21 @@ type inProcessStore struct{ w *World }
 
 // call applies faults and counts the call like the HTTP layer does.
 func (w *World) call(ctx context.Context, op string, f func() error) error {
+	return w.callWrite(ctx, op, nil, f)
+}
+
+// callWrite is call for a write: one answered by a fault is logged as
+// write (f logs its own through the World).
+func (w *World) callWrite(ctx context.Context, op string, write *WriteRecord, f func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if _, ferr := w.Fault(op); ferr != nil {
 		w.CountAPICall(op, ferr.Code)
+		if write != nil {
+			write.Result = ferr.Code
+			w.logWrite(*write)
+		}
 		return ferr
 	}
 	err := f()
@@ -70,8 +80,10 @@ func (s inProcessStore) GetPC(ctx context.Context, id controller.TargetID) (cont
 
 func (s inProcessStore) PutPC(ctx context.Context, id controller.TargetID, n int) (controller.PCConfig, error) {
 	var v PCView
-	err := s.w.call(ctx, "PutProvisionedConcurrencyConfig", func() (err error) {
-		v, err = s.w.PutProvisionedConcurrency(id.Function, id.Qualifier, n)
+	caller := callerFrom(ctx)
+	rec := newWriteRecord(opPutPC, caller, id.Function, id.Qualifier, n)
+	err := s.w.callWrite(ctx, opPutPC, &rec, func() (err error) {
+		v, err = s.w.PutProvisionedConcurrencyAs(caller, id.Function, id.Qualifier, n)
 		return err
 	})
 	if err != nil {
@@ -81,8 +93,10 @@ func (s inProcessStore) PutPC(ctx context.Context, id controller.TargetID, n int
 }
 
 func (s inProcessStore) DeletePC(ctx context.Context, id controller.TargetID) error {
-	err := s.w.call(ctx, "DeleteProvisionedConcurrencyConfig", func() error {
-		return s.w.DeleteProvisionedConcurrency(id.Function, id.Qualifier)
+	caller := callerFrom(ctx)
+	rec := newWriteRecord(opDeletePC, caller, id.Function, id.Qualifier, 0)
+	err := s.w.callWrite(ctx, opDeletePC, &rec, func() error {
+		return s.w.DeleteProvisionedConcurrencyAs(caller, id.Function, id.Qualifier)
 	})
 	if aerr, ok := errors.AsType[*APIError](err); ok && aerr.Code == CodePCConfigNotFound {
 		return nil // already gone: the goal is reached

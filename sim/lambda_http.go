@@ -24,11 +24,37 @@ const (
 	opGetConfiguration  = "GetFunctionConfiguration"
 )
 
-// lambdaRequest is a routed Lambda request: the operation and its path labels.
+// lambdaRequest is a routed Lambda request: the operation and its path
+// labels, and for Put and Delete what the write log needs.
 type lambdaRequest struct {
 	op       string
 	function string // {FunctionName} as sent (name, ARN or partial ARN)
 	alias    string // {Name} of GetAlias
+
+	caller  string // Put and Delete: who sent it
+	body    []byte // Put: read before the faults, so a faulted Put logs its value
+	bodyErr error
+	logged  bool // the World has logged this write (it reached the World)
+}
+
+func (req *lambdaRequest) isWrite() bool { return req.op == opPutPC || req.op == opDeletePC }
+
+// logUnanswered logs a write the World never saw: answered with an injected
+// fault or a wire-level error (code), with what it asked for as far as the
+// request says it.
+func (h *handler) logUnanswered(req *lambdaRequest, q url.Values, code string) {
+	if !req.isWrite() || req.logged {
+		return
+	}
+	n := 0
+	var in lambdaPutPCInput
+	if req.op == opPutPC && json.Unmarshal(req.body, &in) == nil && in.ProvisionedConcurrentExecutions != nil {
+		n = *in.ProvisionedConcurrentExecutions
+	}
+	rec := newWriteRecord(req.op, req.caller, req.function, q.Get("Qualifier"), n)
+	rec.Result = code
+	req.logged = true
+	h.world.logWrite(rec)
 }
 
 // routeLambda maps method and path to an operation (paths as the Go SDK
@@ -97,12 +123,20 @@ func (h *handler) serveLambda(w http.ResponseWriter, r *http.Request, c *call, s
 		return
 	}
 	c.op = req.op
+	if req.isWrite() {
+		req.caller = callerFromUserAgent(r.UserAgent())
+	}
+	if req.op == opPutPC {
+		req.body, req.bodyErr = readBody(w, r)
+	}
 	if e := h.begin(w, r, c); e != nil {
+		h.logUnanswered(&req, q, e.code)
 		h.fail(w, c, e, writeLambdaError)
 		return
 	}
-	status, out, e := h.lambdaCall(w, r, req, q)
+	status, out, e := h.lambdaCall(w, r, &req, q)
 	if e != nil {
+		h.logUnanswered(&req, q, e.code)
 		h.fail(w, c, e, writeLambdaError)
 		return
 	}
@@ -116,7 +150,7 @@ func (h *handler) serveLambda(w http.ResponseWriter, r *http.Request, c *call, s
 
 // lambdaCall decodes the operation's input, calls the World and returns the
 // success status and body.
-func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req lambdaRequest, q url.Values) (int, any, *wireError) {
+func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req *lambdaRequest, q url.Values) (int, any, *wireError) {
 	if req.op == opAccountSettings {
 		return http.StatusOK, h.world.AccountSettings(), nil
 	}
@@ -161,19 +195,21 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req lambdaR
 	switch req.op {
 	case opPutPC:
 		var in lambdaPutPCInput
-		if e := decodeLambdaBody(w, r, &in); e != nil {
+		if e := decodeLambdaJSON(req.body, req.bodyErr, &in); e != nil {
 			return 0, nil, e
 		}
 		if in.ProvisionedConcurrentExecutions == nil {
 			return 0, nil, lambdaInvalidParameter("ProvisionedConcurrentExecutions is required.")
 		}
-		v, werr := h.world.PutProvisionedConcurrency(fn, qualifier, *in.ProvisionedConcurrentExecutions)
+		req.logged = true
+		v, werr := h.world.PutProvisionedConcurrencyAs(req.caller, fn, qualifier, *in.ProvisionedConcurrentExecutions)
 		return lambdaResult(http.StatusAccepted, v, werr)
 	case opGetPC:
 		v, werr := h.world.GetProvisionedConcurrency(fn, qualifier)
 		return lambdaResult(http.StatusOK, v, werr)
 	case opDeletePC:
-		return lambdaResult(http.StatusNoContent, nil, h.world.DeleteProvisionedConcurrency(fn, qualifier))
+		req.logged = true
+		return lambdaResult(http.StatusNoContent, nil, h.world.DeleteProvisionedConcurrencyAs(req.caller, fn, qualifier))
 	case opListPC:
 		marker, maxItems, err := pageParams(q, 50, 50)
 		if err != nil {
@@ -232,6 +268,12 @@ func lambdaWireErrorOf(err error) *wireError { return toWireError(true, err) }
 // wrong types and trailing garbage; unknown members are ignored, as AWS does.
 func decodeLambdaBody(w http.ResponseWriter, r *http.Request, v any) *wireError {
 	body, err := readBody(w, r)
+	return decodeLambdaJSON(body, err, v)
+}
+
+// decodeLambdaJSON is decodeLambdaBody on a body already read (with its
+// read error).
+func decodeLambdaJSON(body []byte, err error, v any) *wireError {
 	if err != nil {
 		return lambdaSerialization(err.Error())
 	}

@@ -33,6 +33,7 @@ type World struct {
 	store   *metricStore
 	account minuteAcc // account-wide ConcurrentExecutions and Invocations
 	stats   statsState
+	writes  []WriteRecord // the write log, oldest first
 }
 
 type function struct {
