@@ -73,6 +73,10 @@ func (h *handler) serveCloudWatch(w http.ResponseWriter, r *http.Request, c *cal
 // serveCloudWatchBody runs one known operation: faults, decode, World, encode.
 func (h *handler) serveCloudWatchBody(w http.ResponseWriter, r *http.Request, c *call, codec cwCodec, op string, body []byte) {
 	c.op = op
+	if h.world.outage(op) {
+		h.hangUp(w, c)
+		return
+	}
 	if e := h.begin(w, r, c); e != nil {
 		h.failCW(w, c, codec, e)
 		return

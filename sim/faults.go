@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
@@ -8,7 +9,7 @@ import (
 )
 
 // Faults are deterministic for the scenario's seed. Request faults
-// (throttle, server_error, latency, conflict) draw from one PCG stream per
+// (throttle, server_error, latency, conflict, unavailable) draw from one PCG stream per
 // fault, so a given sequence of calls meets the same faults every run.
 // World faults (failed_allocation, metric_gap, metric_delay) hash the seed
 // with what they hit (function, qualifier, minute or Put time), so they do
@@ -63,12 +64,36 @@ func (f *faultState) hits(fn, q, key string) bool {
 	return u < f.prob
 }
 
+// ErrUnavailable is what the in-process ports return during an injected
+// outage (fault kind unavailable): a plain error, not an *APIError, so the
+// controller treats it as it would a connection failure.
+var ErrUnavailable = errors.New("sim: endpoint unavailable (injected outage)")
+
+// outage reports whether an unavailable fault swallows this request of op:
+// it is decided before Fault, as an endpoint that is down neither throttles
+// nor spends the control-plane rate limit.
+func (w *World) outage(op string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	off := w.clk.Now().Sub(w.start)
+	for _, f := range w.faults {
+		if f.spec.Kind != FaultUnavailable || (f.spec.Op != "*" && f.spec.Op != op) || !f.activeAt(off) {
+			continue
+		}
+		if f.prob >= 1 || f.rng.Float64() < f.prob {
+			return true
+		}
+	}
+	return false
+}
+
 // cloudWatchOps are the operations answered in CloudWatch's error shapes.
 var cloudWatchOps = map[string]bool{"GetMetricData": true, "PutMetricData": true, "ListMetrics": true, "GetMetricStatistics": true}
 
 // Fault decides, for one request of operation op now, the added latency
 // and the error to answer instead of the operation (nil: run it). The HTTP
-// layer calls it once per request before the operation.
+// layer calls it once per request before the operation (after the outage
+// check, which it does not include).
 func (w *World) Fault(op string) (time.Duration, *APIError) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -60,8 +60,9 @@ const maxBodyBytes = 2 << 20
 //
 // CloudWatch operations are GetMetricData, PutMetricData and ListMetrics.
 // {fn} is a name, a partial or full ARN, percent-escaped or not. Each
-// operation first meets the World's injected faults (latency on the World's
-// clock, then errors), then runs, and is counted by result code. Every
+// operation first meets the World's injected faults (an outage, which
+// closes the connection; latency on the World's clock; then errors), then
+// runs, and is counted by result code. Every
 // response's Date header is the World's clock, not wall time.
 func NewHandler(w *World, logger *slog.Logger) http.Handler {
 	if logger == nil {
@@ -177,6 +178,22 @@ func (h *handler) begin(w http.ResponseWriter, r *http.Request, c *call) *wireEr
 		return toWireError(c.protocol == protoLambda, apiErr)
 	}
 	return nil
+}
+
+// hangUp answers nothing, for an injected outage: it closes the connection
+// under the request, so the client sees a transport error (EOF) as from an
+// endpoint that is down or restarting, and its retryer does what it would.
+// Where the connection can't be taken (HTTP/2, an in-memory ResponseWriter)
+// it aborts the response with http.ErrAbortHandler, which net/http's servers
+// turn into a reset; in-memory callers recover it (Transport does).
+func (h *handler) hangUp(w http.ResponseWriter, c *call) {
+	c.code = ResultUnavailable
+	h.world.CountAPICall(c.op, ResultUnavailable)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
 }
 
 // fail writes e with the protocol's writer and records it.

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -14,7 +15,8 @@ import (
 // world: the same operations, validation, faults and accounting as over
 // HTTP, without the network (backtest, tests). Injected latency is not
 // slept: a virtual clock would deadlock on it. Errors are *APIError, which
-// implements controller.ClassifiedError.
+// implements controller.ClassifiedError, except during an injected outage
+// (ErrUnavailable, wrapped with the operation).
 func (w *World) InProcess() (controller.PCStore, controller.MetricSource) {
 	return inProcessStore{w}, inProcessMetrics{w}
 }
@@ -31,6 +33,14 @@ func (w *World) call(ctx context.Context, op string, f func() error) error {
 func (w *World) callWrite(ctx context.Context, op string, write *WriteRecord, f func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if w.outage(op) {
+		w.CountAPICall(op, ResultUnavailable)
+		if write != nil {
+			write.Result = ResultUnavailable
+			w.logWrite(*write)
+		}
+		return fmt.Errorf("%s: %w", op, ErrUnavailable)
 	}
 	if _, ferr := w.Fault(op); ferr != nil {
 		w.CountAPICall(op, ferr.Code)

@@ -129,6 +129,11 @@ func (h *handler) serveLambda(w http.ResponseWriter, r *http.Request, c *call, s
 	if req.op == opPutPC {
 		req.body, req.bodyErr = readBody(w, r)
 	}
+	if h.world.outage(c.op) {
+		h.logUnanswered(&req, q, ResultUnavailable)
+		h.hangUp(w, c)
+		return
+	}
 	if e := h.begin(w, r, c); e != nil {
 		h.logUnanswered(&req, q, e.code)
 		h.fail(w, c, e, writeLambdaError)

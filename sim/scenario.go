@@ -82,9 +82,12 @@ const (
 	FaultFailedAllocation = "failed_allocation"
 	FaultMetricGap        = "metric_gap"
 	FaultMetricDelay      = "metric_delay"
+	FaultUnavailable      = "unavailable"
 )
 
-// FaultSpec injects one kind of fault. Op is the API operation name
+// FaultSpec injects one kind of fault. Kind unavailable is an endpoint
+// outage: nothing is answered (over HTTP the connection is closed; in
+// process the call fails with ErrUnavailable). Op is the API operation name
 // (e.g. PutProvisionedConcurrencyConfig, GetMetricData) or "*" for all; it
 // is ignored by failed_allocation, metric_gap and metric_delay, which may be
 // narrowed by Function and Qualifier instead. From/Until are offsets from
@@ -457,13 +460,13 @@ func validateLoad(p *problems, lp string, l Load) {
 
 func validateFault(p *problems, fp string, f FaultSpec, functions map[string]int) {
 	switch f.Kind {
-	case FaultThrottle, FaultServerError, FaultLatency, FaultConflict:
+	case FaultThrottle, FaultServerError, FaultLatency, FaultConflict, FaultUnavailable:
 		if f.Op != "*" && !faultOps[f.Op] {
 			p.add(fp+".op", "%q is not \"*\" or a simulated operation such as PutProvisionedConcurrencyConfig or GetMetricData", f.Op)
 		}
 	case FaultFailedAllocation, FaultMetricGap, FaultMetricDelay:
 	default:
-		p.add(fp+".kind", "%q is not one of throttle, server_error, latency, conflict, failed_allocation, metric_gap, metric_delay", f.Kind)
+		p.add(fp+".kind", "%q is not one of throttle, server_error, latency, conflict, unavailable, failed_allocation, metric_gap, metric_delay", f.Kind)
 	}
 	if f.Probability != nil && !(*f.Probability >= 0 && *f.Probability <= 1) {
 		p.add(fp+".probability", "must be from 0 to 1, got %v", *f.Probability)

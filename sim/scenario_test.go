@@ -20,7 +20,8 @@ func TestLoadScenarioFull(t *testing.T) {
 	require.Len(t, sc.Functions, 2)
 	require.Equal(t, 128, sc.Functions[1].MemoryMB, "default memory")
 	require.Equal(t, map[string]float64{"3": 0.05}, sc.Functions[0].Aliases[1].Routing)
-	require.Len(t, sc.Faults, 6)
+	require.Len(t, sc.Faults, 7)
+	require.Equal(t, FaultUnavailable, sc.Faults[6].Kind)
 	require.Equal(t, "*", sc.Faults[3].Op, "default op")
 	require.Equal(t, 2*time.Second, sc.Faults[0].RetryAfter.Duration)
 
@@ -100,6 +101,7 @@ func TestParseScenarioErrors(t *testing.T) {
 		{name: "trace empty", yml: "functions: [{name: a, loads: [{qualifier: \"1\", kind: trace, duration_ms: 10}]}]\n", want: "loads[0].per_minute: a trace load needs invocations per minute"},
 		{name: "trace negative", yml: "functions: [{name: a, loads: [{qualifier: \"1\", kind: trace, duration_ms: 10, per_minute: [1, -2]}]}]\n", want: "per_minute[1]: must be a number from 0 to 1e+09, got -2"},
 		{name: "fault kind", yml: "faults: [{kind: meteor}]\n", want: `faults[0].kind: "meteor" is not one of throttle`},
+		{name: "outage op", yml: "faults: [{kind: unavailable, op: Invoke}]\n", want: `faults[0].op: "Invoke" is not "*" or a simulated operation`},
 		{name: "fault op", yml: "faults: [{kind: throttle, op: PutPC}]\n", want: `faults[0].op: "PutPC" is not "*" or a simulated operation`},
 		{name: "fault probability", yml: "faults: [{kind: throttle, probability: 2}]\n", want: "faults[0].probability: must be from 0 to 1, got 2"},
 		{name: "fault window", yml: "faults: [{kind: throttle, from: 2h, until: 1h}]\n", want: "faults[0].until: must be after from (2h0m0s), got 1h0m0s"},
