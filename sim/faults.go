@@ -9,8 +9,9 @@ import (
 )
 
 // Faults are deterministic for the scenario's seed. Request faults
-// (throttle, server_error, latency, conflict, unavailable) draw from one PCG stream per
-// fault, so a given sequence of calls meets the same faults every run.
+// (throttle, server_error, latency, conflict, unavailable) draw from one
+// PCG stream per fault, so a given sequence of calls meets the same faults
+// every run.
 // World faults (failed_allocation, metric_gap, metric_delay) hash the seed
 // with what they hit (function, qualifier, minute or Put time), so they do
 // not depend on call order at all.

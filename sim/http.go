@@ -62,8 +62,8 @@ const maxBodyBytes = 2 << 20
 // {fn} is a name, a partial or full ARN, percent-escaped or not. Each
 // operation first meets the World's injected faults (an outage, which
 // closes the connection; latency on the World's clock; then errors), then
-// runs, and is counted by result code. Every
-// response's Date header is the World's clock, not wall time.
+// runs, and is counted by result code. Every response's Date header is the
+// World's clock, not wall time.
 func NewHandler(w *World, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -28,8 +28,9 @@ func (w *World) call(ctx context.Context, op string, f func() error) error {
 	return w.callWrite(ctx, op, nil, f)
 }
 
-// callWrite is call for a write: one answered by a fault is logged as
-// write (f logs its own through the World).
+// callWrite is call for a Put or Delete: when an outage or a fault answers
+// instead of f, it logs write with that result (f, which reaches the World,
+// is logged there).
 func (w *World) callWrite(ctx context.Context, op string, write *WriteRecord, f func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -50,8 +50,8 @@ type AllocationSpec struct {
 type MetricsSpec struct {
 	PublishDelay Duration `yaml:"publish_delay"` // after the minute ends; default 60s
 	// PublishJitter adds to each function's minute a delay drawn uniformly
-	// from 0 to this (whole seconds), so the newest minute does not appear
-	// at one fixed instant as it never does in CloudWatch; default 0.
+	// from 0 to this (whole seconds): CloudWatch's newest minute does not
+	// appear at one fixed instant after its end; default 0.
 	PublishJitter Duration `yaml:"publish_jitter,omitempty"`
 }
 

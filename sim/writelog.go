@@ -9,13 +9,13 @@ import (
 
 // WriteRecord is one Put or Delete the simulator answered.
 type WriteRecord struct {
-	Time      time.Time `json:"time"`      // world time the request was answered
-	Op        string    `json:"op"`        // "PutProvisionedConcurrencyConfig" | "DeleteProvisionedConcurrencyConfig"
-	Function  string    `json:"function"`  // function name as resolved (not the ARN)
-	Qualifier string    `json:"qualifier"` //
-	Value     int       `json:"value"`     // requested value (0 for a Delete)
-	Result    string    `json:"result"`    // WriteOK or the error code answered (e.g. TooManyRequestsException)
-	Caller    string    `json:"caller"`    // who sent it
+	Time      time.Time `json:"time"`     // world time the request was answered
+	Op        string    `json:"op"`       // "PutProvisionedConcurrencyConfig" | "DeleteProvisionedConcurrencyConfig"
+	Function  string    `json:"function"` // function name as resolved (not the ARN)
+	Qualifier string    `json:"qualifier"`
+	Value     int       `json:"value"`  // requested value (0 for a Delete)
+	Result    string    `json:"result"` // WriteOK or the error code answered (e.g. TooManyRequestsException)
+	Caller    string    `json:"caller"` // who sent it
 }
 
 // Write-log results and callers the simulator itself names.
@@ -26,7 +26,7 @@ const (
 	CallerInProcess   = "inprocess"   // the in-process ports without WithCaller
 )
 
-// MaxWriteLog bounds the write log. A record is about 150 bytes; a month of
+// MaxWriteLog bounds the write log. A record is 150 to 300 bytes; a month of
 // one Put a minute on one target is 43,200 records. Past the bound the
 // oldest tenth is dropped (Stats().APICalls still counts every call).
 const MaxWriteLog = 100_000
@@ -53,10 +53,16 @@ func (w *World) logWrite(rec WriteRecord) {
 
 func (w *World) logWriteLocked(rec WriteRecord) {
 	rec.Time = w.clk.Now().UTC()
-	if len(w.writes) >= MaxWriteLog {
-		w.writes = append(w.writes[:0], w.writes[MaxWriteLog/10:]...)
+	w.writes = appendBounded(w.writes, rec, MaxWriteLog)
+}
+
+// appendBounded appends rec, first dropping the oldest tenth of log when it
+// holds limit records: amortized O(1), and memory stays within limit.
+func appendBounded(log []WriteRecord, rec WriteRecord, limit int) []WriteRecord {
+	if len(log) >= limit {
+		log = append(log[:0], log[max(limit/10, 1):]...)
 	}
-	w.writes = append(w.writes, rec)
+	return append(log, rec)
 }
 
 // newWriteRecord names the target of a write as the World resolves it: the

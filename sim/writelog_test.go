@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -129,12 +130,26 @@ func TestCallerFromUserAgent(t *testing.T) {
 }
 
 func TestWriteLogBounded(t *testing.T) {
-	w, _ := newTestWorld(t, rulesScenario)
-	for i := range MaxWriteLog + 1 {
-		w.logWrite(WriteRecord{Op: opPutPC, Value: i})
+	tests := []struct {
+		limit, n   int
+		wantFirst  int // Value of the oldest kept
+		wantLength int
+	}{
+		{limit: 20, n: 20, wantFirst: 0, wantLength: 20},
+		{limit: 20, n: 21, wantFirst: 2, wantLength: 19},
+		{limit: 20, n: 23, wantFirst: 4, wantLength: 19},
+		{limit: 5, n: 6, wantFirst: 1, wantLength: 5},
 	}
-	log := w.WriteLog()
-	require.Len(t, log, MaxWriteLog-MaxWriteLog/10+1)
-	require.Equal(t, MaxWriteLog/10, log[0].Value, "the oldest tenth went")
-	require.Equal(t, MaxWriteLog, log[len(log)-1].Value)
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d into %d", tt.n, tt.limit), func(t *testing.T) {
+			var log []WriteRecord
+			for i := range tt.n {
+				log = appendBounded(log, WriteRecord{Value: i}, tt.limit)
+			}
+			require.LessOrEqual(t, len(log), tt.limit)
+			require.Len(t, log, tt.wantLength)
+			require.Equal(t, tt.wantFirst, log[0].Value, "the oldest go first")
+			require.Equal(t, tt.n-1, log[len(log)-1].Value)
+		})
+	}
 }
