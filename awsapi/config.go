@@ -6,6 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,9 +16,46 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
-// AppID is sent in every request's User-Agent, so account owners can tell
-// pcautoscaler's calls apart in CloudTrail.
+// AppID is sent in every request's User-Agent (app/…), so account owners
+// can tell pcautoscaler's calls apart in CloudTrail. LoadAWSConfig sends
+// ReplicaAppID, which starts with it.
 const AppID = "pcautoscaler"
+
+// MaxAppIDLen is the SDKs' limit for an application ID (sdk_ua_app_id).
+const MaxAppIDLen = 50
+
+// ReplicaAppID is AppID plus this process's host name and PID
+// (AppIDFor(os.Hostname(), os.Getpid())): two daemons writing the same
+// account are told apart in CloudTrail and in the simulator's write log.
+func ReplicaAppID() string {
+	host, _ := os.Hostname()
+	return AppIDFor(host, os.Getpid())
+}
+
+// AppIDFor builds "pcautoscaler-<host>-<pid>" within MaxAppIDLen: the host
+// name's first DNS label (a pod name, ip-10-0-1-23), characters other than
+// letters, digits, '_' and '-' replaced by '-', and a label too long
+// for the limit cut from the front, since pod names end in their unique
+// part. No host gives "pcautoscaler-<pid>".
+func AppIDFor(host string, pid int) string {
+	suffix := "-" + strconv.Itoa(pid)
+	label, _, _ := strings.Cut(host, ".")
+	label = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+			return r
+		}
+		return '-'
+	}, label)
+	label = strings.Trim(label, "-")
+	if room := MaxAppIDLen - len(AppID) - 1 - len(suffix); len(label) > room {
+		label = strings.TrimLeft(label[len(label)-max(room, 0):], "-")
+	}
+	if label == "" {
+		return AppID + suffix
+	}
+	return AppID + "-" + label + suffix
+}
 
 // HTTP timeouts: an AWS control-plane answer takes well under a second; a
 // call hanging much longer than that is better failed and retried next tick.
@@ -34,7 +74,8 @@ const (
 // Endpoint precedence, most specific first: AWS_ENDPOINT_URL_LAMBDA /
 // AWS_ENDPOINT_URL_CLOUDWATCH (and their shared-config equivalents), then
 // endpoint, then AWS_ENDPOINT_URL, then AWS's own endpoints. Credentials are
-// resolved lazily by the SDK and never logged here.
+// resolved lazily by the SDK and never logged here. The config's AppID is
+// ReplicaAppID.
 func LoadAWSConfig(ctx context.Context, region, endpoint string) (aws.Config, error) {
 	if endpoint != "" {
 		if u, err := url.Parse(endpoint); err != nil || u.Scheme == "" || u.Host == "" {
@@ -49,7 +90,7 @@ func LoadAWSConfig(ctx context.Context, region, endpoint string) (aws.Config, er
 			t.ResponseHeaderTimeout = responseHeaderTimeout
 		})
 	opts := []func(*config.LoadOptions) error{
-		config.WithAppID(AppID),
+		config.WithAppID(ReplicaAppID()),
 		config.WithHTTPClient(httpClient),
 	}
 	if region != "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -92,7 +94,8 @@ func TestLoadAWSConfigEndpoints(t *testing.T) {
 			_, err = NewLambda(cfg, 0).GetPC(ctx, controller.TargetID{Function: "checkout", Qualifier: "live"})
 			require.NoError(t, err)
 			require.Len(t, srv[tc.lambda].hits(), 1)
-			require.Contains(t, srv[tc.lambda].hits()[0], "app/"+AppID)
+			require.Contains(t, srv[tc.lambda].hits()[0], "app/"+ReplicaAppID())
+			require.Equal(t, ReplicaAppID(), cfg.AppID)
 
 			before := len(srv[tc.cw].hits())
 			_, err = cloudwatch.NewFromConfig(cfg).ListMetrics(ctx, &cloudwatch.ListMetricsInput{})
@@ -129,4 +132,35 @@ func TestLoadAWSConfigErrors(t *testing.T) {
 		_, err := LoadAWSConfig(ctx, "", "")
 		require.ErrorContains(t, err, "no AWS region")
 	})
+}
+
+func TestAppIDFor(t *testing.T) {
+	for _, tc := range []struct {
+		name, host string
+		pid        int
+		want       string
+	}{
+		{name: "pod name", host: "pcautoscaler-7d9f8b6c4-x2k9p", pid: 1, want: "pcautoscaler-pcautoscaler-7d9f8b6c4-x2k9p-1"},
+		{name: "FQDN keeps the first label", host: "ip-10-0-1-23.ec2.internal", pid: 4242, want: "pcautoscaler-ip-10-0-1-23-4242"},
+		{name: "odd characters", host: "my host/ü", pid: 7, want: "pcautoscaler-my-host-7"},
+		{name: "no host", host: "", pid: 99, want: "pcautoscaler-99"},
+		{name: "only odd characters", host: "///", pid: 3, want: "pcautoscaler-3"},
+		{name: "long label keeps its tail", host: strings.Repeat("a", 40) + "-unique1", pid: 1234567,
+			want: "pcautoscaler-" + strings.Repeat("a", 21) + "-unique1-1234567"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := AppIDFor(tc.host, tc.pid)
+			require.Equal(t, tc.want, got)
+			require.LessOrEqual(t, len(got), MaxAppIDLen)
+			require.Regexp(t, `^pcautoscaler(-[A-Za-z0-9_-]+)?-[0-9]+$`, got)
+		})
+	}
+	require.Equal(t, AppIDFor(hostname(t), os.Getpid()), ReplicaAppID())
+}
+
+func hostname(t *testing.T) string {
+	t.Helper()
+	h, err := os.Hostname()
+	require.NoError(t, err)
+	return h
 }

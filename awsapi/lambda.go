@@ -57,6 +57,7 @@ type Option func(*lambdaOptions)
 type lambdaOptions struct {
 	observer CallObserver
 	clock    controller.Clock
+	server   *ServerClock
 	client   []func(*lambda.Options)
 	backoff  retry.BackoffDelayer // nil: the SDK's jittered exponential backoff
 }
@@ -70,6 +71,9 @@ func WithObserver(o CallObserver) Option { return func(l *lambdaOptions) { l.obs
 // WithClock sets the clock for the rate limiter, Retry-After pauses and the
 // account cache (default: wall time).
 func WithClock(c controller.Clock) Option { return func(l *lambdaOptions) { l.clock = c } }
+
+// WithServerClock feeds every response's Date header to sc.
+func WithServerClock(sc *ServerClock) Option { return func(l *lambdaOptions) { l.server = sc } }
 
 // WithClientOptions passes options to the *lambda.Client.
 func WithClientOptions(fns ...func(*lambda.Options)) Option {
@@ -105,6 +109,9 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 			}
 		})
 		lo.APIOptions = append(lo.APIOptions, meterRetries(l.bucket))
+		if o.server != nil {
+			lo.APIOptions = append(lo.APIOptions, o.server.AddToStack)
+		}
 	}}, o.client...)
 	l.api = lambda.NewFromConfig(cfg, clientOpts...)
 	return l

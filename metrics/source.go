@@ -81,6 +81,7 @@ type Option func(*options)
 type options struct {
 	observer Observer
 	clock    controller.Clock
+	server   *awsapi.ServerClock
 	client   []func(*cloudwatch.Options)
 	compact  bool
 	alloc    AllocatedFunc
@@ -131,6 +132,10 @@ func WithObserver(o Observer) Option { return func(p *options) { p.observer = o 
 // WithClock sets the clock used to time calls (default: wall time).
 func WithClock(c controller.Clock) Option { return func(p *options) { p.clock = c } }
 
+// WithServerClock feeds every CloudWatch response's Date header to sc, the
+// same measure of AWS's clock the Lambda client feeds (awsapi.WithServerClock).
+func WithServerClock(sc *awsapi.ServerClock) Option { return func(p *options) { p.server = sc } }
+
 // WithClientOptions passes options to the *cloudwatch.Client.
 func WithClientOptions(fns ...func(*cloudwatch.Options)) Option {
 	return func(p *options) { p.client = append(p.client, fns...) }
@@ -147,7 +152,11 @@ func New(cfg aws.Config, protocol string, opts ...Option) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := cloudwatch.NewFromConfig(cfg, append([]func(*cloudwatch.Options){setProtocol}, o.client...)...)
+	clientOpts := []func(*cloudwatch.Options){setProtocol}
+	if o.server != nil {
+		clientOpts = append(clientOpts, func(co *cloudwatch.Options) { co.APIOptions = append(co.APIOptions, o.server.AddToStack) })
+	}
+	client := cloudwatch.NewFromConfig(cfg, append(clientOpts, o.client...)...)
 	return newSource(client, o), nil
 }
 
