@@ -99,10 +99,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
 		BaseEndpoint: aws.String(endpoint),
-		AppID:        awsapi.AppID,
+		AppID:        awsapi.ReplicaAppID(),
 	}
 	printer := newDecisionPrinter(stdout, clk)
-	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clk, extra: printer})
+	// The simulator runs on clk itself: AWS's clock is ours, exactly.
+	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clk, extra: printer,
+		serverClock: controller.FixedOffset(0)})
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return exitRuntime

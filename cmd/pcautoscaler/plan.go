@@ -33,6 +33,7 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	var clock controller.Clock = controller.SystemClock{}
+	var serverClock controller.ServerClock // nil: measured from AWS's responses
 	if *simClock != "" {
 		c, err := simClockFrom(ctx, *simClock)
 		if err != nil {
@@ -40,13 +41,15 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 			return exitRuntime
 		}
 		clock = c
+		serverClock = controller.FixedOffset(0) // the simulator's time is ours
 	}
 	awsCfg, err := awsapi.LoadAWSConfig(ctx, cfg.Region, cfg.AWS.Endpoint)
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		return exitRuntime
 	}
-	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: true})
+	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: true,
+		serverClock: serverClock})
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		return exitRuntime

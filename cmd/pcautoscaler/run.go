@@ -25,6 +25,7 @@ const (
 	keyDryRun  = "dry_run"
 	keyError   = "error"
 	keyVersion = "version"
+	keyAppID   = "app_id"
 )
 
 type runFlags struct {
@@ -68,6 +69,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	var clock controller.Clock = controller.SystemClock{}
+	var serverClock controller.ServerClock // nil: measured from AWS's responses
 	if f.simClock != "" {
 		c, err := simClockFrom(ctx, f.simClock)
 		if err != nil {
@@ -75,18 +77,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return exitRuntime
 		}
 		clock = c
+		serverClock = controller.FixedOffset(0) // the simulator's time is ours
 	}
 	awsCfg, err := awsapi.LoadAWSConfig(ctx, cfg.Region, cfg.AWS.Endpoint)
 	if err != nil {
 		logger.Error("cannot load the AWS configuration", keyError, err)
 		return exitRuntime
 	}
-	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun})
+	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun,
+		serverClock: serverClock})
 	if err != nil {
 		logger.Error("cannot start", keyError, err)
 		return exitRuntime
 	}
-	logger.Info("starting", keyVersion, version, keyConfig, cfg, keyDryRun, cfg.DryRun)
+	// app_id is in every AWS request's User-Agent: it tells this replica's
+	// calls (and writes) apart in CloudTrail and the simulator's write log.
+	logger.Info("starting", keyVersion, version, keyAppID, awsCfg.AppID, keyConfig, cfg, keyDryRun, cfg.DryRun)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

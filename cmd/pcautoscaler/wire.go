@@ -28,6 +28,9 @@ type daemon struct {
 	readiness *telemetry.Readiness
 	registry  *prometheus.Registry
 	ids       []controller.TargetID
+	// serverClock is AWS's clock as the loop sees it: measured from the
+	// clients' responses, or the one wireOptions gave.
+	serverClock controller.ServerClock
 }
 
 type wireOptions struct {
@@ -37,6 +40,11 @@ type wireOptions struct {
 	clock  controller.Clock
 	dryRun bool
 	extra  controller.Recorder // demo's decision printer; may be nil
+	// serverClock: nil measures AWS's clock from the Date header of every
+	// Lambda and CloudWatch response (awsapi.ServerClock on clock); a
+	// simulator that shares clock passes controller.FixedOffset(0), since
+	// its Date headers are wall time, not the shared simulated time.
+	serverClock controller.ServerClock
 }
 
 func wire(o wireOptions) (*daemon, error) {
@@ -56,8 +64,16 @@ func wire(o wireOptions) (*daemon, error) {
 	m.AttachReadiness(ready)
 
 	// The bucket runs on the loop's clock: 10 rps of simulated time in a demo.
-	lam := awsapi.NewLambda(o.awsCfg, cfg.AWS.LambdaRPS, awsapi.WithObserver(m), awsapi.WithClock(o.clock))
+	lamOpts := []awsapi.Option{awsapi.WithObserver(m), awsapi.WithClock(o.clock)}
 	srcOpts := []metrics.Option{metrics.WithObserver(m), metrics.WithClock(o.clock)}
+	serverClock := o.serverClock
+	if serverClock == nil {
+		measured := awsapi.NewServerClock(o.clock)
+		lamOpts = append(lamOpts, awsapi.WithServerClock(measured))
+		srcOpts = append(srcOpts, metrics.WithServerClock(measured))
+		serverClock = measured
+	}
+	lam := awsapi.NewLambda(o.awsCfg, cfg.AWS.LambdaRPS, lamOpts...)
 	switch cfg.AWS.CloudWatchMetrics {
 	case config.MetricsDerived:
 		srcOpts = append(srcOpts, metrics.WithDerivedUtilization(lam.Allocated))
@@ -82,11 +98,25 @@ func wire(o wireOptions) (*daemon, error) {
 		DryRun:   o.dryRun,
 		Workers:  cfg.AWS.Workers,
 		Interval: cfg.Interval.Duration,
+
+		ServerClock:   serverClock,
+		MetricsMaxLag: cfg.AWS.MetricsMaxLag.Duration,
+		MetricsProbe:  metricsProbe(cfg.AWS.MetricsProbe.Duration),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids}, nil
+	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids,
+		serverClock: serverClock}, nil
+}
+
+// metricsProbe maps aws.metrics_probe (0 = off) to controller.Options
+// (0 = the default, negative = off).
+func metricsProbe(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // controllerTargets compiles each target's schedule once and adapts it to
