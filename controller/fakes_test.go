@@ -235,8 +235,11 @@ type fakeMetrics struct {
 	now    func() time.Time
 	calls  int
 	// delay: a minute is published this long after it ends (0: 60 s, as
-	// the simulator's default; negative: at once).
-	delay time.Duration
+	// the simulator's default; negative: at once). delayFor, when set,
+	// adds per target and minute; hidden drops a target's minute (a gap).
+	delay    time.Duration
+	delayFor func(id TargetID, minute time.Time) time.Duration
+	hidden   func(id TargetID, minute time.Time) bool
 }
 
 func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time.Time) (map[TargetID]Series, error) {
@@ -263,6 +266,12 @@ func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time
 	for _, q := range qs {
 		s := Series{Complete: true}
 		for t := start; t.Before(end) && !t.Add(time.Minute+delay).After(now); t = t.Add(time.Minute) {
+			if m.delayFor != nil && t.Add(time.Minute+delay+m.delayFor(q.ID, t)).After(now) {
+				continue
+			}
+			if m.hidden != nil && m.hidden(q.ID, t) {
+				continue
+			}
 			d := m.demand(q.ID, t)
 			if d <= 0 {
 				continue
@@ -295,6 +304,23 @@ type fakeRecorder struct {
 	ticks     []time.Time
 	tickErrs  []error
 	demandObs int
+	stalls    map[TargetID][]StallReason
+	fresh     []Freshness
+}
+
+func (r *fakeRecorder) ObserveStall(id TargetID, reason StallReason) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stalls == nil {
+		r.stalls = map[TargetID][]StallReason{}
+	}
+	r.stalls[id] = append(r.stalls[id], reason)
+}
+
+func (r *fakeRecorder) ObserveFreshness(f Freshness) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fresh = append(r.fresh, f)
 }
 
 func (r *fakeRecorder) Observed(_ TargetID, _ PCConfig, _ Limits, d Decision) {
