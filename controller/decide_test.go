@@ -14,7 +14,10 @@ var (
 	winEnd = time.Date(2026, 11, 23, 11, 59, 0, 0, time.UTC) // lag 1: 11:59 not complete yet
 )
 
-func defaultPolicy() config.Policy {
+// rulesPolicy is the explicit policy the rule-by-rule cases are written
+// against (15 datapoints in, 25% steps: the rules' original defaults). The
+// freshness tests run the shipped config.DefaultPolicy().
+func rulesPolicy() config.Policy {
 	return config.Policy{
 		Statistic:          config.StatMaximum,
 		TargetUtilization:  0.70,
@@ -37,7 +40,7 @@ func baseInput() Input {
 		Period:      time.Minute,
 		WindowStart: winEnd.Add(-45 * time.Minute),
 		WindowEnd:   winEnd,
-		Policy:      defaultPolicy(),
+		Policy:      rulesPolicy(),
 		PC: PCConfig{Exists: true, Requested: 10, Allocated: 10, Available: 10, Status: StatusReady,
 			LastModified: t0.Add(-2 * time.Hour)},
 		Series: Series{Complete: true},

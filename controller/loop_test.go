@@ -61,7 +61,7 @@ func newHarness(t *testing.T, start time.Time, initial int, demand func(time.Tim
 	h.metrics = &fakeMetrics{store: h.store, now: h.clock.Now,
 		demand: func(_ TargetID, m time.Time) float64 { return demand(m) }}
 	o := Options{
-		Targets:  []Target{{ID: checkout, Policy: defaultPolicy()}},
+		Targets:  []Target{{ID: checkout, Policy: rulesPolicy()}},
 		Store:    h.store,
 		Metrics:  h.metrics,
 		Clock:    h.clock,
@@ -131,7 +131,7 @@ func TestLoopQuietPeriodScalesInStepByStep(t *testing.T) {
 	puts := h.store.okPuts()
 	require.GreaterOrEqual(t, len(puts), 5, "step by step: %+v", puts)
 	prev, prevAt := 100, time.Time{}
-	lim := defaultPolicy().MaxScaleInStep
+	lim := rulesPolicy().MaxScaleInStep
 	for _, p := range puts {
 		require.True(t, p.at.After(quiet), "scaled in before the quiet period: %+v", p)
 		require.Less(t, p.n, prev, "only scale-in expected: %+v", puts)
@@ -445,7 +445,7 @@ func TestLoopFollowsRampWithoutStaircase(t *testing.T) {
 func TestLoopManyTargetsOneFetchPerTick(t *testing.T) {
 	orders := TargetID{Function: "orders", Qualifier: "live"}
 	h := newHarness(t, at(11, 0), 8, step(at(12, 0), 5, 30), func(o *Options) {
-		o.Targets = append(o.Targets, Target{ID: orders, Policy: defaultPolicy()})
+		o.Targets = append(o.Targets, Target{ID: orders, Policy: rulesPolicy()})
 	})
 	h.store.set(orders, 8, at(9, 0))
 	h.store.putErr = func(id TargetID, _ int, _ time.Time) error {

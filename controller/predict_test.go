@@ -191,7 +191,7 @@ func TestPredictDegenerateInputs(t *testing.T) {
 }
 
 func predictPolicy() config.Policy {
-	p := defaultPolicy()
+	p := rulesPolicy()
 	p.Predict = config.PredictPeriodic
 	p.PredictLead = config.Duration{Duration: 2 * time.Minute}
 	p.PredictLookback = config.Duration{Duration: 3 * time.Hour}

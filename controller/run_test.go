@@ -19,7 +19,7 @@ func TestRunAlignsTicksAndStopsOnCancel(t *testing.T) {
 		store.set(checkout, 8, time.Now().Add(-2*time.Hour))
 		rec := &fakeRecorder{}
 		c, err := New(Options{
-			Targets:  []Target{{ID: checkout, Policy: defaultPolicy()}},
+			Targets:  []Target{{ID: checkout, Policy: rulesPolicy()}},
 			Store:    store,
 			Metrics:  &fakeMetrics{store: store, now: time.Now, demand: func(TargetID, time.Time) float64 { return 5 }},
 			Recorder: rec,
@@ -64,7 +64,7 @@ func TestRunShutdownFinishesInFlightWrites(t *testing.T) {
 		other := TargetID{Function: "orders", Qualifier: "live"}
 		c, err := New(Options{
 			// Neither is configured yet: both want a Put to min 1.
-			Targets: []Target{{ID: checkout, Policy: defaultPolicy()}, {ID: other, Policy: defaultPolicy()}},
+			Targets: []Target{{ID: checkout, Policy: rulesPolicy()}, {ID: other, Policy: rulesPolicy()}},
 			Store:   store,
 			Metrics: &fakeMetrics{store: store, now: time.Now, demand: func(TargetID, time.Time) float64 { return 0 }},
 			Workers: 1,
