@@ -7,15 +7,6 @@ import (
 	"time"
 )
 
-// Error classes of ClassifiedError the loop reacts to.
-const (
-	ClassThrottled = "throttled"
-	ClassConflict  = "conflict"
-	ClassInvalid   = "invalid"
-	ClassNotFound  = "not_found"
-	ClassError     = "error"
-)
-
 // Results passed to Recorder.Acted besides the error classes.
 const (
 	ResultOK     = "ok"
@@ -104,9 +95,9 @@ func (c *Controller) writeFailed(ctx context.Context, now time.Time, j job, err 
 			KeyUntil, now.Add(c.notFoundRetry()).UTC().Format(time.RFC3339))
 	default:
 		class = ClassError
-		log.Error("change failed", KeyErrorClass, errClass(err))
+		log.Error("change failed", KeyErrorClass, class)
 	}
-	c.rec.Acted(id, d, class)
+	c.rec.Acted(id, d, string(class))
 }
 
 // logCallError logs a failed read by class; quiet during shutdown.
@@ -124,15 +115,6 @@ func (c *Controller) logCallError(ctx context.Context, id TargetID, msg string, 
 	default:
 		log.Error(msg, KeyError, err.Error(), KeyErrorClass, class)
 	}
-}
-
-// errClass is the class of a ClassifiedError in err's chain, else "error".
-func errClass(err error) string {
-	var ce ClassifiedError
-	if errors.As(err, &ce) {
-		return ce.ErrorClass()
-	}
-	return ClassError
 }
 
 func retryAfter(err error) time.Duration {

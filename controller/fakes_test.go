@@ -11,12 +11,12 @@ import (
 
 // apiErr is a ClassifiedError as awsapi would return it.
 type apiErr struct {
-	class string
+	class ErrorClass
 	ra    time.Duration
 }
 
-func (e apiErr) Error() string             { return "fake " + e.class }
-func (e apiErr) ErrorClass() string        { return e.class }
+func (e apiErr) Error() string             { return "fake " + string(e.class) }
+func (e apiErr) ErrorClass() string        { return string(e.class) }
 func (e apiErr) RetryAfter() time.Duration { return e.ra }
 
 // vclock is a settable clock for tests that drive Tick directly.

@@ -215,7 +215,7 @@ func TestLoopErrorClasses(t *testing.T) {
 				require.NotEmpty(t, puts)
 				require.Equal(t, firstPut.Add(3*time.Minute), puts[0].at)
 				require.Equal(t, 43, puts[0].n)
-				require.Contains(t, h.rec.results(), ClassThrottled)
+				require.Contains(t, h.rec.results(), string(ClassThrottled))
 				require.Positive(t, h.rec.reasons()[ReasonThrottled])
 			},
 		},
@@ -231,7 +231,7 @@ func TestLoopErrorClasses(t *testing.T) {
 				puts := h.store.okPuts()
 				require.NotEmpty(t, puts)
 				require.Equal(t, firstPut.Add(time.Minute), puts[0].at)
-				require.Contains(t, h.rec.results(), ClassConflict)
+				require.Contains(t, h.rec.results(), string(ClassConflict))
 			},
 		},
 		{
@@ -257,7 +257,7 @@ func TestLoopErrorClasses(t *testing.T) {
 				require.True(t, ok)
 				require.Equal(t, 43, st.Rejected)
 				require.Positive(t, h.rec.reasons()[ReasonRejected])
-				require.Contains(t, h.rec.results(), ClassInvalid)
+				require.Contains(t, h.rec.results(), string(ClassInvalid))
 			},
 		},
 		{

@@ -59,7 +59,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 		errs = append(errs, fmt.Errorf("metrics: %w", mErr))
 		if ctx.Err() == nil {
 			c.log.Warn("metrics read failed: no scale-in on the targets it covered", KeyError, mErr.Error(),
-				KeyErrorClass, string(errClass(mErr)))
+				KeyErrorClass, errClass(mErr))
 		}
 	}
 	var jobs []job
