@@ -2,7 +2,6 @@ package backtest
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"time"
 
@@ -15,19 +14,6 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/metrics"
 	"github.com/pcautoscaler/pcautoscaler/sim"
 )
-
-// handlerTransport serves SDK requests with the simulator's HTTP handler in
-// memory: the whole wire path (serialization, status codes, CBOR) without
-// sockets, so a day's replay stays fast.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
-}
 
 // noWait is the virtual clock with waits that end at once: the daemon's
 // token bucket must not hold virtual time still (nothing would advance it).
@@ -80,7 +66,10 @@ func DaemonPorts(mode, protocol string, obs *metricCount, httpURL string) Ports 
 		}
 		if httpURL == "" {
 			cfg.BaseEndpoint = aws.String("http://sim.invalid") // never dialled: the transport serves it
-			cfg.HTTPClient = &http.Client{Transport: handlerTransport{sim.NewHandler(w, nil)}}
+			// The simulator's handler in memory: the whole wire path
+			// (serialization, status codes, CBOR) without sockets, so a
+			// day's replay stays fast; an injected outage is a transport error.
+			cfg.HTTPClient = &http.Client{Transport: sim.Transport{Handler: sim.NewHandler(w, nil)}}
 		} else {
 			cfg.BaseEndpoint = aws.String(httpURL)
 		}
