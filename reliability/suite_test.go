@@ -1,0 +1,111 @@
+package reliability
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Seeds: PCAUTOSCALER_RELIABILITY_SEEDS=N runs seeds 1..N (default 5, the
+// issue's minimum; 2 with -short). PCAUTOSCALER_RELIABILITY_TABLE=FILE
+// writes the Markdown table there, for RELIABILITY.md.
+const (
+	seedsEnv = "PCAUTOSCALER_RELIABILITY_SEEDS"
+	tableEnv = "PCAUTOSCALER_RELIABILITY_TABLE"
+)
+
+func suiteSeeds(t *testing.T) []int64 {
+	n := 5
+	if testing.Short() {
+		n = 2
+	}
+	if v := os.Getenv(seedsEnv); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number of seeds", seedsEnv, v)
+		}
+	}
+	seeds := make([]int64, n)
+	for i := range seeds {
+		seeds[i] = int64(i + 1)
+	}
+	return seeds
+}
+
+// TestFaultSuite runs every scenario of the matrix over every seed and
+// fails on any violation, printing the scenario × seed table at the end.
+// Scenarios run in parallel; each seed replays exactly.
+func TestFaultSuite(t *testing.T) {
+	seeds := suiteSeeds(t)
+	matrix := Matrix()
+	results := make([]Result, len(matrix))
+	var mu sync.Mutex
+	began := time.Now()
+	t.Run("matrix", func(t *testing.T) {
+		for i, sc := range matrix {
+			t.Run(sc.Name, func(t *testing.T) {
+				t.Parallel()
+				res := Result{Scenario: sc, Seeds: seeds}
+				for _, seed := range seeds {
+					run, err := Execute(context.Background(), sc, seed)
+					var vs []Violation
+					if err == nil {
+						vs = Check(run)
+					}
+					res.Violations = append(res.Violations, vs)
+					res.Err = append(res.Err, err)
+					if err != nil {
+						t.Errorf("seed %d: %v", seed, err)
+						continue
+					}
+					for j, v := range vs {
+						if j == 6 {
+							t.Errorf("seed %d: … %d violations in all", seed, len(vs))
+							break
+						}
+						t.Error(v.String())
+					}
+				}
+				mu.Lock()
+				results[i] = res
+				mu.Unlock()
+			})
+		}
+	})
+	table := Table(results)
+	t.Logf("fault suite, %d scenarios × %d seeds in %s:\n%s", len(matrix), len(seeds), time.Since(began).Round(time.Second), table)
+	if path := os.Getenv(tableEnv); path != "" {
+		if err := os.WriteFile(path, []byte(table), 0o644); err != nil {
+			t.Errorf("writing %s: %v", path, err)
+		}
+	}
+	if !strings.Contains(table, "| **") {
+		t.Error("no table")
+	}
+}
+
+// TestMatrixShape keeps the matrix what the issue asks: at least 25
+// scenarios, unique names, and each with something to check.
+func TestMatrixShape(t *testing.T) {
+	m := Matrix()
+	if len(m) < 25 {
+		t.Fatalf("%d scenarios, want at least 25", len(m))
+	}
+	seen := map[string]bool{}
+	for _, sc := range m {
+		if seen[sc.Name] {
+			t.Errorf("scenario %q twice", sc.Name)
+		}
+		seen[sc.Name] = true
+		if sc.Doc == "" {
+			t.Errorf("%s: no Doc", sc.Name)
+		}
+		if len(sc.Surges) == 0 && len(sc.Expect) == 0 {
+			t.Errorf("%s: no surge or expectation: it would check invariants only", sc.Name)
+		}
+	}
+}
