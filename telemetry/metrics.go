@@ -5,6 +5,7 @@ package telemetry
 
 import (
 	"errors"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -96,6 +97,7 @@ type Metrics struct {
 	configStatus *prometheus.GaugeVec // + status
 	decisions    *prometheus.CounterVec
 	actions      *prometheus.CounterVec
+	stalled      *prometheus.GaugeVec // + reason
 
 	// Daemon.
 	apiCalls          *prometheus.CounterVec
@@ -107,6 +109,12 @@ type Metrics struct {
 	buildInfo         *prometheus.GaugeVec
 	pricePerGBSecond  prometheus.Gauge
 	configuredTargets prometheus.Gauge
+
+	// Freshness of CloudWatch's data and AWS's clock (ObserveFreshness).
+	clockOffset      prometheus.Gauge
+	watermarkLag     prometheus.Gauge
+	publishDelay     prometheus.Gauge
+	publishDelayHist prometheus.Histogram
 
 	mu        sync.Mutex
 	price     float64                     // USD per GB-second
@@ -159,6 +167,9 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Namespace: Namespace, Name: "scaling_actions_total",
 			Help: "Put/Delete calls made to carry out a decision, by direction and result (ok, dry_run or an error class).",
 		}, append(append([]string{}, target...), LabelDirection, LabelResult))),
+		stalled: gauge("target_stalled",
+			"1 for the reason the target cannot act on its metrics this tick (stale_metrics, metrics_error, clock_skew, failed, throttled, lambda_error), 0 for the others; all 0 when it can.",
+			LabelReason),
 
 		apiCalls: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "aws_api_calls_total",
@@ -199,6 +210,24 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Help: "Targets (function aliases or versions) under management.",
 		})),
 
+		clockOffset: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "clock_offset_seconds",
+			Help: "AWS's clock minus the daemon's, measured from the Date header of AWS's responses (seconds); NaN until measured.",
+		})),
+		watermarkLag: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "metrics_watermark_lag_seconds",
+			Help: "AWS's now minus the end of the newest minute counted as published in CloudWatch (seconds); NaN before the first tick.",
+		})),
+		publishDelay: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "metrics_publish_delay_seconds",
+			Help: "How long after its end the newest new minute was first seen in CloudWatch, last observed (seconds; an upper bound of the publication delay); NaN until one is seen.",
+		})),
+		publishDelayHist: register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "metrics_publish_delay_distribution_seconds",
+			Help:    "Every observed CloudWatch publication delay: how long after its end each newest new minute was first seen (seconds).",
+			Buckets: []float64{15, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900},
+		})),
+
 		memoryCfg: map[controller.TargetID]int{},
 		memory:    map[controller.TargetID]int{},
 	}
@@ -216,6 +245,11 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 		m.ticks.WithLabelValues(r)
 	}
 	m.configuredTargets.Set(float64(len(targets)))
+	// Unknown until measured: NaN compares false in every alert rule and is
+	// a gap on a graph, where 0 would read as "in step" and "fresh".
+	m.clockOffset.Set(math.NaN())
+	m.watermarkLag.Set(math.NaN())
+	m.publishDelay.Set(math.NaN())
 	m.precreateCalls()
 	for _, id := range targets {
 		m.precreate(id)
@@ -264,6 +298,9 @@ func (m *Metrics) precreate(id controller.TargetID) {
 		for _, r := range actionResults {
 			m.actions.WithLabelValues(f, q, string(d), r)
 		}
+	}
+	for _, r := range controller.StallReasons() {
+		m.stalled.WithLabelValues(f, q, string(r))
 	}
 }
 

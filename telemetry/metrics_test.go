@@ -67,6 +67,7 @@ func TestNewMetricsPrecreatesSeries(t *testing.T) {
 				{"pc_config_status", m.configStatus, 4 * n},
 				{"scaling_decisions_total", m.decisions, decisionsPerTarget * n},
 				{"scaling_actions_total", m.actions, 2 * len(actionResults) * n},
+				{"target_stalled", m.stalled, len(controller.StallReasons()) * n},
 				{"ticks_total", m.ticks, 2},
 				{"build_info", m.buildInfo, 1},
 			} {

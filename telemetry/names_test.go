@@ -91,6 +91,20 @@ type alertRules struct {
 	} `yaml:"groups"`
 }
 
+// alertRuleCount is how many rules the alerts file holds.
+func alertRuleCount(t *testing.T) int {
+	t.Helper()
+	raw, err := os.ReadFile(alertsFile)
+	require.NoError(t, err)
+	var rules alertRules
+	require.NoError(t, yaml.Unmarshal(raw, &rules))
+	n := 0
+	for _, g := range rules.Groups {
+		n += len(g.Rules)
+	}
+	return n
+}
+
 func TestAlertsUseOnlyExportedNames(t *testing.T) {
 	raw, err := os.ReadFile(alertsFile)
 	require.NoError(t, err)
@@ -212,12 +226,15 @@ func TestDashboard(t *testing.T) {
 	require.Empty(t, unknownNames(string(raw), exported), "names in %s", dashboardFile)
 
 	// The issue's panels: demand vs PC, utilization, floors/ceilings,
-	// decisions, spillover, AWS API calls and errors, spend.
+	// decisions, spillover, AWS API calls and errors, spend, freshness.
 	all := strings.Join(dashboardExprs(d), "\n")
 	for _, n := range []string{"pcautoscaler_demand_concurrency", "pcautoscaler_pc_requested", "pcautoscaler_pc_allocated",
 		"pcautoscaler_pc_desired", "pcautoscaler_utilization_ratio", "pcautoscaler_pc_effective_min",
 		"pcautoscaler_pc_effective_max", "pcautoscaler_scaling_decisions_total", "pcautoscaler_spillover_invocations",
-		"pcautoscaler_aws_api_calls_total", "pcautoscaler_pc_cost_dollars_per_hour"} {
+		"pcautoscaler_aws_api_calls_total", "pcautoscaler_pc_cost_dollars_per_hour",
+		// freshness: stalls, CloudWatch's lag and delay, AWS's clock
+		"pcautoscaler_target_stalled", "pcautoscaler_metrics_watermark_lag_seconds", "pcautoscaler_metrics_publish_delay_seconds",
+		"pcautoscaler_metrics_publish_delay_distribution_seconds_bucket", "pcautoscaler_clock_offset_seconds"} {
 		require.Contains(t, all, n)
 	}
 }

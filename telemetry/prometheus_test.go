@@ -223,7 +223,7 @@ scrape_configs:
 	require.NoError(t, promGet(t, api+"/api/v1/rules", &rulesResp))
 	require.Equal(t, "success", rulesResp.Status)
 	require.Len(t, rulesResp.Data.Groups, 1)
-	require.Len(t, rulesResp.Data.Groups[0].Rules, 8)
+	require.Len(t, rulesResp.Data.Groups[0].Rules, alertRuleCount(t))
 
 	// Every dashboard query evaluates (an empty answer is fine; an error isn't).
 	d, _ := readDashboard(t)

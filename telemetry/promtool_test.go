@@ -39,7 +39,7 @@ func TestPromtoolRules(t *testing.T) {
 		args []string
 		want string
 	}{
-		{name: "check rules", args: []string{"check", "rules", "alerts.yaml"}, want: "SUCCESS: 8 rules found"},
+		{name: "check rules", args: []string{"check", "rules", "alerts.yaml"}, want: fmt.Sprintf("SUCCESS: %d rules found", alertRuleCount(t))},
 		{name: "test rules", args: []string{"test", "rules", "alerts_test.yaml"}, want: "SUCCESS"},
 	}
 	for _, tc := range tests {

@@ -67,11 +67,46 @@ func (m *Metrics) ObserveDemand(id controller.TargetID, concurrency, spillover f
 	m.spillover.WithLabelValues(f, q).Set(spillover)
 }
 
-// ObserveFreshness records what a tick knew about CloudWatch's data.
-func (m *Metrics) ObserveFreshness(controller.Freshness) {}
+// ObserveFreshness records what a tick knew about CloudWatch's data and
+// AWS's clock. Unknown values are NaN: the clock offset until measured, the
+// watermark lag while no minute counts as published. The publication delay
+// keeps its last value through ticks that saw no new minute.
+func (m *Metrics) ObserveFreshness(f controller.Freshness) {
+	if f.ClockKnown {
+		m.clockOffset.Set(f.ClockOffset.Seconds())
+	} else {
+		m.clockOffset.Set(math.NaN())
+	}
+	if f.Watermark.IsZero() {
+		m.watermarkLag.Set(math.NaN())
+	} else {
+		m.watermarkLag.Set(f.Lag.Seconds())
+	}
+	if f.PublishDelay > 0 {
+		m.publishDelay.Set(f.PublishDelay.Seconds())
+		m.publishDelayHist.Observe(f.PublishDelay.Seconds())
+	}
+}
 
-// ObserveStall records why a target cannot act on its metrics.
-func (m *Metrics) ObserveStall(controller.TargetID, controller.StallReason) {}
+// stallOther is the reason label of a StallReason the enum doesn't know (a
+// controller newer than this telemetry); it exists only while in use.
+const stallOther = "other"
+
+// ObserveStall records why a target cannot act on its metrics: the reason's
+// series 1 and every other 0, all 0 for StallNone.
+func (m *Metrics) ObserveStall(id controller.TargetID, r controller.StallReason) {
+	f, q := targetLabels(id)
+	known := false
+	for _, k := range controller.StallReasons() {
+		m.stalled.WithLabelValues(f, q, string(k)).Set(boolGauge(k == r))
+		known = known || k == r
+	}
+	if r != controller.StallNone && !known {
+		m.stalled.WithLabelValues(f, q, stallOther).Set(1)
+	} else {
+		m.stalled.DeleteLabelValues(f, q, stallOther)
+	}
+}
 
 // SetPricing sets the price of provisioned concurrency (USD per GB-second)
 // and the memory sizes the config file sets (memory_mb; they win over the

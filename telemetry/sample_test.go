@@ -36,7 +36,11 @@ func newSampleRegistry() (*prometheus.Registry, *Metrics) {
 		m.Observed(id, pc, controller.Limits{Known: true, MemoryMB: 2048}, d)
 		m.ObserveDemand(id, float64(12*(i+1)), float64(i))
 		m.Acted(id, d, "ok")
+		m.ObserveStall(id, controller.StallNone)
 	}
+	m.ObserveStall(sampleTargets[1], controller.StallStaleMetrics)
+	m.ObserveFreshness(controller.Freshness{Watermark: now.Add(-2 * time.Minute), Lag: 2*time.Minute + 5*time.Second,
+		PublishDelay: 95 * time.Second, ClockOffset: 1200 * time.Millisecond, ClockKnown: true})
 	m.ObserveCall(ServiceLambda, "GetProvisionedConcurrencyConfig", awsapi.ClassOK, 40*time.Millisecond)
 	m.ObserveCall(ServiceLambda, "PutProvisionedConcurrencyConfig", awsapi.ClassThrottled, 90*time.Millisecond)
 	m.ObserveCall(ServiceCloudWatch, "GetMetricData", awsapi.ClassOK, 120*time.Millisecond)
