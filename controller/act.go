@@ -11,6 +11,8 @@ import (
 const (
 	ResultOK     = "ok"
 	ResultDryRun = "dry_run"
+	// ResultNotLeader: the write gate refused (a follower replica).
+	ResultNotLeader = "not_leader"
 )
 
 type job struct {
@@ -52,6 +54,14 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 			KeyDirection, string(d.Direction), KeyUtilization, d.Utilization, KeyDetail, d.Detail, KeyDryRun, true)
 		c.rec.Acted(id, d, ResultDryRun)
 		return
+	}
+	if g := c.opts.Gate; g != nil {
+		if err := g.MayWrite(ctx); err != nil {
+			log.Info("not writing: this replica may not write now", KeyFrom, d.Current, KeyTo, d.Desired,
+				KeyReason, string(d.Reason), KeyError, err.Error())
+			c.rec.Acted(id, d, ResultNotLeader)
+			return
+		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()

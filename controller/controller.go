@@ -63,10 +63,20 @@ type Options struct {
 	// MetricsMaxLag: a minute older than this counts as published even
 	// with no datapoint of any target; default config.DefaultMetricsMaxLag.
 	MetricsMaxLag time.Duration
+	// Gate, when set, is asked right before every Put or Delete (leader
+	// election): an error means this replica may not write now, and the
+	// write is skipped (logged, Acted with ResultNotLeader).
+	Gate WriteGate
 	// MetricsProbe: while the next minute is late, look for it this often
 	// (one single-query read); default config.DefaultMetricsProbe,
 	// negative turns probing off.
 	MetricsProbe time.Duration
+}
+
+// WriteGate guards every write: leader election implements it.
+type WriteGate interface {
+	// MayWrite returns nil when this replica may write now.
+	MayWrite(ctx context.Context) error
 }
 
 // Controller runs observe → decide → act for every target.
@@ -115,16 +125,7 @@ func New(o Options) (*Controller, error) {
 	if len(o.Targets) == 0 {
 		errs = append(errs, errors.New("controller: no targets"))
 	}
-	seen := map[TargetID]bool{}
-	for i, t := range o.Targets {
-		if t.ID.Function == "" || t.ID.Qualifier == "" {
-			errs = append(errs, fmt.Errorf("controller: target %d: function and qualifier are required", i))
-		}
-		if seen[t.ID] {
-			errs = append(errs, fmt.Errorf("controller: target %s listed twice", t.ID))
-		}
-		seen[t.ID] = true
-	}
+	errs = append(errs, checkTargets(o.Targets)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -172,9 +173,63 @@ func New(o Options) (*Controller, error) {
 	}
 	for _, t := range c.targets {
 		c.states[t.ID] = &targetState{}
-		c.logs[t.ID] = c.log.With(KeyTarget, t.ID.String(), KeyFunction, t.ID.Function, KeyQualifier, t.ID.Qualifier)
+		c.logs[t.ID] = c.targetLogger(t.ID)
 	}
 	return c, nil
+}
+
+func checkTargets(ts []Target) []error {
+	var errs []error
+	seen := map[TargetID]bool{}
+	for i, t := range ts {
+		if t.ID.Function == "" || t.ID.Qualifier == "" {
+			errs = append(errs, fmt.Errorf("controller: target %d: function and qualifier are required", i))
+		}
+		if seen[t.ID] {
+			errs = append(errs, fmt.Errorf("controller: target %s listed twice", t.ID))
+		}
+		seen[t.ID] = true
+	}
+	return errs
+}
+
+// SetTargets replaces the managed targets between ticks (config reload,
+// discovery): targets that remain keep their memory — cooldowns, backoffs,
+// stall counts — with their new policy and bounds; new ones start empty;
+// dropped ones are forgotten (their PC is left as it is). It waits for a
+// tick in progress, so in-flight writes are never cut. An empty list is
+// allowed: the loop then idles.
+func (c *Controller) SetTargets(ts []Target) error {
+	if err := errors.Join(checkTargets(ts)...); err != nil {
+		return err
+	}
+	c.tickMu.Lock()
+	defer c.tickMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	states := make(map[TargetID]*targetState, len(ts))
+	logs := make(map[TargetID]*slog.Logger, len(ts))
+	for _, t := range ts {
+		st, ok := c.states[t.ID]
+		if !ok {
+			st = &targetState{}
+		}
+		states[t.ID] = st
+		logs[t.ID] = c.targetLogger(t.ID)
+	}
+	c.targets, c.states, c.logs = append([]Target(nil), ts...), states, logs
+	return nil
+}
+
+func (c *Controller) targetLogger(id TargetID) *slog.Logger {
+	return c.log.With(KeyTarget, id.String(), KeyFunction, id.Function, KeyQualifier, id.Qualifier)
+}
+
+// Targets returns the managed targets.
+func (c *Controller) Targets() []Target {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Target(nil), c.targets...)
 }
 
 // Run ticks at every interval boundary plus the offset until ctx ends. A

@@ -1,0 +1,67 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+func TestSetTargetsKeepsMemoryOfTargetsThatRemain(t *testing.T) {
+	a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 15}, surgeAndQuiet(at(9, 30)), nil)
+	a.run(t, at(9, 40))
+	before, ok := a.c.StateOf(checkout)
+	require.True(t, ok)
+	require.False(t, before.LastChange.IsZero(), "the surge was scaled: %+v", a.putsOf(checkout))
+
+	p := config.DefaultPolicy()
+	p.Max = 500
+	a.store.set(quietFn, 60, at(7, 0))
+	require.NoError(t, a.c.SetTargets([]Target{{ID: checkout, Policy: p}, {ID: quietFn, Policy: config.DefaultPolicy()}}))
+	after, _ := a.c.StateOf(checkout)
+	require.Equal(t, before, after, "memory kept")
+	require.Equal(t, 500, a.c.Targets()[0].Policy.Max, "new settings apply")
+	a.run(t, at(10, 30))
+	require.NotEmpty(t, a.putsOf(quietFn), "the added target is managed")
+
+	require.NoError(t, a.c.SetTargets([]Target{{ID: quietFn, Policy: config.DefaultPolicy()}}))
+	n := len(a.store.callsOf("get"))
+	a.run(t, at(10, 40))
+	for _, c := range a.store.callsOf("get")[n:] {
+		require.NotEqual(t, checkout, c.id, "a dropped target is not read")
+	}
+	_, ok = a.c.StateOf(checkout)
+	require.False(t, ok)
+
+	require.Error(t, a.c.SetTargets([]Target{{ID: quietFn}, {ID: quietFn}}), "duplicates refused")
+	require.Len(t, a.c.Targets(), 1, "a refused list changes nothing")
+}
+
+type gate struct{ allow atomic.Bool }
+
+func (g *gate) MayWrite(context.Context) error {
+	if g.allow.Load() {
+		return nil
+	}
+	return errors.New("not the leader")
+}
+
+func TestGateIsAskedBeforeEveryWrite(t *testing.T) {
+	g := &gate{}
+	a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 15}, surgeAndQuiet(at(9, 30)),
+		func(o *Options, _ *account) { o.Gate = g })
+	a.run(t, at(10, 0))
+	require.Empty(t, a.store.callsOf("put"), "a follower writes nothing")
+	require.Contains(t, a.rec.results(), ResultNotLeader)
+	require.NotEmpty(t, a.store.callsOf("get"), "a follower keeps reading")
+
+	g.allow.Store(true)
+	a.run(t, at(10, 5))
+	require.NotEmpty(t, a.putsOf(checkout), "the new leader acts on its first tick")
+	require.LessOrEqual(t, a.putsOf(checkout)[0].at.Sub(at(10, 0)), 70*time.Second)
+}
