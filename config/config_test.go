@@ -16,7 +16,8 @@ func TestDefaultMatchesDesign(t *testing.T) {
 	require.Equal(t, 60*time.Second, c.Interval.Duration)
 	require.Equal(t, ":9102", c.Listen)
 	require.Equal(t, Log{Level: "info", Format: "json"}, c.Log)
-	require.Equal(t, AWS{LambdaRPS: 10, CloudWatchProtocol: "cbor", CloudWatchMetrics: "derived", Workers: 8}, c.AWS)
+	require.Equal(t, AWS{LambdaRPS: 10, CloudWatchProtocol: "cbor", CloudWatchMetrics: "derived", Workers: 8,
+		MetricsMaxLag: Duration{5 * time.Minute}, MetricsProbe: Duration{10 * time.Second}}, c.AWS)
 	require.InDelta(t, 0.0000041667, c.Pricing.PCPricePerGBSecond, 1e-15)
 	require.Equal(t, Policy{
 		Statistic:          "Maximum",

@@ -110,6 +110,38 @@ func TestParseOverrides(t *testing.T) {
 			},
 		},
 		{
+			name: "freshness keys",
+			yaml: "aws:\n  metrics_max_lag: 10m\n  metrics_probe: 15s\n" + oneTarget,
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, 10*time.Minute, c.AWS.MetricsMaxLag.Duration)
+				require.Equal(t, 15*time.Second, c.AWS.MetricsProbe.Duration)
+			},
+		},
+		{
+			name: "probe 0 is off; empty keys keep the defaults",
+			yaml: "aws:\n  metrics_max_lag:\n  metrics_probe: 0\n" + oneTarget,
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, DefaultMetricsMaxLag, c.AWS.MetricsMaxLag.Duration)
+				require.Zero(t, c.AWS.MetricsProbe.Duration)
+			},
+		},
+		{
+			name: "freshness bounds are inclusive; the probe may equal the interval",
+			yaml: "interval: 30s\naws: {metrics_max_lag: 1h, metrics_probe: 30s}\n" + oneTarget,
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, time.Hour, c.AWS.MetricsMaxLag.Duration)
+				require.Equal(t, 30*time.Second, c.AWS.MetricsProbe.Duration)
+			},
+		},
+		{
+			name: "freshness keys through a merge key",
+			yaml: "aws:\n  <<: {metrics_max_lag: 2m, metrics_probe: 1s}\n  metrics_probe: 5s\n" + oneTarget,
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, 2*time.Minute, c.AWS.MetricsMaxLag.Duration)
+				require.Equal(t, 5*time.Second, c.AWS.MetricsProbe.Duration, "own key wins")
+			},
+		},
+		{
 			name: "empty schedules list reads as none",
 			yaml: oneTarget + "    schedules: []\n",
 			check: func(t *testing.T, c *Config) {

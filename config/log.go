@@ -21,6 +21,8 @@ const (
 	keyCloudWatchMetrics  = "cloudwatch_metrics"
 	keyEndpoint           = "endpoint"
 	keyWorkers            = "workers"
+	keyMetricsMaxLag      = "metrics_max_lag"
+	keyMetricsProbe       = "metrics_probe"
 	keyDefaults           = "defaults"
 	keyTargets            = "targets"
 )
@@ -47,6 +49,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String(keyCloudWatchMetrics, c.AWS.CloudWatchMetrics),
 		slog.String(keyEndpoint, redactURL(c.AWS.Endpoint)),
 		slog.Int(keyWorkers, c.AWS.Workers),
+		slog.String(keyMetricsMaxLag, c.AWS.MetricsMaxLag.String()),
+		slog.String(keyMetricsProbe, c.AWS.MetricsProbe.String()),
 		slog.String(keyDefaults, policyDiff(c.Defaults, nil)),
 		slog.Any(keyTargets, targets),
 	)

@@ -25,6 +25,8 @@ func TestLogValue(t *testing.T) {
 	require.Equal(t, "us-east-1", got["region"])
 	require.Equal(t, "1m", got["interval"])
 	require.Equal(t, "cbor", got["cloudwatch_protocol"])
+	require.Equal(t, "5m", got["metrics_max_lag"])
+	require.Equal(t, "10s", got["metrics_probe"])
 	require.Equal(t, "http://user:xxxxx@127.0.0.1:4566", got["endpoint"])
 	require.NotContains(t, buf.String(), "secret")
 	require.Contains(t, got["defaults"], "statistic=Maximum target_utilization=0.7 scale_in_ratio=0.9 ")

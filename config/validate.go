@@ -67,6 +67,15 @@ const (
 	MaxScaleOutPct     = 1000 // scale-out may multiply by up to 11 a step
 	MaxScaleInPct      = 100
 	maxQualifierSize   = 128
+	// Freshness: CloudWatch publication is commonly 1–3 minutes late and
+	// "can be several minutes" (AWS-FACTS §4.1), so a max lag under a minute
+	// would count unpublished minutes as quiet ones, and one above an hour
+	// would hold decisions that long in an outage. A probe is one
+	// GetMetricData query; more often than a second buys nothing, and past
+	// the interval the next tick comes first.
+	MinMetricsMaxLag = time.Minute
+	MaxMetricsMaxLag = time.Hour
+	MinMetricsProbe  = time.Second
 )
 
 var (
@@ -135,6 +144,15 @@ func (v *validator) top(c *Config) {
 	}
 	if c.AWS.Workers < 1 {
 		v.add("aws.workers", "%d is out of range (value >= 1)", c.AWS.Workers)
+	}
+	if l := c.AWS.MetricsMaxLag.Duration; l < MinMetricsMaxLag || l > MaxMetricsMaxLag {
+		v.add("aws.metrics_max_lag", "%s is out of range (%s <= value <= %s)", c.AWS.MetricsMaxLag, Duration{MinMetricsMaxLag}, Duration{MaxMetricsMaxLag})
+	}
+	// The probe is measured against a valid interval only: a bad interval
+	// is its own problem, and the default probe fits every valid one.
+	intervalOK := c.Interval.Duration >= MinInterval
+	if p := c.AWS.MetricsProbe.Duration; p != 0 && (p < MinMetricsProbe || intervalOK && p > c.Interval.Duration) {
+		v.add("aws.metrics_probe", "%s is out of range (0s = off, or %s <= value <= interval %s)", c.AWS.MetricsProbe, Duration{MinMetricsProbe}, c.Interval)
 	}
 	if p := c.Pricing.PCPricePerGBSecond; !(p >= 0) || math.IsInf(p, 0) {
 		v.add("pricing.pc_price_per_gb_second", "%v is out of range (value >= 0, USD)", p)

@@ -78,6 +78,41 @@ func TestValidate(t *testing.T) {
 			want:   []string{`aws.endpoint: "http://" is not an http(s) URL (e.g. http://127.0.0.1:4566)`},
 		},
 		{
+			name:   "metrics_max_lag unset in a hand-built config",
+			mutate: func(c *Config) { c.AWS.MetricsMaxLag = Duration{} },
+			want:   []string{"aws.metrics_max_lag: 0s is out of range (1m <= value <= 1h)"},
+		},
+		{
+			name:   "metrics_max_lag above an hour",
+			mutate: func(c *Config) { c.AWS.MetricsMaxLag = Duration{61 * time.Minute} },
+			want:   []string{"aws.metrics_max_lag: 1h1m is out of range (1m <= value <= 1h)"},
+		},
+		{
+			name:   "metrics_probe off",
+			mutate: func(c *Config) { c.AWS.MetricsProbe = Duration{} },
+		},
+		{
+			name:   "metrics_probe below a second",
+			mutate: func(c *Config) { c.AWS.MetricsProbe = Duration{500 * time.Millisecond} },
+			want:   []string{"aws.metrics_probe: 500ms is out of range (0s = off, or 1s <= value <= interval 1m)"},
+		},
+		{
+			name: "metrics_probe longer than the interval",
+			mutate: func(c *Config) {
+				c.Interval = Duration{30 * time.Second}
+				c.AWS.MetricsProbe = Duration{31 * time.Second}
+			},
+			want: []string{"aws.metrics_probe: 31s is out of range (0s = off, or 1s <= value <= interval 30s)"},
+		},
+		{
+			name: "a bad interval is not blamed on the probe",
+			mutate: func(c *Config) {
+				c.Interval = Duration{5 * time.Second}
+				c.AWS.MetricsProbe = Duration{8 * time.Second}
+			},
+			want: []string{"interval: 5s is out of range (value >= 10s)"},
+		},
+		{
 			name:   "lambda_rps zero",
 			mutate: func(c *Config) { c.AWS.LambdaRPS = 0 },
 			want:   []string{"aws.lambda_rps: 0 is out of range (0 < value <= 15; Lambda allows 15 requests per second across all control-plane APIs)"},
