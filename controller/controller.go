@@ -63,6 +63,10 @@ type Options struct {
 	// MetricsMaxLag: a minute older than this counts as published even
 	// with no datapoint of any target; default config.DefaultMetricsMaxLag.
 	MetricsMaxLag time.Duration
+	// LambdaRPS is the shared bucket's rate (aws.lambda_rps): a tick plans
+	// its Lambda calls inside what it gives in one interval; default
+	// config.DefaultLambdaRPS.
+	LambdaRPS float64
 	// Gate, when set, is asked right before every Put or Delete (leader
 	// election): an error means this replica may not write now, and the
 	// write is skipped (logged, Acted with ResultNotLeader).
@@ -101,11 +105,15 @@ type Controller struct {
 // targetState is the loop's memory of one target.
 type targetState struct {
 	State
-	pc         PCConfig // last PCConfig seen (from Get or Put)
-	hasPC      bool
-	limits     Limits
-	limitsAt   time.Time
-	lastStatus Status
+	pc       PCConfig // last PCConfig seen (from Get or Put)
+	hasPC    bool
+	limits   Limits
+	limitsAt time.Time
+	readAt   time.Time // last GetPC answered
+	// queuedSince: a write for this target has waited since then for the
+	// budget (zero: none waiting).
+	queuedSince time.Time
+	lastStatus  Status
 
 	stallTicks    int // ticks in a row it could not act on its metrics
 	stallReason   StallReason
@@ -301,6 +309,7 @@ func (NopRecorder) Ticked(time.Time, time.Duration, error)        {}
 func (NopRecorder) ObserveDemand(TargetID, float64, float64)      {}
 func (NopRecorder) ObserveFreshness(Freshness)                    {}
 func (NopRecorder) ObserveStall(TargetID, StallReason)            {}
+func (NopRecorder) ObserveQueue(int, time.Duration)               {}
 
 // Tee feeds every call to each recorder in turn.
 func Tee(recs ...Recorder) Recorder { return tee(recs) }
@@ -330,6 +339,11 @@ func (t tee) ObserveDemand(id TargetID, concurrency, spillover float64) {
 func (t tee) ObserveFreshness(f Freshness) {
 	for _, r := range t {
 		r.ObserveFreshness(f)
+	}
+}
+func (t tee) ObserveQueue(depth int, oldestWait time.Duration) {
+	for _, r := range t {
+		r.ObserveQueue(depth, oldestWait)
 	}
 }
 func (t tee) ObserveStall(id TargetID, reason StallReason) {

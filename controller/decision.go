@@ -88,6 +88,9 @@ type Recorder interface {
 	// the target has not been able to act on its metrics for more than
 	// StallTicks ticks.
 	ObserveStall(id TargetID, reason StallReason)
+	// ObserveQueue is called once per tick with the writes left waiting
+	// for the Lambda API budget and the longest wait among them.
+	ObserveQueue(depth int, oldestWait time.Duration)
 }
 
 // ReasonThrottled: Lambda answered 429 for this target; no calls until the

@@ -49,12 +49,13 @@ const (
 	StallFailed       StallReason = "failed"        // the allocation is FAILED
 	StallThrottled    StallReason = "throttled"     // Lambda keeps answering 429
 	StallLambdaError  StallReason = "lambda_error"  // reading the config from Lambda keeps failing
+	StallBudget       StallReason = "api_budget"    // not read yet: waiting for its turn in the Lambda API budget
 )
 
 // StallReasons lists every StallReason but StallNone, so telemetry can
 // pre-create its series.
 func StallReasons() []StallReason {
-	return []StallReason{StallStaleMetrics, StallMetricsError, StallClockSkew, StallFailed, StallThrottled, StallLambdaError}
+	return []StallReason{StallStaleMetrics, StallMetricsError, StallClockSkew, StallFailed, StallThrottled, StallLambdaError, StallBudget}
 }
 
 const (

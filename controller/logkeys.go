@@ -33,4 +33,6 @@ const (
 	KeyTicks        = "ticks"
 	KeyClockOffset  = "clock_offset"
 	KeyLimit        = "limit"
+	KeyQueued       = "queued"
+	KeyBudget       = "budget"
 )

@@ -43,7 +43,7 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 		} else if !ob.pc.Exists || ob.pc.Status == StatusReady {
 			st.FailedAttempts, st.FailedUntil = 0, time.Time{}
 		}
-		st.pc, st.hasPC, st.lastStatus = ob.pc, true, ob.pc.Status
+		st.pc, st.hasPC, st.lastStatus, st.readAt = ob.pc, true, ob.pc.Status, now
 		st.NotFoundUntil = time.Time{}
 	}
 	if ob.limFetched {
@@ -164,6 +164,8 @@ func blocker(ob observation, d Decision, global StallReason) (StallReason, strin
 		return StallMetricsError, "CloudWatch read failed or partial"
 	case ob.pc.Exists && ob.pc.Status == StatusFailed:
 		return StallFailed, fmt.Sprintf("allocation FAILED (%s): %d of %d allocated", ob.pc.StatusReason, ob.pc.Allocated, ob.pc.Requested)
+	case !ob.fresh && !ob.cachedPC:
+		return StallBudget, "its config has not been read yet: waiting for its turn in the Lambda API budget"
 	case global != StallNone:
 		return global, ""
 	}

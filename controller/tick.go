@@ -21,6 +21,9 @@ type observation struct {
 	limFetched bool
 	limErr     error
 	series     Series
+	read       readKind // why the config was read this tick (readNone: cached)
+	readLimits bool     // the limits too
+	cachedPC   bool     // pc is the loop's cached state (from an earlier read or write)
 }
 
 // PlanRow is one target's evaluation without acting: what `plan` prints.
@@ -72,7 +75,15 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 			jobs = append(jobs, j)
 		}
 	}
-	c.actAll(ctx, v.awsNow, jobs)
+	budget := c.budget(c.loop.backlog > 0).total - readsMade(obs)
+	run, depth, oldest := c.queueWrites(v.awsNow, jobs, budget)
+	if depth > 0 && c.loop.backlog == 0 {
+		c.log.Warn("more writes due than the Lambda API budget allows: the rest wait for the next tick",
+			KeyQueued, depth, KeyBudget, budget)
+	}
+	c.loop.backlog = depth
+	c.rec.ObserveQueue(depth, oldest)
+	c.actAll(ctx, v.awsNow, run)
 	c.scheduleAfterTick(now, v, obs)
 
 	err := errors.Join(errs...)
@@ -103,6 +114,10 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 	case ob.pcErr != nil:
 		err = fmt.Errorf("%s: %w", id, ob.pcErr)
 		c.logCallError(ctx, id, "reading provisioned concurrency failed", ob.pcErr, now)
+	case !ob.fresh && !ob.cachedPC:
+		// Never read yet and not this tick (its turn in the budget has not
+		// come, or Lambda throttles it): nothing is known to decide on.
+		log.Debug("waiting for the first read of its config", KeyReason, "api_budget")
 	default:
 		if ob.limErr != nil {
 			c.logCallError(ctx, id, "reading limits failed: using the cached ones", ob.limErr, now)
@@ -219,24 +234,40 @@ func lookback(p config.Policy) int {
 	return n
 }
 
-// observe reads CloudWatch once for all targets while a bounded pool reads
-// Lambda per target; limits only when their cache is stale.
+// observe reads CloudWatch once for all targets, then Lambda for the
+// targets the read plan picks (see budget.go), through a bounded pool.
 func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]observation, error) {
 	obs := make([]observation, len(c.targets))
 	queries := make([]MetricQuery, 0, len(c.targets))
-	sem := make(chan struct{}, c.opts.Workers)
-	var wg sync.WaitGroup
 	for i, t := range c.targets {
-		st := c.stateCopy(t.ID)
-		ob := &obs[i]
-		ob.t = t
-		if now.Before(st.NotFoundUntil) {
-			ob.skipped = true
+		obs[i].t = t
+		if now.Before(c.stateCopy(t.ID).NotFoundUntil) {
+			obs[i].skipped = true
 			continue
 		}
 		queries = append(queries, MetricQuery{ID: t.ID, Statistic: t.Policy.Statistic})
-		if now.Before(st.ThrottledUntil) {
-			ob.pc, ob.limits = st.pc, st.limits // no call: Decide holds
+	}
+	var series map[TargetID]Series
+	var mErr error
+	if len(queries) > 0 {
+		series, mErr = c.opts.Metrics.Fetch(ctx, queries, start, end)
+	}
+	for i := range obs {
+		// A failed call marks only its own batch incomplete; the other
+		// batches' series are still good (see MetricSource).
+		s, ok := series[obs[i].t.ID]
+		if !ok {
+			s = Series{Complete: false}
+		}
+		obs[i].series = s
+	}
+
+	c.readPlan(now, obs, c.budget(c.loop.backlog > 0))
+	sem := make(chan struct{}, c.opts.Workers)
+	var wg sync.WaitGroup
+	for i := range obs {
+		ob := &obs[i]
+		if ob.read == readNone || ob.read == readSkipped || ob.read == readDeferred {
 			continue
 		}
 		wg.Add(1)
@@ -247,11 +278,10 @@ func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]
 				return
 			}
 			defer func() { <-sem }()
-			ob.pc, ob.pcErr = c.opts.Store.GetPC(ctx, t.ID)
+			ob.pc, ob.pcErr = c.opts.Store.GetPC(ctx, ob.t.ID)
 			ob.fresh = ob.pcErr == nil
-			ob.limits = st.limits
-			if ob.pcErr == nil && (st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh) {
-				lim, err := c.opts.Store.Limits(ctx, t.ID)
+			if ob.pcErr == nil && ob.readLimits {
+				lim, err := c.opts.Store.Limits(ctx, ob.t.ID)
 				ob.limFetched, ob.limErr = true, err
 				if err == nil {
 					ob.limits = lim
@@ -259,22 +289,7 @@ func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]
 			}
 		}()
 	}
-
-	var series map[TargetID]Series
-	var mErr error
-	if len(queries) > 0 {
-		series, mErr = c.opts.Metrics.Fetch(ctx, queries, start, end)
-	}
 	wg.Wait()
-	for i := range obs {
-		// A failed call marks only its own batch incomplete; the other
-		// batches' series are still good (see MetricSource).
-		s, ok := series[obs[i].t.ID]
-		if !ok {
-			s = Series{Complete: false}
-		}
-		obs[i].series = s
-	}
 	return obs, mErr
 }
 
@@ -332,4 +347,18 @@ func timeString(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// readsMade counts the Lambda calls the observation made.
+func readsMade(obs []observation) int {
+	n := 0
+	for _, ob := range obs {
+		if ob.read != readNone && ob.read != readSkipped && ob.read != readDeferred {
+			n++
+		}
+		if ob.limFetched {
+			n += limitsCalls
+		}
+	}
+	return n
 }

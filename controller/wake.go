@@ -21,6 +21,7 @@ type loopState struct {
 	delays     delayEstimate
 	skewWarned bool   // an offset above WarnClockSkew has been logged
 	heldWhy    string // the loop-wide hold last logged ("" none)
+	backlog    int    // writes the last tick left for later
 
 	next  time.Time // our clock: next wake (zero: the next aligned tick)
 	probe bool      // the next wake is a probe, not a tick

@@ -116,6 +116,10 @@ type Metrics struct {
 	publishDelay     prometheus.Gauge
 	publishDelayHist prometheus.Histogram
 
+	// The write queue under the Lambda API budget (ObserveQueue).
+	queueDepth prometheus.Gauge
+	queueWait  prometheus.Gauge
+
 	mu        sync.Mutex
 	price     float64                     // USD per GB-second
 	memoryCfg map[controller.TargetID]int // memory_mb from the config; wins over Lambda's value
@@ -221,6 +225,14 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 		publishDelay: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "metrics_publish_delay_seconds",
 			Help: "How long after its end the newest new minute was first seen in CloudWatch, last observed (seconds; an upper bound of the publication delay); NaN until one is seen.",
+		})),
+		queueDepth: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "write_queue_depth",
+			Help: "Writes (Put/Delete) due but left for a later tick by the Lambda API budget, at the last tick.",
+		})),
+		queueWait: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "write_queue_wait_seconds",
+			Help: "How long the oldest write left waiting for the Lambda API budget has waited, at the last tick (seconds).",
 		})),
 		publishDelayHist: register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "metrics_publish_delay_distribution_seconds",

@@ -108,6 +108,12 @@ func (m *Metrics) ObserveStall(id controller.TargetID, r controller.StallReason)
 	}
 }
 
+// ObserveQueue records the writes waiting for the Lambda API budget.
+func (m *Metrics) ObserveQueue(depth int, oldestWait time.Duration) {
+	m.queueDepth.Set(float64(depth))
+	m.queueWait.Set(oldestWait.Seconds())
+}
+
 // SetPricing sets the price of provisioned concurrency (USD per GB-second)
 // and the memory sizes the config file sets (memory_mb; they win over the
 // size Lambda reports in Limits.MemoryMB). Call it once before the first tick.

@@ -1,0 +1,162 @@
+package controller
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+// Lambda's control plane allows 15 requests a second per account and
+// Region across every operation, shared with deploys and other tools
+// (AWS-FACTS §3.3); the daemon's bucket takes lambda_rps of them. A tick
+// plans its calls inside what the bucket gives in one interval, so it never
+// runs past its interval and thousands of targets don't queue behind each
+// other. Shares of one interval's calls:
+const (
+	// budgetUsable: what a tick plans on; the rest absorbs account-wide
+	// calls (GetAccountSettings) and retries.
+	budgetUsable = 0.9
+	// readShare caps urgent and first reads of configs (allocating,
+	// FAILED due, refused, never read): the rest stays for writes.
+	readShare = 0.4
+	// driftShare: round-robin re-reads of quiet targets' configs, to see
+	// changes made by others; cut to driftShareBusy while writes wait.
+	driftShare     = 0.15
+	driftShareBusy = 0.02
+	// limitsShare: limits refreshes (each several calls).
+	limitsShare = 0.03
+	// limitsCalls: calls one Limits read makes (concurrency, other
+	// qualifiers' PC, configuration, alias; the account's is cached).
+	limitsCalls = 4
+	// allocatingPoll: an allocating config is read again this long after
+	// the change (preparation takes a minute or two), then every tick.
+	allocatingPoll = 90 * time.Second
+)
+
+// callBudget is what one tick may spend on Lambda.
+type callBudget struct {
+	total, reads, drift, limits int
+}
+
+func (c *Controller) budget(backlog bool) callBudget {
+	rps := c.opts.LambdaRPS
+	if rps <= 0 {
+		rps = config.DefaultLambdaRPS
+	}
+	total := max(1, int(rps*c.opts.Interval.Seconds()*budgetUsable))
+	drift := driftShare
+	if backlog {
+		drift = driftShareBusy
+	}
+	return callBudget{
+		total:  total,
+		reads:  max(1, int(float64(total)*readShare)),
+		drift:  max(1, int(float64(total)*drift)),
+		limits: max(limitsCalls, int(float64(total)*limitsShare)),
+	}
+}
+
+// readKind is why a target's config is read this tick, most urgent first.
+type readKind int
+
+const (
+	readNone     readKind = iota
+	readDrift             // round robin: someone else may have changed it
+	readFirst             // never read since start
+	readUrgent            // allocating, FAILED and due, or just refused
+	readSkipped           // not found or throttled: no call
+	readDeferred          // would be read, but the budget is spent: cached state
+)
+
+// readPlan decides, per observation, whether its config (and limits) are
+// read from Lambda this tick. Everything else uses the loop's cached state:
+// a Put's answer is the new state, so a quiet target needs no read at all
+// except the drift round robin. obs carry their series already; first reads
+// go to the targets whose metrics look most urgent.
+func (c *Controller) readPlan(now time.Time, obs []observation, b callBudget) {
+	type cand struct {
+		i       int
+		kind    readKind
+		urgency float64
+		last    time.Time
+	}
+	var cands []cand
+	for i := range obs {
+		ob := &obs[i]
+		if ob.skipped {
+			continue
+		}
+		st := c.stateCopy(ob.t.ID)
+		ob.pc, ob.limits, ob.cachedPC = st.pc, st.limits, st.hasPC
+		if now.Before(st.ThrottledUntil) {
+			ob.read = readSkipped
+			continue
+		}
+		k := readDrift
+		switch {
+		case !st.hasPC:
+			k = readFirst
+		case st.pc.Exists && st.pc.Status == StatusInProgress && now.Sub(st.LastChange) >= allocatingPoll,
+			st.pc.Exists && st.pc.Status == StatusInProgress && st.LastChange.IsZero(),
+			st.pc.Exists && st.pc.Status == StatusFailed && !now.Before(st.FailedUntil),
+			st.Rejected > 0 && st.limitsAt.Before(st.RejectedAt):
+			k = readUrgent
+		case st.pc.Exists && st.pc.Status == StatusInProgress:
+			continue // allocating: not due yet
+		}
+		cands = append(cands, cand{i: i, kind: k, urgency: urgency(ob.series), last: st.readAt})
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		if a.kind != b.kind {
+			return cmp.Compare(b.kind, a.kind)
+		}
+		if a.kind == readDrift {
+			return a.last.Compare(b.last) // the oldest read first
+		}
+		return cmp.Compare(b.urgency, a.urgency)
+	})
+	reads, drift := b.reads, b.drift
+	limitsLeft := b.limits
+	for _, cd := range cands {
+		ob := &obs[cd.i]
+		switch {
+		case cd.kind == readDrift && drift > 0:
+			drift--
+		case cd.kind != readDrift && reads > 0:
+			reads--
+		default:
+			ob.read = readDeferred
+			continue
+		}
+		ob.read = cd.kind
+		st := c.stateCopy(ob.t.ID)
+		rejected := st.Rejected > 0 && st.limitsAt.Before(st.RejectedAt)
+		if (rejected || st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh) && limitsLeft >= limitsCalls {
+			ob.readLimits = true
+			limitsLeft -= limitsCalls
+		} else if rejected && reads >= limitsCalls {
+			ob.readLimits = true
+			reads -= limitsCalls
+		}
+	}
+}
+
+// urgency ranks a target by its newest datapoint: spillover, then
+// saturation, then utilization, then concurrency.
+func urgency(s Series) float64 {
+	if len(s.Points) == 0 {
+		return 0
+	}
+	pt := s.Points[len(s.Points)-1]
+	switch {
+	case pt.Spillover > 0:
+		return 3e9 + pt.Spillover
+	case pt.HasUtilization && pt.Utilization >= saturatedUtilization:
+		return 2e9 + pt.Concurrency
+	case pt.HasUtilization:
+		return 1e9 + pt.Utilization*1e6
+	}
+	return pt.Concurrency
+}

@@ -1,0 +1,175 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+)
+
+// fleet is n targets on the fakes, on AWS's clock.
+type fleet struct {
+	clock   *vclock
+	store   *fakeStore
+	metrics *fakeMetrics
+	rec     *queueRecorder
+	c       *Controller
+	ids     []TargetID
+}
+
+type queueRecorder struct {
+	fakeRecorder
+	depths []int
+}
+
+func (q *queueRecorder) ObserveQueue(depth int, _ time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.depths = append(q.depths, depth)
+}
+
+func newFleet(t *testing.T, n, pc int, rps float64, demand func(i int, m time.Time) float64) *fleet {
+	t.Helper()
+	f := &fleet{clock: &vclock{t: at(9, 0)}, rec: &queueRecorder{}}
+	f.store = newFakeStore(f.clock.Now, 90*time.Second)
+	idx := map[TargetID]int{}
+	var targets []Target
+	for i := range n {
+		id := TargetID{Function: fmt.Sprintf("fn-%04d", i), Qualifier: "live"}
+		f.ids = append(f.ids, id)
+		idx[id] = i
+		f.store.set(id, pc, at(7, 0))
+		targets = append(targets, Target{ID: id, Policy: config.DefaultPolicy()})
+	}
+	f.metrics = &fakeMetrics{store: f.store, now: f.clock.Now,
+		demand: func(id TargetID, m time.Time) float64 { return demand(idx[id], m) }}
+	c, err := New(Options{Targets: targets, Store: f.store, Metrics: f.metrics, Clock: f.clock, Recorder: f.rec,
+		Logger: slog.New(slog.DiscardHandler), LambdaRPS: rps, MetricsProbe: -1})
+	require.NoError(t, err)
+	f.c = c
+	return f
+}
+
+// tick runs one aligned tick and returns the Lambda calls it made.
+func (f *fleet) tick(t *testing.T, now time.Time) []call {
+	t.Helper()
+	n := len(f.store.callsOf(""))
+	f.clock.Set(now)
+	_ = f.c.Tick(context.Background(), now)
+	return f.store.callsOf("")[n:]
+}
+
+// Quiet targets cost a bounded number of reads a tick, and the round robin
+// still re-reads every one of them.
+func TestReadPlanQuietFleetIsReadRoundRobinInsideTheBudget(t *testing.T) {
+	f := newFleet(t, 300, 10, 3, func(int, time.Time) float64 { return 6.5 }) // u 0.65: inside the deadband
+	b := f.c.budget(false)
+	seen := map[TargetID]int{}
+	for m := range 25 {
+		calls := f.tick(t, at(9, 1+m).Add(5*time.Second))
+		require.LessOrEqual(t, len(calls), b.total, "tick %d", m)
+		if m >= 5 { // start-up reads done
+			require.LessOrEqual(t, len(calls), b.drift+b.limits, "steady state, tick %d", m)
+		}
+		for _, c := range calls {
+			if c.op == "get" {
+				seen[c.id]++
+			}
+		}
+	}
+	require.Len(t, seen, 300, "every target read")
+	for id, n := range seen {
+		require.GreaterOrEqual(t, n, 2, "%s read once at start, never again by the round robin", id)
+	}
+	require.Empty(t, f.store.callsOf("put"), "quiet: nothing to write")
+}
+
+// More writes than the budget: spillover first, the rest in later ticks,
+// and scale-ins are not starved.
+func TestWriteQueueSpilloverFirstNothingStarves(t *testing.T) {
+	surge := at(9, 30)
+	// Until 9:30 all 120 sit inside the deadband (13 on 20 PC); then 60
+	// spill (60 concurrent) and 60 go quiet (2).
+	f := newFleet(t, 120, 20, 0.5, func(i int, m time.Time) float64 {
+		switch {
+		case m.Before(surge):
+			return 13
+		case i < 60:
+			return 60
+		}
+		return 2
+	})
+	b := f.c.budget(true)
+	firstOut := map[TargetID]time.Time{}
+	firstIn := map[TargetID]time.Time{}
+	for m := range 90 {
+		calls := f.tick(t, at(9, 1+m).Add(5*time.Second))
+		require.LessOrEqual(t, len(calls), b.total+limitsCalls, "tick %d made %d calls", m, len(calls))
+		for _, c := range calls {
+			if c.op != "put" || c.err != nil {
+				continue
+			}
+			if c.n > 20 && firstOut[c.id].IsZero() {
+				firstOut[c.id] = c.at
+			}
+			if c.n < 20 && firstIn[c.id].IsZero() {
+				firstIn[c.id] = c.at
+			}
+		}
+	}
+	require.Len(t, firstOut, 60, "every surging target scaled out")
+	require.Len(t, firstIn, 60, "every quiet target scaled in: none starved")
+	var lastOut time.Time
+	for _, t0 := range firstOut {
+		lastOut = latest(lastOut, t0)
+	}
+	var inDuringSurge int
+	for _, t0 := range firstIn {
+		if t0.After(surge) && t0.Before(lastOut) {
+			inDuringSurge++
+		}
+	}
+	require.Less(t, inDuringSurge, 60, "scale-outs go before scale-ins while both wait")
+	require.NotEmpty(t, f.rec.depths)
+	var queued bool
+	for _, d := range f.rec.depths {
+		queued = queued || d > 0
+	}
+	require.True(t, queued, "the queue was used and reported")
+}
+
+// At start-up nothing is known: the first reads go to the targets whose
+// metrics look most urgent, and a target is never written before its
+// config has been read.
+func TestStartupReadsMostUrgentFirst(t *testing.T) {
+	f := newFleet(t, 600, 10, 1, func(i int, _ time.Time) float64 {
+		if i%100 == 7 {
+			return 50 // spilling
+		}
+		return 5
+	})
+	calls := f.tick(t, at(9, 0).Add(5*time.Second))
+	b := f.c.budget(false)
+	var gets []TargetID
+	for _, c := range calls {
+		if c.op == "get" {
+			gets = append(gets, c.id)
+		}
+	}
+	require.LessOrEqual(t, len(gets), b.reads)
+	got := map[TargetID]bool{}
+	for _, id := range gets {
+		got[id] = true
+	}
+	for i := 7; i < 600; i += 100 {
+		require.True(t, got[f.ids[i]], "spilling target %d read first", i)
+	}
+	for _, c := range f.store.callsOf("put") {
+		require.True(t, got[c.id], "written before read: %+v", c)
+	}
+}
