@@ -99,6 +99,7 @@ func wire(o wireOptions) (*daemon, error) {
 		Workers:  cfg.AWS.Workers,
 		Interval: cfg.Interval.Duration,
 
+		LambdaRPS:     cfg.AWS.LambdaRPS,
 		ServerClock:   serverClock,
 		MetricsMaxLag: cfg.AWS.MetricsMaxLag.Duration,
 		MetricsProbe:  metricsProbe(cfg.AWS.MetricsProbe.Duration),
