@@ -12,7 +12,7 @@ import (
 // is the single source the IAM policy test compares deploy/iam/policy.json with.
 type Action struct {
 	Name     string // e.g. "lambda:GetProvisionedConcurrencyConfig"
-	Scopable bool   // true when IAM allows a function ARN as Resource
+	Scopable bool   // true when IAM allows a resource ARN (a function's; the lease table's for dynamodb:*)
 }
 
 // Op is one SDK operation the daemon calls. Ops exist only as the package
@@ -20,7 +20,7 @@ type Action struct {
 // and Caller.Call accepts nothing else, so the registry cannot drift from the
 // calls actually made.
 type Op struct {
-	service  string // IAM service prefix and telemetry label: lambda | cloudwatch
+	service  string // IAM service prefix and telemetry label: lambda | cloudwatch | dynamodb
 	name     string // API operation name, also the IAM action name
 	scopable bool
 }
@@ -47,6 +47,13 @@ var (
 	OpGetAlias          = declare("lambda", "GetAlias", true)
 	OpGetAccount        = declare("lambda", "GetAccountSettings", false)
 	OpGetMetricData     = declare("cloudwatch", "GetMetricData", false)
+
+	// The leader lease (ha.backend dynamodb): scoped to the lease table's
+	// ARN, not a function's (deploy/iam/policy.json).
+	OpLeaseGet    = declare("dynamodb", "GetItem", true)
+	OpLeasePut    = declare("dynamodb", "PutItem", true)
+	OpLeaseUpdate = declare("dynamodb", "UpdateItem", true)
+	OpLeaseDelete = declare("dynamodb", "DeleteItem", true)
 )
 
 // registry is appended to only during package initialisation, by declare.

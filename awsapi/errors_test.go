@@ -79,6 +79,10 @@ func TestActions(t *testing.T) {
 	got := Actions()
 	want := []Action{
 		{Name: "cloudwatch:GetMetricData", Scopable: false},
+		{Name: "dynamodb:DeleteItem", Scopable: true},
+		{Name: "dynamodb:GetItem", Scopable: true},
+		{Name: "dynamodb:PutItem", Scopable: true},
+		{Name: "dynamodb:UpdateItem", Scopable: true},
 		{Name: "lambda:DeleteProvisionedConcurrencyConfig", Scopable: true},
 		{Name: "lambda:GetAccountSettings", Scopable: false},
 		{Name: "lambda:GetAlias", Scopable: true},

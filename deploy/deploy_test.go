@@ -220,8 +220,9 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 		Statement []struct {
 			Sid      string
 			Effect   string
-			Action   []string
-			Resource any
+			Action    []string
+			Resource  any
+			Condition map[string]map[string][]string
 		}
 	}
 	data, err := os.ReadFile("iam/policy.json")
@@ -231,8 +232,13 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 	require.NoError(t, dec.Decode(&pol))
 	require.Equal(t, "2012-10-17", pol.Version)
 
-	fnARN := regexp.MustCompile(`^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:\*)?$`)
-	inPolicy := map[string]bool{} // action → scoped to function ARNs
+	// A scoped action's resource is its service's ARN: a managed function's
+	// for lambda:*, the lease table's for dynamodb:* (ha.backend dynamodb).
+	arnOf := map[string]*regexp.Regexp{
+		"lambda":   regexp.MustCompile(`^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:\*)?$`),
+		"dynamodb": regexp.MustCompile(`^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$`),
+	}
+	inPolicy := map[string]bool{} // action → scoped to its service's resource ARNs
 	for _, st := range pol.Statement {
 		require.Equal(t, "Allow", st.Effect)
 		var res []string
@@ -246,8 +252,12 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 		}
 		scoped := !slices.Contains(res, "*")
 		if scoped {
-			for _, r := range res {
-				require.Regexp(t, fnARN, r, "statement %s", st.Sid)
+			for _, a := range st.Action {
+				service, _, _ := strings.Cut(a, ":")
+				require.Contains(t, arnOf, service, "statement %s: action %s", st.Sid, a)
+				for _, r := range res {
+					require.Regexp(t, arnOf[service], r, "statement %s: action %s", st.Sid, a)
+				}
 			}
 		} else {
 			require.Equal(t, []string{"*"}, res, "statement %s mixes * with ARNs", st.Sid)
@@ -264,7 +274,7 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 		want = append(want, a.Name)
 		scoped, ok := inPolicy[a.Name]
 		require.True(t, ok, "the code calls %s but deploy/iam/policy.json does not allow it", a.Name)
-		require.Equal(t, a.Scopable, scoped, "%s: scoped to function ARNs exactly when IAM allows it", a.Name)
+		require.Equal(t, a.Scopable, scoped, "%s: scoped to resource ARNs exactly when IAM allows it", a.Name)
 	}
 	for a := range inPolicy {
 		got = append(got, a)
