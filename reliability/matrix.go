@@ -78,7 +78,7 @@ func Matrix() []*Scenario {
 		}), Surges: []Surge{surge}, Expect: healthy()})
 	add(&Scenario{Name: "5xx-short-bursts", Doc: "three 3-minute bursts of 500 on every call: never more than 3 ticks",
 		Sim: with(func(sc *sim.Scenario) {
-			for _, at := range []time.Duration{12, 35, 60} {
+			for _, at := range []time.Duration{12, 35, 55} {
 				fault(sc, sim.FaultSpec{Op: "*", Kind: sim.FaultServerError}, at*time.Minute, (at+3)*time.Minute)
 			}
 		}), Surges: []Surge{surge}, Expect: healthy()})
@@ -103,7 +103,7 @@ func Matrix() []*Scenario {
 		PartialData: []Window{{From: SurgeAt - time.Minute, Until: SurgeAt + 6*time.Minute}}, Surges: []Surge{surge}, Expect: healthy()})
 	add(&Scenario{Name: "outage", Doc: "Lambda and CloudWatch unreachable for 15 minutes over the surge (unavailable)",
 		Sim: with(func(sc *sim.Scenario) {
-			fault(sc, sim.FaultSpec{Op: "*", Kind: faultUnavailable}, SurgeAt-time.Minute, SurgeAt+14*time.Minute)
+			fault(sc, sim.FaultSpec{Op: "*", Kind: sim.FaultUnavailable}, SurgeAt-time.Minute, SurgeAt+14*time.Minute)
 		}), Surges: []Surge{surge}, Expect: healthy()})
 
 	// The process: kills, SIGTERM, other writers.
@@ -118,13 +118,13 @@ func Matrix() []*Scenario {
 	add(&Scenario{Name: "out-of-band-writes", Doc: "an operator cuts busy to 10, raises quiet to 60, puts api above its max",
 		Events: []Event{
 			{Kind: OutOfBand, At: 35 * time.Minute, Target: Busy, Value: 10},
-			{Kind: OutOfBand, At: 45 * time.Minute, Target: Quiet, Value: 60},
-			{Kind: OutOfBand, At: 55 * time.Minute, Target: API, Value: 150},
+			{Kind: OutOfBand, At: 40 * time.Minute, Target: Quiet, Value: 60},
+			{Kind: OutOfBand, At: 50 * time.Minute, Target: API, Value: 150},
 		},
 		Surges: []Surge{surge, {Target: Busy, At: 35 * time.Minute, Demand: busyMean, Why: "operator cut busy to 10"}},
 		Expect: []Expectation{idleIn,
-			BackWithin{Target: API, At: 55 * time.Minute, Within: 2*interval + 10*time.Second, Min: 1, Max: 100, Why: "operator put 150 above max 100"},
-			ScalesIn{Target: Quiet, By: 75 * time.Minute, Value: 30}}})
+			BackWithin{Target: API, At: 50 * time.Minute, Within: 2*interval + 10*time.Second, Min: 1, Max: 100, Why: "operator put 150 above max 100"},
+			ScalesIn{Target: Quiet, By: 68 * time.Minute, Value: 30}}})
 
 	// Limits: reserved concurrency below what the surge asks for.
 	add(&Scenario{Name: "reserved-below-surge", Doc: "api has reserved concurrency 50: PC clamps there, never above",

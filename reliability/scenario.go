@@ -21,7 +21,7 @@ const (
 	// DefaultDuration keeps the whole matrix inside the CI budget (the race
 	// detector makes a run about six times slower): every scenario's events
 	// happen within it, with room for their deadlines.
-	DefaultDuration = 80 * time.Minute
+	DefaultDuration = 70 * time.Minute
 )
 
 // Scenario is one row of the fault suite.

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -66,18 +67,14 @@ func (r *Run) minutes(id controller.TargetID, from, to time.Time) []Minute {
 }
 
 // sampleAt is Lambda's state of the target at the last sample at or
-// before t.
+// before t (samples are in time order).
 func (r *Run) sampleAt(id controller.TargetID, t time.Time) (Sample, bool) {
 	ss := r.Samples[id]
-	var best Sample
-	found := false
-	for _, s := range ss {
-		if s.Time.After(t) {
-			break
-		}
-		best, found = s, true
+	i := sort.Search(len(ss), func(i int) bool { return ss[i].Time.After(t) })
+	if i == 0 {
+		return Sample{}, false
 	}
-	return best, found
+	return ss[i-1], true
 }
 
 // limitCap is the most PC the target may have by the limits the daemon can
@@ -169,15 +166,11 @@ var daemonOps = map[string]bool{
 // requestFault reports whether f makes the daemon's own calls fail.
 func requestFault(f sim.FaultSpec) bool {
 	switch f.Kind {
-	case sim.FaultThrottle, sim.FaultServerError, sim.FaultConflict, faultUnavailable:
+	case sim.FaultThrottle, sim.FaultServerError, sim.FaultConflict, sim.FaultUnavailable:
 		return daemonOps[f.Op]
 	}
 	return false
 }
-
-// faultUnavailable is the simulator's outage kind (landing with the sim
-// work; named here so the suite counts it once it exists).
-const faultUnavailable = "unavailable"
 
 // impairment is a window during which a fault keeps a target from acting,
 // with a name for messages. Doubling marks faults the daemon must retry with

@@ -14,7 +14,7 @@ import (
 //	api:live    10 concurrent, ×4 to 40 at SurgeAt (the surge target)
 //	busy:live   40 concurrent all along (the one gaps and delays must not cut)
 //	quiet:live  a trickle, ~0.5 concurrent, starting over-provisioned at 40
-//	            (must still scale in); a floor of 15 from +50m to +65m
+//	            (must still scale in); a floor of 15 from +48m to +62m
 //	idle:live   no traffic at all, 10 PC (goes to its floor by idle_after)
 var (
 	API   = controller.TargetID{Function: "api", Qualifier: "live"}
@@ -38,7 +38,7 @@ const (
 )
 
 // quietFloorWindow is the scheduled floor on quiet:live.
-var quietFloorWindow = Floor{From: 50 * time.Minute, Until: 65 * time.Minute, Value: quietFloor}
+var quietFloorWindow = Floor{From: 48 * time.Minute, Until: 62 * time.Minute, Value: quietFloor}
 
 // Standard is the standard account with no faults, default allocation
 // (60 s preparation, 6000 a minute) and 60 s publication delay.
