@@ -704,15 +704,13 @@ func checkFailedNoClimb(r *Run) []Violation {
 
 // SIGTERM (T): the write in flight when SIGTERM arrives completes (its
 // result is Lambda's, not a cancelled context), and its daemon starts no
-// other write afterwards. A Term event that met no write is reported too,
-// so a scenario cannot silently test nothing.
+// other write afterwards. (A Term event that met no write is reported by
+// the runner, as every event that never happened.)
 func checkTerm(r *Run) []Violation {
 	var out []Violation
-	delivered := 0
 	for _, w := range r.Writes {
 		switch {
 		case w.InFlightTerm:
-			delivered++
 			if strings.HasPrefix(w.Result, "context") {
 				out = append(out, Violation{Time: w.Time, Target: w.Target,
 					Msg:      fmt.Sprintf("%s's write of %d in flight at SIGTERM ended %q", w.Caller, w.Value, w.Result),
@@ -723,14 +721,6 @@ func checkTerm(r *Run) []Violation {
 				Msg:      fmt.Sprintf("%s started a write of %d after SIGTERM (result %s)", w.Caller, w.Value, w.Result),
 				Expected: "no new write after SIGTERM"})
 		}
-	}
-	for _, ev := range r.Scenario.Events {
-		if ev.Kind == Term {
-			delivered--
-		}
-	}
-	if delivered < 0 {
-		out = append(out, Violation{Time: r.End, Msg: "a SIGTERM event never met a daemon write", Expected: "a write in flight to deliver SIGTERM into"})
 	}
 	return out
 }

@@ -149,6 +149,9 @@ func TestInvariants(t *testing.T) {
 				Write{Time: at(r, 10*time.Minute), Op: "Put", Target: Busy, Value: 80, Result: "ok", Caller: "daemon#1", AfterTerm: true})
 			r.SimWrites = []sim.WriteRecord{{Time: at(r, 10*time.Minute), Function: "busy", Qualifier: "live", Value: 80, Result: "ok", Caller: "daemon#1"}}
 		}, InvTerm + "," + InvTerm},
+		{"an event that never happened", nil, func(r *Run) {
+			r.Harness = append(r.Harness, Violation{Invariant: "harness:event", Time: r.End})
+		}, "harness:event"},
 		{"a write the daemon's store never made", nil, func(r *Run) {
 			r.SimWrites = []sim.WriteRecord{{Time: at(r, time.Minute), Function: "api", Qualifier: "live", Value: 5, Result: "ok", Caller: sim.CallerInProcess}}
 		}, InvWriteLog},

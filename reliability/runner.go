@@ -120,7 +120,7 @@ func (h *harness) plan() {
 		switch {
 		case ev.Kind == OutOfBand:
 			h.schedule(at, "out-of-band write", func() { h.outOfBand(i, ev) })
-		case ev.Kind == Kill && ev.OnPut == controller.DirNone:
+		case ev.Kind == Kill && !ev.onPut():
 			h.schedule(at, "kill -9", func() { h.kill(i, ev) })
 		}
 	}
@@ -222,7 +222,7 @@ func (h *harness) afterWake() {
 		return
 	}
 	for i, ev := range h.sc.Events {
-		if ev.Kind != Kill || ev.OnPut == controller.DirNone || h.fired[i] || now.Before(h.run.Start.Add(ev.At)) {
+		if ev.Kind != Kill || !ev.onPut() || h.fired[i] || now.Before(h.run.Start.Add(ev.At)) {
 			continue
 		}
 		for _, wr := range d.wrote {
@@ -398,6 +398,13 @@ func (h *harness) finish() {
 	h.clk.Set(r.End)
 	h.world.AdvanceTo(r.End)
 	r.SimWrites = h.world.WriteLog()
+	// An event that never happened makes its scenario test nothing.
+	for i, ev := range h.sc.Events {
+		if !h.fired[i] {
+			h.harnessViolation(ev.Target, "event", fmt.Sprintf("%s at %s never happened", ev.Kind, r.offset(r.Start.Add(ev.At))),
+				"every scenario event to take place")
+		}
+	}
 	for _, t := range r.Targets {
 		stats := h.world.Minutes(t.ID.Function, t.ID.Qualifier)
 		ms := make([]Minute, 0, len(stats))

@@ -108,10 +108,13 @@ type Event struct {
 	Kind   EventKind
 	At     time.Duration
 	Target controller.TargetID
-	OnPut  controller.Direction // Kill: fire after such a write (DirNone: at At)
+	OnPut  controller.Direction // Kill: fire after such a write (empty or DirNone: at At)
 	Value  int                  // OutOfBand
 	Down   time.Duration        // Kill, Term: until the next daemon starts; 0 means 30s
 }
+
+// onPut: the event waits for a write (OnPut is a direction, not DirNone).
+func (ev Event) onPut() bool { return ev.OnPut == controller.DirOut || ev.OnPut == controller.DirIn }
 
 // Surge is a rise of Target's traffic at At (a minute boundary, run time)
 // to a mean concurrency of Demand. The daemon must have Demand available
