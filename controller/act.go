@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -14,6 +15,9 @@ const (
 	// ResultNotLeader: the write gate refused (a follower replica).
 	ResultNotLeader = "not_leader"
 )
+
+// refusalRetries bounds the extra Puts one tick makes after a refusal.
+const refusalRetries = 3
 
 type job struct {
 	t         Target
@@ -67,17 +71,30 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 	defer cancel()
 	var pc PCConfig
 	var err error
-	switch d.Action {
-	case ActPut:
-		pc, err = c.opts.Store.PutPC(wctx, id, d.Desired)
-	case ActDelete:
-		err = c.opts.Store.DeletePC(wctx, id)
-	default:
-		return
-	}
-	if err != nil {
+	for try := 0; ; try++ {
+		switch d.Action {
+		case ActPut:
+			pc, err = c.opts.Store.PutPC(wctx, id, d.Desired)
+		case ActDelete:
+			err = c.opts.Store.DeletePC(wctx, id)
+		default:
+			return
+		}
+		if err == nil {
+			break
+		}
 		c.writeFailed(ctx, now, j, err)
-		return
+		// Refused on the way up for a limit: a refusal is answered at once
+		// and changes nothing, so bisect toward the largest accepted value
+		// within this tick, a few Puts at most.
+		next := d.Current + (d.Desired-d.Current)/2
+		if errClass(err) != ClassInvalid || d.Direction != DirOut || try >= refusalRetries || next <= d.Current ||
+			ctx.Err() != nil {
+			return
+		}
+		d.Detail = fmt.Sprintf("Lambda refused %d: trying %d", d.Desired, next)
+		d.Desired, d.Constrained = next, true
+		j.d = d
 	}
 	c.update(id, func(st *targetState) { c.wrote(st, j, pc, now) })
 	log.Info("scaled", KeyFrom, d.Current, KeyTo, d.Desired, KeyAllocated, j.allocated, KeyReason, string(d.Reason),

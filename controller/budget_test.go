@@ -173,3 +173,51 @@ func TestStartupReadsMostUrgentFirst(t *testing.T) {
 		require.True(t, got[c.id], "written before read: %+v", c)
 	}
 }
+
+// Refused for a limit it could not see (a reservation made by someone
+// else), the target settles on the largest value Lambda accepts within
+// three ticks: the refusal is followed by a limits read that names the
+// bound, and bisection keeps what is accepted meanwhile.
+func TestRefusedForALimitSettlesOnTheLargestAccepted(t *testing.T) {
+	T := at(10, 0)
+	reserved := 30
+	a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 15}, surgeAndQuiet(T), func(o *Options, a *account) {
+		o.LimitsRefresh = 2 * time.Hour
+		a.store.limits = Limits{Known: true, AccountUnreserved: 10000}
+		a.store.putErr = func(_ TargetID, n int, at time.Time) error {
+			if !at.Before(T.Add(-30*time.Second)) && n > reserved {
+				return apiErr{class: ClassInvalid}
+			}
+			return nil
+		}
+	})
+	a.run(t, T.Add(-30*time.Second))
+	a.store.mu.Lock()
+	a.store.limits = Limits{Known: true, AccountUnreserved: 10000, Reserved: &reserved}
+	a.store.mu.Unlock()
+	a.run(t, at(10, 30))
+
+	var firstRefusal time.Time
+	for _, c := range a.store.callsOf("put") {
+		if c.err != nil && firstRefusal.IsZero() {
+			firstRefusal = c.at
+		}
+	}
+	require.False(t, firstRefusal.IsZero(), "the surge hit the hidden limit")
+	puts := a.putsOf(checkout)
+	var settled time.Time
+	for _, p := range puts {
+		require.LessOrEqual(t, p.n, reserved)
+		if p.n == reserved && settled.IsZero() {
+			settled = p.at
+		}
+	}
+	require.False(t, settled.IsZero(), "never settled on %d: %+v", reserved, puts)
+	require.LessOrEqual(t, settled.Sub(firstRefusal), 3*time.Minute, "within three ticks")
+	require.Equal(t, reserved, puts[len(puts)-1].n, "and stays there")
+	var constrained bool
+	for _, d := range a.rec.observed {
+		constrained = constrained || d.Constrained
+	}
+	require.True(t, constrained)
+}

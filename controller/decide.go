@@ -217,13 +217,21 @@ func (x *decider) admit(p proposal) Decision {
 	if p.desired == 0 && !in.Policy.AllowZero {
 		p.desired = 1
 	}
-	// A value Lambda refused is not sent again (nor a larger one on the way
-	// up) until RejectRetry has passed.
-	if st := in.State; st.Rejected > 0 && in.Now.Before(st.RejectedAt.Add(RejectRetry)) && p.desired != cur {
-		if p.desired == st.Rejected || (p.desired > cur && st.Rejected > cur && p.desired > st.Rejected) {
-			d.Constrained = true
-			return hold(d, ReasonRejected, fmt.Sprintf("Lambda rejected %d; wanted %d (%s)", st.Rejected, p.desired, p.reason))
+	// Lambda refused a value on the way up for a limit the daemon could not
+	// see (other functions' PC in the account, a reservation just made):
+	// the largest accepted value lies between cur and the refused one.
+	// Bisect toward it — each accepted step is kept, each refusal narrows —
+	// instead of staying put; the limits read that follows a refusal
+	// usually names the exact bound at once (effective max above).
+	if st := in.State; st.Rejected > cur && p.desired >= st.Rejected && in.Now.Before(st.RejectedAt.Add(RejectRetry)) {
+		d.Constrained = true
+		next := cur + (st.Rejected-cur)/2
+		if next <= cur {
+			return hold(d, ReasonRejected, fmt.Sprintf("Lambda refused %d: %d is the largest it accepts (wanted %d, %s)",
+				st.Rejected, cur, p.desired, p.reason))
 		}
+		p.detail = fmt.Sprintf("Lambda refused %d: trying %d (wanted %d: %s)", st.Rejected, next, p.desired, p.detail)
+		p.desired = next
 	}
 	d.Desired, d.Reason, d.Detail = p.desired, p.reason, p.detail
 	switch {

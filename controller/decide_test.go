@@ -502,17 +502,25 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 10, reason: ReasonInsufficient, action: ActPut, detail: "retrying FAILED allocation"},
 		},
 		{
-			name: "rejected: a value Lambda refused (400) is not repeated",
+			name: "rejected: a refused value is not repeated: bisect toward it",
 			mod: func(in *Input) {
 				in.State.Rejected, in.State.RejectedAt = 43, t0.Add(-time.Minute)
 				withPoints(in, p(1, 30, 0), p(1, 30, 0))
 			},
-			want: want{desired: 10, reason: ReasonRejected, action: ActNone, constrained: true},
+			want: want{desired: 26, reason: ReasonSaturated, action: ActPut, constrained: true, detail: "Lambda refused 43: trying 26"},
 		},
 		{
 			name: "rejected: nor a larger one on the way up",
 			mod: func(in *Input) {
 				in.State.Rejected, in.State.RejectedAt = 40, t0.Add(-time.Minute)
+				withPoints(in, p(1, 30, 0), p(1, 30, 0))
+			},
+			want: want{desired: 25, reason: ReasonSaturated, action: ActPut, constrained: true},
+		},
+		{
+			name: "rejected: one below the refused value is the largest accepted: hold there",
+			mod: func(in *Input) {
+				in.State.Rejected, in.State.RejectedAt = 11, t0.Add(-time.Minute)
 				withPoints(in, p(1, 30, 0), p(1, 30, 0))
 			},
 			want: want{desired: 10, reason: ReasonRejected, action: ActNone, constrained: true},

@@ -49,6 +49,10 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 	if ob.limFetched {
 		st.limitsAt = now // on error too: retry on the slow cadence, not every tick
 		if ob.limErr == nil {
+			if st.limits.Known && limitsChanged(st.limits, ob.limits) {
+				// The limits moved: what was refused may fit now.
+				st.Rejected, st.RejectedAt = 0, time.Time{}
+			}
 			st.limits = ob.limits
 		} else {
 			c.backOff(st, ob.limErr, now)
@@ -115,7 +119,11 @@ func (c *Controller) wrote(st *targetState, j job, pc PCConfig, now time.Time) {
 func (c *Controller) writeRefused(st *targetState, j job, err error, now time.Time) {
 	c.backOff(st, err, now)
 	if errClass(err) == ClassInvalid && j.d.Action == ActPut {
-		st.Rejected, st.RejectedAt = j.d.Desired, now
+		// Keep the smallest value refused on the way up: the bound.
+		if st.Rejected == 0 || j.d.Desired < st.Rejected || j.d.Desired <= j.d.Current {
+			st.Rejected = j.d.Desired
+		}
+		st.RejectedAt = now
 	}
 }
 
@@ -170,4 +178,15 @@ func blocker(ob observation, d Decision, global StallReason) (StallReason, strin
 		return global, ""
 	}
 	return StallNone, ""
+}
+
+func limitsChanged(a, b Limits) bool {
+	ra, rb := -1, -1
+	if a.Reserved != nil {
+		ra = *a.Reserved
+	}
+	if b.Reserved != nil {
+		rb = *b.Reserved
+	}
+	return ra != rb || a.OtherPC != b.OtherPC || a.AccountUnreserved != b.AccountUnreserved
 }
