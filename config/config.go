@@ -102,12 +102,14 @@ func Parse(data []byte) (*Config, error) {
 	cfg := Default()
 	d := newDecoder(&cfg)
 	if root != nil {
+		d.maxNodes = nodeBudget(countWritten(root))
 		d.decodeRoot(root)
 	}
 	problems := d.problems
-	if slices.ContainsFunc(problems, func(p Problem) bool { return p.Path == "" }) {
-		// Nothing decoded (not a mapping, alias bomb): validating would only
-		// add noise.
+	if d.tooBig || slices.ContainsFunc(problems, func(p Problem) bool { return p.Path == "" }) {
+		// Nothing (or only part) decoded — not a mapping, an alias bomb:
+		// validating would only add noise, such as "function is required"
+		// for every target the budget cut off.
 		return nil, &ValidationError{Problems: problems}
 	}
 	if err := cfg.Validate(); err != nil {

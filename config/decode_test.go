@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -260,7 +261,64 @@ func TestAliasExpansionIsBounded(t *testing.T) {
 	}
 	_, err := Parse([]byte(b.String()))
 	require.Error(t, err)
-	require.Contains(t, err.Error(), "the file expands to more than 200000 YAML nodes (too many aliases?)")
+	verr, ok := err.(*ValidationError)
+	require.True(t, ok, "want *ValidationError, got %T", err)
+	// One problem, not one "function is required" per target cut off.
+	require.Len(t, verr.Problems, 1, "%v", err)
+	require.Contains(t, err.Error(), "the file expands to more than 201340 YAML nodes")
+	require.Contains(t, err.Error(), "YAML nodes through aliases (200000 + 10 per node written)")
+}
+
+// TestManyTargetsLoad: the node budget scales with the file, so 20,000
+// explicit targets load (issue 10: a fixed 200,000-node cap refused them
+// with 20,000 spurious "function is required" lines), with and without a
+// merged anchor in every target; a bomb hidden in such a file is still
+// refused.
+func TestManyTargetsLoad(t *testing.T) {
+	const n = 20_000
+	gen := func(n int, merge bool, extra string) []byte {
+		var b strings.Builder
+		b.WriteString("defaults: &common\n  min: 2\n  max: 300\n  scale_in_cooldown: 10m\n  missing_data: hold\n")
+		b.WriteString("targets:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  - function: fn-%05d\n    qualifier: live\n", i)
+			if merge {
+				b.WriteString("    <<: *common\n")
+			} else {
+				b.WriteString("    max: 200\n    schedules:\n      - {name: day, cron: \"0 8 * * *\", duration: 10h, floor: 5}\n")
+			}
+		}
+		b.WriteString(extra)
+		return []byte(b.String())
+	}
+	t.Run("plain", func(t *testing.T) {
+		cfg, err := Parse(gen(n, false, ""))
+		require.NoError(t, err)
+		require.Len(t, cfg.Targets, n)
+		require.Equal(t, "fn-19999", cfg.Targets[n-1].Function)
+		require.Equal(t, 200, cfg.Targets[n-1].Max)
+		require.Len(t, cfg.Targets[n-1].Schedules, 1)
+	})
+	t.Run("merged anchor", func(t *testing.T) {
+		cfg, err := Parse(gen(n, true, ""))
+		require.NoError(t, err)
+		require.Len(t, cfg.Targets, n)
+		require.Equal(t, 300, cfg.Targets[7].Max)
+		require.Equal(t, "hold", cfg.Targets[7].MissingData)
+	})
+	t.Run("bomb in a big file", func(t *testing.T) {
+		var bomb strings.Builder
+		bomb.WriteString("  - &m0 {function: b0, qualifier: live}\n")
+		for i := 1; i <= 12; i++ {
+			prev := "*m" + strconv.Itoa(i-1)
+			bomb.WriteString("  - &m" + strconv.Itoa(i) + " {<<: [" + strings.Repeat(prev+", ", 8) + prev + "], function: b" + strconv.Itoa(i) + "}\n")
+		}
+		_, err := Parse(gen(2_000, false, bomb.String()))
+		require.Error(t, err)
+		verr := err.(*ValidationError)
+		require.Len(t, verr.Problems, 1, "%v", err)
+		require.Contains(t, err.Error(), "YAML nodes through aliases")
+	})
 }
 
 func TestParseDuration(t *testing.T) {
