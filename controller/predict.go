@@ -121,23 +121,27 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			open := at(f).Add(-lead)
 			hotClose := at(f + c.hot + closeSlack)
 			closeT := at(f + c.width + closeSlack)
-			if !now.Before(hotClose) {
+			// Raising goes by the clock (a floor before the burst is
+			// always safe); lowering waits until the minutes it rests on
+			// are published (end is the freshness watermark): the burst
+			// may run late, and those minutes may not be in CloudWatch yet.
+			if !end.Before(hotClose) {
 				for i := max(f-periodTolerance, n-releaseSpan, 0); i < min(f+c.width+periodTolerance, n); i++ {
 					predicted[i] = true
 				}
 			}
 			switch {
-			case !now.Before(open) && now.Before(hotClose):
+			case !now.Before(open) && end.Before(hotClose):
 				if fl := ceilDiv(c.peak, target); fl > pr.Floor {
 					pr.Floor, pr.Next = fl, at(f)
 					pr.Detail = fmt.Sprintf("burst every %d periods predicted at %s, peak %.0f", P, at(f).UTC().Format(time.RFC3339), c.peak)
 				}
-			case !now.Before(hotClose) && now.Before(closeT):
+			case !end.Before(hotClose) && end.Before(closeT):
 				// The burst's tail: down to what it needs, not to the base.
 				tailFloor = max(tailFloor, ceilDiv(c.tail, target))
 				tailFrom = max(tailFrom, ceilDiv(c.peak, target))
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
-			case !now.Before(closeT) && now.Before(closeT.Add(releaseSpan*period)):
+			case !end.Before(closeT) && end.Before(closeT.Add(releaseSpan*period)):
 				closedAt = latest(closedAt, closeT)
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
 				peak := c.peak

@@ -79,8 +79,13 @@ func TestPredict(t *testing.T) {
 		},
 		{
 			name: "burst's tail (under half the peak): floor down to the tail's need, not the base",
-			conc: trace(3, every(15, indexOf(11, 59), 140, 40)),
+			conc: trace(3, every(15, indexOf(11, 58), 140, 40)),
 			want: want{floor: 58, period: 15, base: 58, release: true, releaseFrom: 200},
+		},
+		{
+			name: "no tail while the hot minute is not published yet: the floor holds",
+			conc: trace(3, every(15, indexOf(11, 59), 140, 40)),
+			want: want{floor: 200, period: 15, base: 5, next: at(11, 59)},
 		},
 		{
 			name: "release: the base counts recent traffic outside the predicted burst",
@@ -275,7 +280,7 @@ func TestDecidePredicted(t *testing.T) {
 		},
 		{
 			name:    "tail: down to what the burst's tail needs",
-			in:      predictInput(trace(3, every(15, indexOf(11, 59), 140, 40)), 200, t0.Add(-2*time.Minute)),
+			in:      predictInput(trace(3, every(15, indexOf(11, 58), 140, 40)), 200, t0.Add(-2*time.Minute)),
 			desired: 58, reason: ReasonPredicted, action: ActPut,
 		},
 		{
