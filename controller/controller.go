@@ -115,7 +115,8 @@ type targetState struct {
 	queuedSince time.Time
 	lastStatus  Status
 
-	stallTicks    int // ticks in a row it could not act on its metrics
+	writeErr      ErrorClass // the last write failed with this class ("" none)
+	stallTicks    int        // ticks in a row it could not act on its metrics
 	stallReason   StallReason
 	stallDetail   string
 	stallReported bool

@@ -96,6 +96,7 @@ func (c *Controller) failedBackoff(attempts int) time.Duration {
 // wrote records a successful Put or Delete; pc is Lambda's answer.
 func (c *Controller) wrote(st *targetState, j job, pc PCConfig, now time.Time) {
 	d := j.d
+	st.writeErr = ""
 	st.LastChange, st.LastFrom, st.LastTo, st.LastDirection = now, d.Current, d.Desired, d.Direction
 	if st.Rejected > 0 && d.Desired >= st.Rejected {
 		st.Rejected, st.RejectedAt = 0, time.Time{} // a limit was raised
@@ -118,6 +119,11 @@ func (c *Controller) wrote(st *targetState, j job, pc PCConfig, now time.Time) {
 // writeRefused records a failed Put or Delete.
 func (c *Controller) writeRefused(st *targetState, j job, err error, now time.Time) {
 	c.backOff(st, err, now)
+	// A refusal is learned (bisection, limits), not a stall; anything else
+	// keeps the target from acting until a write goes through.
+	if cl := errClass(err); cl != ClassInvalid {
+		st.writeErr = cl
+	}
 	if errClass(err) == ClassInvalid && j.d.Action == ActPut {
 		// Keep the smallest value refused on the way up: the bound.
 		if st.Rejected == 0 || j.d.Desired < st.Rejected || j.d.Desired <= j.d.Current {
@@ -160,8 +166,14 @@ const (
 )
 
 // blocker says why a target could not act on its metrics this tick.
-func blocker(ob observation, d Decision, global StallReason) (StallReason, string) {
+func blocker(ob observation, d Decision, st targetState, global StallReason) (StallReason, string) {
 	switch {
+	case st.writeErr == ClassThrottled:
+		return StallThrottled, "Lambda throttles its writes"
+	case st.writeErr != "":
+		return StallLambdaError, fmt.Sprintf("its last write failed (%s)", st.writeErr)
+	case st.FailedAttempts > 0 && ob.pc.Exists && ob.pc.Status == StatusInProgress:
+		return StallFailed, fmt.Sprintf("retrying a FAILED allocation (%d attempts)", st.FailedAttempts)
 	case ob.skipped:
 		return StallLambdaError, "function or alias not found: retrying slowly"
 	case ob.pcErr != nil && errClass(ob.pcErr) == ClassThrottled, d.Reason == ReasonThrottled:

@@ -127,6 +127,9 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		c.rec.Observed(id, in.PC, in.Limits, d)
 		c.recordDemand(id, ob.series, v.fr.watermark)
 	}
+	if decided && d.Action == ActNone {
+		c.update(id, func(st *targetState) { st.writeErr = "" }) // nothing left to write
+	}
 	c.noteStall(id, ob, d, v.global)
 	if !decided {
 		return job{}, false, err
@@ -144,7 +147,7 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 // for more than StallTicks ticks: once at Warn when it begins (or its
 // reason changes), at Info when it ends, and every tick to the recorder.
 func (c *Controller) noteStall(id TargetID, ob observation, d Decision, global StallReason) {
-	reason, detail := blocker(ob, d, global)
+	reason, detail := blocker(ob, d, c.stateCopy(id), global)
 	var report StallReason
 	var change stallChange
 	var ticks int
