@@ -141,7 +141,9 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 				tailFloor = max(tailFloor, ceilDiv(c.tail, target))
 				tailFrom = max(tailFrom, ceilDiv(c.peak, target))
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
-			case !end.Before(closeT) && end.Before(closeT.Add(releaseSpan*period)):
+			case !end.Before(closeT.Add(period)) && end.Before(closeT.Add(releaseSpan*period)):
+				// One published minute after the window shows whether
+				// the burst is over or running late (see Base below).
 				closedAt = latest(closedAt, closeT)
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
 				peak := c.peak
@@ -161,6 +163,9 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 		pr.Detail = fmt.Sprintf("tail of a burst every %d periods: %d until it should be over", P, tailFloor)
 	case !closedAt.IsZero():
 		pr.Release = true
+		// Never below what the newest published minute needs: a burst
+		// running late is still in it.
+		pr.Base = max(pr.Base, ceilDiv(conc[n-1], target))
 		pr.Detail = fmt.Sprintf("predicted burst window closed at %s: back to the base traffic's %d", closedAt.UTC().Format(time.RFC3339), pr.Base)
 	}
 	return pr

@@ -66,11 +66,13 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 		}
 	}
 	var jobs []job
-	for _, ob := range obs {
+	decisions := make([]Decision, len(obs))
+	for i, ob := range obs {
 		j, ok, err := c.evaluate(ctx, ob, v)
 		if err != nil {
 			errs = append(errs, err)
 		}
+		decisions[i] = j.d
 		if ok {
 			jobs = append(jobs, j)
 		}
@@ -84,6 +86,11 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	c.loop.backlog = depth
 	c.rec.ObserveQueue(depth, oldest)
 	c.actAll(ctx, v.awsNow, run)
+	// Stalls are judged after the writes: a write that failed now counts
+	// for this tick.
+	for i, ob := range obs {
+		c.noteStall(ob.t.ID, ob, decisions[i], v.global)
+	}
 	c.scheduleAfterTick(now, v, obs)
 
 	err := errors.Join(errs...)
@@ -130,7 +137,6 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 	if decided && d.Action == ActNone {
 		c.update(id, func(st *targetState) { st.writeErr = "" }) // nothing left to write
 	}
-	c.noteStall(id, ob, d, v.global)
 	if !decided {
 		return job{}, false, err
 	}
@@ -138,7 +144,7 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		log.Debug("hold", KeyReason, string(d.Reason), KeyFrom, d.Current, KeyTo, d.Desired, KeyAllocated, ob.pc.Allocated,
 			KeyUtilization, d.Utilization, KeyDetail, d.Detail, KeyConstrained, d.Constrained,
 			KeyEffectiveMin, d.EffectiveMin, KeyEffectiveMax, d.EffectiveMax)
-		return job{}, false, err
+		return job{d: d}, false, err
 	}
 	return job{t: ob.t, d: d, failed: ob.pc.Exists && ob.pc.Status == StatusFailed, allocated: ob.pc.Allocated}, true, err
 }
