@@ -36,7 +36,7 @@ func Matrix() []*Scenario {
 	add(&Scenario{Name: "publish-60s", Doc: "baseline: 60 s publication, no faults",
 		Surges: []Surge{surge}, Expect: healthy()})
 	for _, d := range []time.Duration{120 * time.Second, 180 * time.Second, 300 * time.Second} {
-		add(&Scenario{Name: fmt.Sprintf("publish-%ds", int(d.Seconds())), Doc: "every minute published this late",
+		add(&Scenario{Name: fmt.Sprintf("publish-%ds", int(d.Seconds())), Doc: fmt.Sprintf("every minute published %d s after it ends", int(d.Seconds())),
 			Sim: with(func(sc *sim.Scenario) { sc.Metrics.PublishDelay.Duration = d }), Surges: []Surge{surge}, Expect: healthy()})
 	}
 	add(&Scenario{Name: "publish-jitter", Doc: "60 s + 0–120 s per function and minute (publish_jitter)",
@@ -53,7 +53,7 @@ func Matrix() []*Scenario {
 
 	// Clock skew: the daemon's clock minus AWS's.
 	for _, skew := range []time.Duration{-60 * time.Second, 15 * time.Second, 60 * time.Second} {
-		add(&Scenario{Name: "skew" + signed(skew), Doc: "daemon clock off AWS's, offset measured",
+		add(&Scenario{Name: fmt.Sprintf("skew%+ds", int(skew.Seconds())), Doc: fmt.Sprintf("daemon clock %+d s off AWS's, offset measured", int(skew.Seconds())),
 			Skew: skew, Surges: []Surge{surge}, Expect: healthy()})
 	}
 	add(&Scenario{Name: "skew+45m", Doc: "beyond ±60 s: scale-out still works, every scale-in is held and the stall shown",
@@ -161,11 +161,4 @@ func gapScenario(kind string, fn controller.TargetID, d time.Duration) *Scenario
 		s.Duration = end + 20*time.Minute
 	}
 	return s
-}
-
-func signed(d time.Duration) string {
-	if d < 0 {
-		return "-" + (-d).String()
-	}
-	return "+" + d.String()
 }

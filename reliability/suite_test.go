@@ -167,3 +167,22 @@ func TestDeterministic(t *testing.T) {
 		t.Errorf("two runs of %s seed 3 differ:\n%s\n---\n%s", sc.Name, logs[0], logs[1])
 	}
 }
+
+// TestReliabilityDoc keeps RELIABILITY.md naming every scenario and
+// invariant, so the document cannot drift from the matrix.
+func TestReliabilityDoc(t *testing.T) {
+	doc, err := os.ReadFile("../RELIABILITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range Matrix() {
+		if !strings.Contains(string(doc), "`"+sc.Name+"`") {
+			t.Errorf("RELIABILITY.md does not list scenario %s", sc.Name)
+		}
+	}
+	for _, c := range checks {
+		if !strings.Contains(string(doc), "`"+c.name+"`") {
+			t.Errorf("RELIABILITY.md does not define invariant %s", c.name)
+		}
+	}
+}
