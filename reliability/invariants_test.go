@@ -82,6 +82,24 @@ func names(vs []Violation) string {
 	return strings.Join(s, ",")
 }
 
+// TestScenarioYAML: a scenario may bring its account as a scenario file.
+func TestScenarioYAML(t *testing.T) {
+	yml, err := Standard().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Execute(t.Context(), &Scenario{Name: "yaml", SimYAML: string(yml), Duration: 10 * time.Minute}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Ticks) < 9 || len(r.Minutes[Busy]) < 40 {
+		t.Errorf("%d ticks, %d minutes of busy: the YAML account did not run", len(r.Ticks), len(r.Minutes[Busy]))
+	}
+	if _, err := Execute(t.Context(), &Scenario{Name: "bad", SimYAML: "functions: 3"}, 1); err == nil {
+		t.Error("a broken scenario file ran")
+	}
+}
+
 func TestInvariants(t *testing.T) {
 	hide := func(r *Run, from, to time.Duration, dropped bool) {
 		for i, m := range r.Minutes[Busy] {

@@ -39,6 +39,9 @@ func Matrix() []*Scenario {
 		add(&Scenario{Name: fmt.Sprintf("publish-%ds", int(d.Seconds())), Doc: fmt.Sprintf("every minute published %d s after it ends", int(d.Seconds())),
 			Sim: with(func(sc *sim.Scenario) { sc.Metrics.PublishDelay.Duration = d }), Surges: []Surge{surge}, Expect: healthy()})
 	}
+	add(&Scenario{Name: "publish-600s", Doc: "beyond metrics_max_lag (5m): stale, so scale-in held and the stall shown; the surge still scaled out once visible",
+		Sim:    with(func(sc *sim.Scenario) { sc.Metrics.PublishDelay.Duration = 600 * time.Second }),
+		Surges: []Surge{surge}, Expect: []Expectation{HoldsScaleIn{Why: "CloudWatch 10 minutes late"}}})
 	add(&Scenario{Name: "publish-jitter", Doc: "60 s + 0–120 s per function and minute (publish_jitter)",
 		Sim: with(func(sc *sim.Scenario) { sc.Metrics.PublishJitter.Duration = 120 * time.Second }), Surges: []Surge{surge}, Expect: healthy()})
 

@@ -72,8 +72,14 @@ type daemon struct {
 // everything the controller does wrong is in the Run, for Check.
 func Execute(ctx context.Context, sc *Scenario, seed int64) (*Run, error) {
 	simSc := Standard()
-	if sc.Sim != nil {
+	switch {
+	case sc.Sim != nil:
 		simSc = sc.Sim()
+	case sc.SimYAML != "":
+		var err error
+		if simSc, err = sim.ParseScenario([]byte(sc.SimYAML)); err != nil {
+			return nil, fmt.Errorf("%s: scenario YAML: %w", sc.Name, err)
+		}
 	}
 	simSc.Seed = seed
 	targets := sc.Targets

@@ -29,9 +29,12 @@ type Scenario struct {
 	Name string
 	// Doc says in one line what the scenario provokes and what it expects.
 	Doc string
-	// Sim builds the simulated account for a seed (its Seed is set by the
-	// runner). Nil means Standard().
+	// Sim builds the simulated account (its Seed is set by the runner).
+	// Nil means SimYAML if set, else Standard().
 	Sim func() *sim.Scenario
+	// SimYAML is the simulated account as a scenario file (sim/README.md),
+	// fault windows in the simulator's own offsets (Warmup + run time).
+	SimYAML string
 	// Targets the daemon manages; nil means StandardTargets().
 	Targets []Target
 	// Skew is the daemon's clock minus AWS's. The daemon is told the offset
