@@ -118,6 +118,8 @@ func Matrix() []*Scenario {
 		Events: []Event{{Kind: Kill, At: SurgeAt - time.Minute, Down: 10 * time.Minute}}, Surges: []Surge{surge}, Expect: healthy()})
 	add(&Scenario{Name: "sigterm-during-put", Doc: "SIGTERM inside the surge's Put; a new daemon 1 minute later",
 		Events: []Event{{Kind: Term, At: SurgeAt, Target: API, Down: time.Minute}}, Surges: []Surge{surge}, Expect: healthy()})
+	add(&Scenario{Name: "sigterm-two-writes-due", Doc: "SIGTERM inside the first of two writes due in one tick (quiet and idle scaling in): the second must not start",
+		Events: []Event{{Kind: Term, At: time.Minute}}, Surges: []Surge{surge}, Expect: healthy()})
 	add(&Scenario{Name: "out-of-band-writes", Doc: "an operator cuts busy to 10, raises quiet to 60, puts api above its max",
 		Events: []Event{
 			{Kind: OutOfBand, At: 35 * time.Minute, Target: Busy, Value: 10},
