@@ -343,12 +343,15 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	if settled.After(start) {
 		settledStart = ceilTime(settled, period)
 	}
-	// Saturated periods between the change and its settling still measure
-	// demand through concurrent executions, which don't depend on capacity:
-	// they may ask for more than was just requested (never utilization).
+	// Saturated periods before the config settled still measure demand
+	// through concurrent executions, which don't depend on capacity: they
+	// may ask for more than was just requested (never utilization). That
+	// includes the periods just before the change, which CloudWatch may
+	// not have published when it was decided (up to MaxLag late).
 	during := 0
 	if !changed.IsZero() && settledStart.After(changed) {
-		during = ceilDiv(saturatedDemand(in, latest(start, ceilTime(changed, period)), settledStart, end, period), target)
+		from := latest(start, changed.Add(-maxLagOf(in)).Truncate(period))
+		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period), target)
 	}
 	slots := buildSlots(in, cur, settledStart, end, period)
 	n := len(slots)
@@ -483,4 +486,11 @@ func ceilDiv(x, target float64) int {
 		return math.MaxInt32
 	}
 	return int(v)
+}
+
+func maxLagOf(in Input) time.Duration {
+	if in.MaxLag > 0 {
+		return in.MaxLag
+	}
+	return config.DefaultMetricsMaxLag
 }

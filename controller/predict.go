@@ -297,6 +297,16 @@ func predictFor(in Input, period time.Duration) Prediction {
 	if end.IsZero() {
 		return Prediction{}
 	}
+	// Minutes after the target's own newest datapoint, within MaxLag of
+	// the watermark, may only be late for it (see buildSlots): the
+	// predictor must not read them as quiet, or it releases a burst that
+	// is still running.
+	if pts := in.Series.Points; len(pts) > 0 {
+		own := pts[len(pts)-1].Time.Truncate(period).Add(period)
+		if own.Before(end) && end.Sub(own) <= maxLagOf(in) {
+			end = own
+		}
+	}
 	n := int(end.Sub(start) / period)
 	if lb := int(p.PredictLookback.Duration / period); lb > 0 && lb < n {
 		n = lb

@@ -3,8 +3,6 @@ package controller
 import (
 	"math"
 	"time"
-
-	"github.com/pcautoscaler/pcautoscaler/config"
 )
 
 // slotKind classifies one period of the metric series as Decide sees it:
@@ -123,11 +121,7 @@ func buildSlots(in Input, cur int, start, end time.Time, period time.Duration) [
 	// minute may only be late for this function (publication is not in
 	// step across functions): within MaxLag of the watermark it is
 	// pending and judges nothing, so it is cut off; older, it is quiet.
-	maxLag := in.MaxLag
-	if maxLag <= 0 {
-		maxLag = config.DefaultMetricsMaxLag
-	}
-	pendingFrom := end.Add(-maxLag)
+	pendingFrom := end.Add(-maxLagOf(in))
 	inside := false
 	cut := len(out)
 	for i := len(out) - 1; i >= 0; i-- {
