@@ -12,12 +12,14 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/config"
 )
 
-// Defaults for Options left zero.
+// Defaults for Options left zero. The ones a user can set are defined once,
+// in config; these are the loop's own.
 const (
-	DefaultWorkers       = 4
-	DefaultInterval      = time.Minute
+	DefaultWorkers  = config.DefaultWorkers
+	DefaultInterval = config.DefaultInterval
+	// DefaultOffset: an aligned tick runs this long after the interval
+	// boundary (when no publication delay is measured yet, or probing is off).
 	DefaultOffset        = 5 * time.Second
-	DefaultMetricLag     = 1
 	DefaultLimitsRefresh = 5 * time.Minute
 	// metricPeriod is Lambda's metric granularity.
 	metricPeriod = time.Minute
@@ -45,16 +47,12 @@ type Options struct {
 	Logger   *slog.Logger // default: discard
 	Recorder Recorder     // may be nil
 	DryRun   bool
-	Workers  int           // bounded pool for Lambda calls; default 4
+	Workers  int           // bounded pool for Lambda calls; default config.DefaultWorkers
 	Interval time.Duration // tick; default 1m
 	// Offset: tick at each Interval boundary plus Offset, so the minute
 	// that just ended has had a moment to land. 0 means the default 5s;
 	// negative, or ≥ Interval, means none.
-	Offset time.Duration
-	// MetricLag is how many of the newest finished periods are not yet
-	// complete in CloudWatch (publication delay). 0 means the default 1;
-	// a negative value means none.
-	MetricLag     int
+	Offset        time.Duration
 	LimitsRefresh time.Duration // default 5m
 	// ServerClock measures AWS's clock against Clock (awsapi). Nil means
 	// Clock is AWS's clock (a simulator sharing it); a ServerClock that has
@@ -90,7 +88,6 @@ type Controller struct {
 	log     *slog.Logger
 	rec     Recorder
 	clock   Clock
-	lag     int
 
 	maxLag       time.Duration
 	defaultProbe time.Duration
@@ -165,12 +162,8 @@ func New(o Options) (*Controller, error) {
 		log:     o.Logger,
 		rec:     o.Recorder,
 		clock:   o.Clock,
-		lag:     max(o.MetricLag, 0),
 		states:  make(map[TargetID]*targetState, len(o.Targets)),
 		logs:    make(map[TargetID]*slog.Logger, len(o.Targets)),
-	}
-	if o.MetricLag == 0 {
-		c.lag = DefaultMetricLag
 	}
 	c.maxLag = o.MetricsMaxLag
 	if c.maxLag <= 0 {
