@@ -24,6 +24,8 @@ const (
 	CodeResourceNotFound    = "ResourceNotFoundException"
 	CodePCConfigNotFound    = "ProvisionedConcurrencyConfigNotFoundException"
 	CodeResourceConflict    = "ResourceConflictException"
+	CodePreconditionFailed  = "PreconditionFailedException" // 412: a RevisionId that is not the latest
+	CodeValidation          = "ValidationException"         // 400: input outside the model's constraints
 	CodeTooManyRequests     = "TooManyRequestsException"
 	CodeServiceException    = "ServiceException"
 	CodeCWInvalidParameter  = "InvalidParameterValue" // CloudWatch query-compatible code
@@ -60,7 +62,7 @@ func (e *APIError) ErrorClass() string {
 	switch {
 	case e.Status == 429 || e.Code == CodeCWThrottling || e.Code == "ThrottlingException":
 		return "throttled"
-	case e.Status == 409:
+	case e.Status == 409 || e.Status == 412:
 		return "conflict"
 	case e.Code == CodeResourceNotFound || e.Code == CodePCConfigNotFound:
 		return "not_found"
@@ -128,6 +130,81 @@ type AliasView struct {
 	Description     string              `json:"Description"`
 	RoutingConfig   *AliasRoutingConfig `json:"RoutingConfig,omitempty"`
 	RevisionId      string              `json:"RevisionId"`
+}
+
+// CreateAliasInput is CreateAlias's input.
+type CreateAliasInput struct {
+	Name            string
+	FunctionVersion string
+	Description     string
+	RoutingConfig   *AliasRoutingConfig // nil or no weights: a plain alias
+}
+
+// UpdateAliasInput is UpdateAlias's input; what is left zero is unchanged.
+type UpdateAliasInput struct {
+	FunctionVersion string              // "" = unchanged
+	Description     *string             // nil = unchanged
+	RoutingConfig   *AliasRoutingConfig // nil = unchanged; no weights = clear them
+	RevisionId      string              // "" = no check; else must be the alias's
+}
+
+// PublishVersionInput is PublishVersion's input; each check is skipped when "".
+type PublishVersionInput struct {
+	CodeSha256  string // must be $LATEST's
+	Description string
+	RevisionId  string // must be $LATEST's
+}
+
+// DeployRecord is one alias change or version publication the World
+// answered (CreateAlias, UpdateAlias, DeleteAlias, PublishVersion), from
+// the API or the scenario's deploys script: ground truth for tests and the
+// fault suite. Version and Weights are the alias's after a success (the
+// published version for PublishVersion), what was asked after a failure.
+type DeployRecord struct {
+	Time     time.Time          `json:"time"`
+	Op       string             `json:"op"`
+	Function string             `json:"function"`
+	Alias    string             `json:"alias,omitempty"`
+	Version  string             `json:"version,omitempty"`
+	Weights  map[string]float64 `json:"weights,omitempty"`
+	Result   string             `json:"result"` // WriteOK or the error code
+	Caller   string             `json:"caller"` // as in the write log; CallerScenario for the script
+}
+
+// ResourceTagMapping is one GetResources item: a function ARN and its tags
+// sorted by key.
+type ResourceTagMapping struct {
+	ResourceARN string
+	Tags        []Tag
+}
+
+// Tag is one key and value.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// TagFilter selects resources with tag Key and, when Values is not empty,
+// one of those values.
+type TagFilter struct {
+	Key    string
+	Values []string
+}
+
+// GetResourcesInput is the Resource Groups Tagging API's GetResources input.
+type GetResourcesInput struct {
+	TagFilters          []TagFilter
+	ResourceTypeFilters []string // "lambda" or "lambda:function" match functions; others nothing
+	ResourceARNList     []string // not with the filters or pagination
+	ResourcesPerPage    int      // 0 = 50; 1..100
+	TagsPerPage         int      // 0 = none; 100..500
+	PaginationToken     string
+}
+
+// GetResourcesOutput is GetResources' page; PaginationToken is "" on the last.
+type GetResourcesOutput struct {
+	ResourceTagMappingList []ResourceTagMapping
+	PaginationToken        string
 }
 
 // FunctionView is a FunctionConfiguration (GetFunctionConfiguration,
@@ -293,6 +370,16 @@ const CodeOK = "OK"
 //	(w *World) AccountSettings() AccountView
 //	(w *World) GetAlias(fn, name string) (AliasView, error)
 //	(w *World) ListAliases(fn, marker string, maxItems int) ([]AliasView, string, error)
+//	(w *World) ListAliasesByVersion(fn, version, marker string, maxItems int) ([]AliasView, string, error)
+//	(w *World) CreateAlias(fn string, in CreateAliasInput) (AliasView, error)
+//	(w *World) UpdateAlias(fn, name string, in UpdateAliasInput) (AliasView, error)
+//	(w *World) DeleteAlias(fn, name string) error
+//	(w *World) PublishVersion(fn string, in PublishVersionInput) (FunctionView, error)
+//	(w *World) DeployLog() []DeployRecord
+//	(w *World) TagResource(arn string, tags map[string]string) error
+//	(w *World) UntagResource(arn string, keys []string) error
+//	(w *World) ListTags(arn string) (map[string]string, error)
+//	(w *World) GetResources(in GetResourcesInput) (GetResourcesOutput, error)
 //	(w *World) ListVersions(fn, marker string, maxItems int) ([]FunctionView, string, error)
 //	(w *World) ListFunctions(marker string, maxItems int) ([]FunctionView, string, error)
 //	(w *World) GetFunctionConfiguration(fn, qualifier string) (FunctionView, error)

@@ -22,13 +22,17 @@ import (
 //     FUNCTION_ERROR_INIT_FAILURE.
 //   - decrease or same value: Allocated and Available drop to n at once,
 //     IN_PROGRESS for decrease_delay, then READY.
+//
+// An alias move (deploy.go) is an increase from 0 on the new version; with
+// weighted_existing_config: fail, added weights fail it at once.
 type pcConfig struct {
 	qualifier string
 	requested int
-	old       int // available before this Put
+	old       int // available before this Put (or alias move)
 	putAt     time.Time
 	readyAt   time.Time
 	failed    bool
+	reason    string // StatusReason of a failure; "" = FUNCTION_ERROR_INIT_FAILURE
 	modified  time.Time
 	stats     *TargetStats
 }
@@ -43,7 +47,11 @@ type pcState struct {
 func (pc *pcConfig) state(t time.Time, sc *Scenario) pcState {
 	if !t.Before(pc.readyAt) {
 		if pc.failed {
-			return pcState{status: "FAILED", reason: StatusReasonInitFailure, allocated: pc.old, available: pc.old}
+			reason := pc.reason
+			if reason == "" {
+				reason = StatusReasonInitFailure
+			}
+			return pcState{status: "FAILED", reason: reason, allocated: pc.old, available: pc.old}
 		}
 		return pcState{status: "READY", allocated: pc.requested, available: pc.requested}
 	}
@@ -148,15 +156,14 @@ func (w *World) PutProvisionedConcurrency(fn, qualifier string, n int) (PCView, 
 func (w *World) PutProvisionedConcurrencyAs(caller, fn, qualifier string, n int) (PCView, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	v, err := w.putPCLocked(fn, qualifier, n)
+	v, err := w.putPCLocked(w.sync(), fn, qualifier, n)
 	rec := newWriteRecord(opPutPC, caller, fn, qualifier, n)
 	rec.Result = resultOf(err)
 	w.logWriteLocked(rec)
 	return v, err
 }
 
-func (w *World) putPCLocked(fn, qualifier string, n int) (PCView, error) {
-	now := w.sync()
+func (w *World) putPCLocked(now time.Time, fn, qualifier string, n int) (PCView, error) {
 	if n < 1 {
 		return PCView{}, errInvalid(fmt.Sprintf("1 validation error detected: Value '%d' at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 1", n))
 	}
@@ -173,82 +180,81 @@ func (w *World) putPCLocked(fn, qualifier string, n int) (PCView, error) {
 	if f.versionOf(q) == "$LATEST" { // $LATEST itself or an alias pointing at it
 		return PCView{}, errInvalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
 	}
-	if a := f.aliases[q]; a != nil && len(a.routing) > 0 {
-		return PCView{}, errInvalid("Alias with weights can not be used with Provisioned Concurrency")
+	if f.weighted(q) {
+		return PCView{}, errWeightedAlias()
 	}
 	old := f.pcs[q]
 	if old != nil && old.state(now, w.sc).status == "IN_PROGRESS" {
 		return PCView{}, errConflict("A previous request is being processed. Please try again shortly")
 	}
-	version := f.versionOf(q)
-	otherPC := 0
-	for _, k := range f.pcOrder {
-		if k == q {
-			continue
+	if k := f.pcOnVersion(f.versionOf(q), q); k != "" {
+		if _, isAlias := f.aliases[q]; isAlias {
+			return PCView{}, errProvisionedVersion()
 		}
-		if f.versionOf(k) == version {
-			if _, isAlias := f.aliases[q]; isAlias {
-				return PCView{}, errConflict("Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
-			}
-			return PCView{}, errConflict("Version is pointed by a Provisioned Concurrency alias")
-		}
-		otherPC += f.pcs[k].requested
+		return PCView{}, errConflict("Version is pointed by a Provisioned Concurrency alias")
+	}
+	otherPC := f.pcTotal
+	if old != nil {
+		otherPC -= old.requested
 	}
 	if f.reserved != nil {
 		if n > *f.reserved-otherPC {
 			return PCView{}, errInvalid("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
 		}
-	} else if w.unreservedLocked()-w.unreservedPCLocked(f.name, q)-n < w.sc.Account.UnreservedMin {
+	} else if w.unreservedLocked()-w.unreservedPCLocked(f, q)-n < w.sc.Account.UnreservedMin {
 		return PCView{}, errInvalid(fmt.Sprintf("Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", w.sc.Account.UnreservedMin))
 	}
 	prev := 0
 	if old != nil {
 		prev = old.state(now, w.sc).available
 	}
-	pc := &pcConfig{qualifier: q, requested: n, old: prev, putAt: now, modified: now}
-	if n > prev {
-		need := time.Duration(float64(n-prev) * 60 / float64(w.sc.Allocation.RatePerMinute) * float64(time.Second))
-		pc.readyAt = now.Add(w.sc.Allocation.PrepDelay.Duration + need.Round(time.Second))
-		if pc.readyAt.Equal(now) {
-			pc.readyAt = now.Add(time.Second)
-		}
-		pc.failed = w.allocationFails(f.name, q, now)
-	} else {
-		pc.readyAt = now.Add(w.sc.Allocation.DecreaseDelay.Duration)
-	}
+	pc := &pcConfig{qualifier: q, requested: n, old: prev, modified: now}
+	w.allocate(f, pc, now)
 	w.setPC(f, pc)
 	return pc.view(now, w.sc), nil
 }
 
-// unreservedLocked is the account limit minus reserved concurrency: what
-// GetAccountSettings reports as UnreservedConcurrentExecutions (the
-// documented definition; whether AWS also subtracts PC is unconfirmed).
-func (w *World) unreservedLocked() int {
-	u := w.sc.Account.ConcurrentExecutions
-	for _, f := range w.funcs {
-		if f.reserved != nil {
-			u -= *f.reserved
+// allocate starts pc's allocation at now, from pc.old environments to
+// pc.requested: an increase waits prep_delay and then comes at
+// rate_per_minute (and may be injected to fail); a decrease is done at
+// once and stays IN_PROGRESS for decrease_delay.
+func (w *World) allocate(f *function, pc *pcConfig, now time.Time) {
+	pc.putAt, pc.failed, pc.reason = now, false, ""
+	if pc.requested > pc.old {
+		need := time.Duration(float64(pc.requested-pc.old) * 60 / float64(w.sc.Allocation.RatePerMinute) * float64(time.Second))
+		pc.readyAt = now.Add(w.sc.Allocation.PrepDelay.Duration + need.Round(time.Second))
+		if pc.readyAt.Equal(now) {
+			pc.readyAt = now.Add(time.Second)
 		}
+		pc.failed = w.allocationFails(f.name, pc.qualifier, now)
+		return
 	}
-	return u
+	pc.readyAt = now.Add(w.sc.Allocation.DecreaseDelay.Duration)
 }
 
-// unreservedPCLocked is the PC requested on functions without reserved
-// concurrency, except (fn, q): it comes out of the unreserved pool.
-func (w *World) unreservedPCLocked(fn, q string) int {
-	total := 0
-	for _, f := range w.funcs {
-		if f.reserved != nil {
-			continue
-		}
-		for k, pc := range f.pcs {
-			if f.name == fn && k == q {
-				continue
-			}
-			total += pc.requested
+// pcOnVersion names the config, other than except's, that serves version
+// v (on v itself or on an alias pointing at it), or "".
+func (f *function) pcOnVersion(v, except string) string {
+	for _, k := range f.pcOrder {
+		if k != except && f.versionOf(k) == v {
+			return k
 		}
 	}
-	return total
+	return ""
+}
+
+// weighted reports whether q is an alias with routing weights.
+func (f *function) weighted(q string) bool {
+	a := f.aliases[q]
+	return a != nil && len(a.routing) > 0
+}
+
+func errWeightedAlias() *APIError {
+	return errInvalid("Alias with weights can not be used with Provisioned Concurrency")
+}
+
+func errProvisionedVersion() *APIError {
+	return errConflict("Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
 }
 
 // GetProvisionedConcurrency is GetProvisionedConcurrencyConfig.
@@ -282,21 +288,23 @@ func (w *World) DeleteProvisionedConcurrency(fn, qualifier string) error {
 func (w *World) DeleteProvisionedConcurrencyAs(caller, fn, qualifier string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.deletePCLocked(fn, qualifier)
+	err := w.deletePCLocked(w.sync(), fn, qualifier)
 	rec := newWriteRecord(opDeletePC, caller, fn, qualifier, 0)
 	rec.Result = resultOf(err)
 	w.logWriteLocked(rec)
 	return err
 }
 
-func (w *World) deletePCLocked(fn, qualifier string) error {
-	now := w.sync()
+func (w *World) deletePCLocked(now time.Time, fn, qualifier string) error {
 	f, q, aerr := w.lookup(fn, qualifier)
 	if aerr != nil {
 		return aerr
 	}
 	if q != "" && !f.hasQualifier(q) {
 		return w.errFunctionNotFound(f.name, q)
+	}
+	if f.weighted(q) { // "can't manage" PC on a weighted alias: Delete too (assumed)
+		return errWeightedAlias()
 	}
 	pc := f.pcs[q]
 	if pc == nil {
@@ -305,7 +313,7 @@ func (w *World) deletePCLocked(fn, qualifier string) error {
 	if pc.state(now, w.sc).status == "IN_PROGRESS" {
 		return errConflict("The resource already exists, or another operation is in progress.")
 	}
-	f.deletePC(q)
+	w.deletePC(f, q)
 	return nil
 }
 
@@ -372,8 +380,10 @@ func (w *World) GetFunctionConcurrency(fn string) (*int, error) {
 	return &r, nil
 }
 
-// PutFunctionConcurrency sets reserved concurrency. It must leave the
-// account's unreserved_min unreserved and cover the function's PC.
+// PutFunctionConcurrency sets reserved concurrency. It must cover the
+// function's PC and leave the account's unreserved pool (the limit minus
+// every reservation minus the PC of functions without one) at least
+// unreserved_min: the pool Puts of PC draw from stays consistent.
 func (w *World) PutFunctionConcurrency(fn string, n int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -385,21 +395,19 @@ func (w *World) PutFunctionConcurrency(fn string, n int) error {
 	if aerr != nil {
 		return aerr
 	}
-	free := w.unreservedLocked()
+	free := w.unreservedLocked() - w.unreservedPC
 	if f.reserved != nil {
 		free += *f.reserved
+	} else {
+		free += f.pcTotal // its PC moves into its reservation
 	}
 	if free-n < w.sc.Account.UnreservedMin {
 		return errInvalid(fmt.Sprintf("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", w.sc.Account.UnreservedMin))
 	}
-	pc := 0
-	for _, c := range f.pcs {
-		pc += c.requested
+	if n < f.pcTotal {
+		return errInvalid(fmt.Sprintf("Specified ReservedConcurrentExecutions for function is less than the function's provisioned concurrency [%d].", f.pcTotal))
 	}
-	if n < pc {
-		return errInvalid(fmt.Sprintf("Specified ReservedConcurrentExecutions for function is less than the function's provisioned concurrency [%d].", pc))
-	}
-	f.reserved = &n
+	w.setReserved(f, &n)
 	f.revision++
 	return nil
 }
@@ -413,7 +421,7 @@ func (w *World) DeleteFunctionConcurrency(fn string) error {
 	if aerr != nil {
 		return aerr
 	}
-	f.reserved = nil
+	w.setReserved(f, nil)
 	f.revision++
 	return nil
 }
@@ -437,62 +445,16 @@ func (w *World) AccountSettings() AccountView {
 
 const simCodeSize = 1 << 20
 
-func (w *World) aliasView(f *function, a *alias) AliasView {
-	v := AliasView{
-		AliasArn:        w.functionARN(f.name) + ":" + a.name,
-		Name:            a.name,
-		FunctionVersion: a.version,
-		RevisionId:      revisionID(f.name+":"+a.name, a.revision),
-	}
-	if len(a.routing) > 0 {
-		v.RoutingConfig = &AliasRoutingConfig{AdditionalVersionWeights: map[string]float64{}}
-		for k, wt := range a.routing {
-			v.RoutingConfig.AdditionalVersionWeights[k] = wt
-		}
-	}
-	return v
-}
-
-// GetAlias returns an alias with its routing config.
-func (w *World) GetAlias(fn, name string) (AliasView, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.sync()
-	f, _, aerr := w.lookup(fn, "")
-	if aerr != nil {
-		return AliasView{}, aerr
-	}
-	a := f.aliases[name]
-	if a == nil {
-		return AliasView{}, &APIError{Status: 404, Code: CodeResourceNotFound, Message: "Cannot find alias arn: " + w.functionARN(f.name) + ":" + name, Type: TypeUser}
-	}
-	return w.aliasView(f, a), nil
-}
-
-// ListAliases lists a function's aliases by name (MaxItems ≤ 10000, default 50).
-func (w *World) ListAliases(fn, marker string, maxItems int) ([]AliasView, string, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.sync()
-	f, _, aerr := w.lookup(fn, "")
-	if aerr != nil {
-		return nil, "", aerr
-	}
-	page, next, aerr := paginate(sortedKeys(f.aliases), marker, maxItems, 50, 10000)
-	if aerr != nil {
-		return nil, "", aerr
-	}
-	out := make([]AliasView, 0, len(page))
-	for _, n := range page {
-		out = append(out, w.aliasView(f, f.aliases[n]))
-	}
-	return out, next, nil
-}
-
 func (w *World) functionView(f *function, version string) FunctionView {
 	arn := w.functionARN(f.name)
 	if version != "$LATEST" {
 		arn += ":" + version
+	}
+	modified, description := f.created, "simulated by pcautoscaler"
+	if n, err := strconv.Atoi(version); err == nil {
+		if p, ok := f.published[n]; ok { // published while the world runs
+			modified, description = p.at, p.description
+		}
 	}
 	return FunctionView{
 		FunctionName:     f.name,
@@ -501,10 +463,10 @@ func (w *World) functionView(f *function, version string) FunctionView {
 		Role:             fmt.Sprintf("arn:aws:iam::%s:role/%s-role", w.sc.AccountID, f.name),
 		Handler:          "bootstrap",
 		CodeSize:         simCodeSize,
-		Description:      "simulated by pcautoscaler",
+		Description:      description,
 		Timeout:          30,
 		MemorySize:       f.memoryMB,
-		LastModified:     f.created.UTC().Format("2006-01-02T15:04:05.000-0700"),
+		LastModified:     modified.UTC().Format("2006-01-02T15:04:05.000-0700"),
 		CodeSha256:       "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
 		Version:          version,
 		State:            "Active",

@@ -260,10 +260,13 @@ func TestFunctionConcurrency(t *testing.T) {
 		code   string
 		msgHas string
 	}{
-		{name: "set", fn: "api", n: 200},
+		// The pool left is 1000 − 50 reserved − 700 PC on big (no reservation) − n.
+		{name: "set", fn: "api", n: 150},
 		{name: "negative", fn: "api", n: -1, code: CodeInvalidParameter},
-		{name: "below unreserved minimum", fn: "api", n: 851, code: CodeInvalidParameter,
+		{name: "below unreserved minimum", fn: "api", n: 151, code: CodeInvalidParameter,
 			msgHas: "decreases account's UnreservedConcurrentExecution below its minimum value of [100]."},
+		{name: "a function's own PC moves into its reservation", fn: "big", n: 850},
+		{name: "more than the pool and its own PC", fn: "big", n: 851, code: CodeInvalidParameter},
 		{name: "below the function's PC", fn: "capped", n: 19, code: CodeInvalidParameter},
 		{name: "unknown function", fn: "nope", n: 5, code: CodeResourceNotFound},
 	}

@@ -101,8 +101,16 @@ func (w *World) Fault(op string) (time.Duration, *APIError) {
 	now := w.clk.Now()
 	off := now.Sub(w.start)
 	var latency time.Duration
-	if rps := w.sc.Account.ControlPlaneRPS; rps > 0 && !cloudWatchOps[op] && !w.bucket.take(now, rps) {
-		return 0, &APIError{Status: 429, Code: CodeTooManyRequests, Message: "Rate exceeded", Type: TypeUser, RetryAfterSeconds: 1}
+	switch {
+	case cloudWatchOps[op]:
+	case op == opGetResources: // the Tagging API has its own quota
+		if rps := w.sc.Account.TaggingRPS; rps > 0 && !w.tagger.take(now, rps) {
+			return 0, &APIError{Status: 400, Code: CodeTagThrottled, Message: "Rate exceeded", Type: TypeSender}
+		}
+	default:
+		if rps := w.sc.Account.ControlPlaneRPS; rps > 0 && !w.bucket.take(now, rps) {
+			return 0, &APIError{Status: 429, Code: CodeTooManyRequests, Message: "Rate exceeded", Type: TypeUser, RetryAfterSeconds: 1}
+		}
 	}
 	for _, f := range w.faults {
 		switch f.spec.Kind {
@@ -175,7 +183,8 @@ func (w *World) metricFaults(fn, q string, m time.Time) (gap bool, delay time.Du
 	return gap, delay
 }
 
-// tokenBucket is the account's control-plane rate limit on the world's clock.
+// tokenBucket is a rate limit of the account (the Lambda control plane's,
+// the Tagging API's) on the world's clock.
 type tokenBucket struct {
 	tokens float64
 	last   time.Time

@@ -29,10 +29,11 @@ const (
 
 // Protocol names in logs.
 const (
-	protoLambda = "rest-json"
-	protoCBOR   = "rpc-v2-cbor"
-	protoJSON   = "json-1.0"
-	protoQuery  = "query"
+	protoLambda  = "rest-json"
+	protoCBOR    = "rpc-v2-cbor"
+	protoJSON    = "json-1.0"
+	protoQuery   = "query"
+	protoTagging = "json-1.1" // the Resource Groups Tagging API
 )
 
 // maxBodyBytes caps request bodies. PutMetricData allows 1 MB; a 500-query
@@ -50,13 +51,18 @@ const maxBodyBytes = 2 << 20
 //	GET    /2016-08-19/account-settings[/]
 //	GET    /2015-03-31/functions[/]                        ListFunctions
 //	GET    /2015-03-31/functions/{fn}/aliases[/{name}]     ListAliases, GetAlias
-//	GET    /2015-03-31/functions/{fn}/versions             ListVersionsByFunction
+//	POST   /2015-03-31/functions/{fn}/aliases              CreateAlias
+//	PUT|DELETE /2015-03-31/functions/{fn}/aliases/{name}   UpdateAlias, DeleteAlias
+//	GET|POST /2015-03-31/functions/{fn}/versions           ListVersionsByFunction, PublishVersion
 //	GET    /2015-03-31/functions/{fn}/configuration        GetFunctionConfiguration
+//	POST|DELETE|GET /2017-03-31/tags/{arn}                 TagResource, UntagResource, ListTags
+//	POST   / with X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources  Tagging API, AWS JSON 1.1
 //	POST   /service/GraniteServiceVersion20100801/operation/{Op}   CloudWatch, RPC v2 CBOR (Go SDK)
 //	POST   / with X-Amz-Target: GraniteServiceVersion20100801.{Op} CloudWatch, AWS JSON 1.0 (AWS CLI)
 //	POST   / with Action={Op}&Version=2010-08-01                    CloudWatch, awsQuery
 //	GET    /_sim/stats                                    World.Stats() as JSON
 //	GET    /_sim/writes                                   World.WriteLog() as JSON: every Put and Delete answered
+//	GET    /_sim/deploys                                  World.DeployLog() as JSON: every alias change and publication
 //
 // CloudWatch operations are GetMetricData, PutMetricData and ListMetrics.
 // {fn} is a name, a partial or full ARN, percent-escaped or not. Each
@@ -118,6 +124,8 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	switch {
+	case len(segs) == 0 && r.Method == http.MethodPost && isTaggingTarget(r.Header.Get("X-Amz-Target")):
+		h.serveTagging(w, r, c)
 	case len(segs) == 0 && r.Method == http.MethodPost:
 		h.serveCloudWatchRoot(w, r, c)
 	case len(segs) == 4 && segs[0] == "service" && segs[2] == "operation" && r.Method == http.MethodPost:
@@ -128,6 +136,9 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, c *call) {
 	case len(segs) == 2 && segs[0] == "_sim" && segs[1] == "writes" && r.Method == http.MethodGet:
 		c.op, c.protocol, c.status = "SimWrites", "json", http.StatusOK
 		writeJSON(w, http.StatusOK, nonNil(h.world.WriteLog()))
+	case len(segs) == 2 && segs[0] == "_sim" && segs[1] == "deploys" && r.Method == http.MethodGet:
+		c.op, c.protocol, c.status = "SimDeploys", "json", http.StatusOK
+		writeJSON(w, http.StatusOK, nonNil(h.world.DeployLog()))
 	default:
 		h.serveLambda(w, r, c, segs)
 	}
@@ -175,6 +186,9 @@ func (h *handler) begin(w http.ResponseWriter, r *http.Request, c *call) *wireEr
 		h.stampDate(w) // the answer leaves after the latency
 	}
 	if apiErr != nil {
+		if c.protocol == protoTagging {
+			return taggingWireError(apiErr)
+		}
 		return toWireError(c.protocol == protoLambda, apiErr)
 	}
 	return nil

@@ -22,6 +22,7 @@ const (
 	opListVersions      = "ListVersionsByFunction"
 	opListFunctions     = "ListFunctions"
 	opGetConfiguration  = "GetFunctionConfiguration"
+	// Deploy operations (opCreateAlias, …) are in alias.go, tag ones in tags.go.
 )
 
 // lambdaRequest is a routed Lambda request: the operation and its path
@@ -29,9 +30,10 @@ const (
 type lambdaRequest struct {
 	op       string
 	function string // {FunctionName} as sent (name, ARN or partial ARN)
-	alias    string // {Name} of GetAlias
+	alias    string // {Name} of GetAlias, UpdateAlias, DeleteAlias
+	resource string // {Resource} of the tag operations (a function ARN)
 
-	caller  string // Put and Delete: who sent it
+	caller  string // who sent it, for the write and deploy logs
 	body    []byte // Put: read before the faults, so a faulted Put logs its value
 	bodyErr error
 	logged  bool // the World has logged this write (it reached the World)
@@ -69,6 +71,8 @@ func routeLambda(method string, segs []string, q url.Values) lambdaRequest {
 	switch {
 	case version == "2016-08-19" && kind == "account-settings" && n == 2 && method == http.MethodGet:
 		return lambdaRequest{op: opAccountSettings}
+	case version == "2017-03-31" && kind == "tags" && n == 3:
+		return routeTags(method, segs[2])
 	case kind != "functions":
 		return lambdaRequest{}
 	case version == "2015-03-31" && n == 2 && method == http.MethodGet:
@@ -99,19 +103,33 @@ func routeLambda(method string, segs []string, q url.Values) lambdaRequest {
 		case http.MethodDelete:
 			return lambdaRequest{op: opDeleteConcurrency, function: fn}
 		}
-	case version == "2015-03-31" && method == http.MethodGet:
-		switch {
-		case sub == "aliases" && n == 5:
-			return lambdaRequest{op: opGetAlias, function: fn, alias: segs[4]}
-		case sub == "aliases" && n == 4:
-			return lambdaRequest{op: opListAliases, function: fn}
-		case sub == "versions" && n == 4:
-			return lambdaRequest{op: opListVersions, function: fn}
-		case sub == "configuration" && n == 4:
-			return lambdaRequest{op: opGetConfiguration, function: fn}
-		}
+	case version == "2015-03-31":
+		return route20150331(method, fn, sub, segs[4:])
 	}
 	return lambdaRequest{}
+}
+
+// route20150331 maps the /2015-03-31/functions/{fn}/{sub}[/{name}] paths.
+func route20150331(method, fn, sub string, rest []string) lambdaRequest {
+	ops := map[string]string{}
+	switch {
+	case sub == "aliases" && len(rest) == 1:
+		ops = map[string]string{http.MethodGet: opGetAlias, http.MethodPut: opUpdateAlias, http.MethodDelete: opDeleteAlias}
+	case sub == "aliases" && len(rest) == 0:
+		ops = map[string]string{http.MethodGet: opListAliases, http.MethodPost: opCreateAlias}
+	case sub == "versions" && len(rest) == 0:
+		ops = map[string]string{http.MethodGet: opListVersions, http.MethodPost: opPublishVersion}
+	case sub == "configuration" && len(rest) == 0:
+		ops = map[string]string{http.MethodGet: opGetConfiguration}
+	}
+	req := lambdaRequest{op: ops[method], function: fn}
+	if req.op == "" {
+		return lambdaRequest{}
+	}
+	if len(rest) == 1 {
+		req.alias = rest[0]
+	}
+	return req
 }
 
 func (h *handler) serveLambda(w http.ResponseWriter, r *http.Request, c *call, segs []string) {
@@ -123,9 +141,7 @@ func (h *handler) serveLambda(w http.ResponseWriter, r *http.Request, c *call, s
 		return
 	}
 	c.op = req.op
-	if req.isWrite() {
-		req.caller = callerFromUserAgent(r.UserAgent())
-	}
+	req.caller = callerFromUserAgent(r.UserAgent())
 	if req.op == opPutPC {
 		req.body, req.bodyErr = readBody(w, r)
 	}
@@ -171,6 +187,10 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req *lambda
 		return http.StatusOK, lambdaFunctionList{Functions: nonNil(fns), NextMarker: next}, nil
 	}
 
+	if isTagOp(req.op) {
+		return h.tagCall(w, r, req, q)
+	}
+
 	// The World resolves names and ARNs (and rejects other accounts); here
 	// only the shape is checked, and a qualifier carried by the name must
 	// agree with the Qualifier parameter.
@@ -191,7 +211,8 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req *lambda
 		if qualifier == "" {
 			return 0, nil, lambdaInvalidParameter("Qualifier is required: provisioned concurrency is configured on an alias or a published version.")
 		}
-	case opGetAlias, opListAliases, opListVersions, opGetConcurrency, opPutConcurrency, opDeleteConcurrency, opListPC:
+	case opGetAlias, opListAliases, opListVersions, opGetConcurrency, opPutConcurrency, opDeleteConcurrency, opListPC,
+		opCreateAlias, opUpdateAlias, opDeleteAlias, opPublishVersion:
 		if qualifier != "" {
 			return 0, nil, lambdaInvalidParameter("FunctionName must not include a qualifier for " + req.op + ".")
 		}
@@ -244,7 +265,7 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req *lambda
 		if err != nil {
 			return 0, nil, lambdaInvalidParameter(err.Error())
 		}
-		list, next, werr := h.world.ListAliases(fn, marker, maxItems)
+		list, next, werr := h.world.ListAliasesByVersion(fn, q.Get("FunctionVersion"), marker, maxItems)
 		return lambdaResult(http.StatusOK, lambdaAliasList{Aliases: nonNil(list), NextMarker: next}, werr)
 	case opListVersions:
 		marker, maxItems, err := pageParams(q, 50, 10000)
@@ -256,6 +277,8 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req *lambda
 	case opGetConfiguration:
 		v, werr := h.world.GetFunctionConfiguration(fn, qualifier)
 		return lambdaResult(http.StatusOK, v, werr)
+	case opCreateAlias, opUpdateAlias, opDeleteAlias, opPublishVersion:
+		return h.deployCall(w, r, req, fn)
 	}
 	return 0, nil, unknownOperation(r.Method, r.URL.Path)
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -28,12 +29,25 @@ type World struct {
 	fnList []*function // functions in name order, for the per-second loop
 	rng    *rand.Rand
 	faults []*faultState
-	bucket tokenBucket
+	bucket tokenBucket // Lambda control plane (account.control_plane_rps)
+	tagger tokenBucket // Resource Groups Tagging API (account.tagging_rps)
 
-	store   *metricStore
-	account minuteAcc // account-wide ConcurrentExecutions and Invocations
-	stats   statsState
-	writes  []WriteRecord // the write log, oldest first
+	// Running totals behind every account-limit check, kept exact by
+	// setPC, deletePC and setReserved so no check sums over all functions
+	// (10,000-function worlds): Σ reserved concurrency, and Σ requested PC
+	// on functions without reserved concurrency (it comes out of the
+	// unreserved pool).
+	reservedTotal int
+	unreservedPC  int
+
+	deploys    []scriptedDeploy // the scenario's deploys, in time order
+	nextDeploy int              // first of deploys not yet applied
+
+	store    *metricStore
+	account  minuteAcc // account-wide ConcurrentExecutions and Invocations
+	stats    statsState
+	writes   []WriteRecord  // the write log, oldest first
+	aliasLog []DeployRecord // the deploy log, oldest first
 }
 
 type function struct {
@@ -45,26 +59,41 @@ type function struct {
 	pcs      map[string]*pcConfig // by qualifier (alias name or version)
 	pcOrder  []string             // keys of pcs, sorted; kept by setPC/deletePC
 	pcList   []*pcConfig          // pcs in pcOrder
+	pcTotal  int                  // Σ requested over pcs
 	loads    []*loadState
-	groups   []*versionGroup // loads by the version they run on
+	groups   []*versionGroup // load parts by the version they run on
 	pcGen    int             // bumped when pcs changes, to revalidate versionGroup.pc
+	routeGen int             // bumped when an alias changes, to rebuild groups
+	groupGen int             // routeGen the groups were built for
 	acc      minuteAcc       // FunctionName-only dimension
 	created  time.Time
 	revision int
+	// Versions published while the world runs (PublishVersion), by number.
+	published map[int]publishedVersion
+	tags      map[string]string
+	tagged    bool // has ever had a tag: GetResources lists it even with none left
 }
 
-// versionGroup is the loads running on one version, which share its PC.
+// publishedVersion is what PublishVersion recorded about a new version.
+type publishedVersion struct {
+	at          time.Time
+	description string
+}
+
+// versionGroup is the load parts running on one version, which share its PC.
 type versionGroup struct {
-	loads []*loadState
-	pc    *pcConfig // cached f.pcFor(version), valid while pcGen == f.pcGen
-	pcGen int
+	version string
+	parts   []*loadPart
+	pc      *pcConfig // cached f.pcForVersion(version), valid while pcGen == f.pcGen
+	pcGen   int
 }
 
 type alias struct {
-	name     string
-	version  string
-	routing  map[string]float64
-	revision int
+	name        string
+	version     string
+	routing     map[string]float64
+	description string
+	revision    int
 }
 
 type loadState struct {
@@ -76,6 +105,7 @@ type loadState struct {
 	acc       minuteAcc // FunctionName + Resource dimensions
 	minute    minuteStatAcc
 	minutes   []MinuteStat
+	parts     []*loadPart // where its traffic runs (routing.go); none if its alias is gone
 }
 
 // NewWorld builds a world from a scenario, starting at clk.Now() truncated
@@ -105,26 +135,28 @@ func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 	}
 	for _, fs := range sc.Functions {
 		f := &function{
-			name:     fs.Name,
-			memoryMB: fs.MemoryMB,
-			versions: fs.Versions,
-			aliases:  map[string]*alias{},
-			pcs:      map[string]*pcConfig{},
-			created:  start,
-			revision: 1,
+			name:      fs.Name,
+			memoryMB:  fs.MemoryMB,
+			versions:  fs.Versions,
+			aliases:   map[string]*alias{},
+			pcs:       map[string]*pcConfig{},
+			created:   start,
+			revision:  1,
+			groupGen:  -1, // groups are built before the first second
+			published: map[int]publishedVersion{},
 		}
 		f.acc.out = newAccSeries(w.store, []Dimension{{Name: DimFunctionName, Value: f.name}})
 		if fs.Reserved != nil {
 			r := *fs.Reserved
-			f.reserved = &r
+			w.setReserved(f, &r)
+		}
+		if len(fs.Tags) > 0 {
+			f.tags, f.tagged = maps.Clone(fs.Tags), true
 		}
 		for _, as := range fs.Aliases {
 			a := &alias{name: as.Name, version: as.Version, revision: 1}
 			if len(as.Routing) > 0 {
-				a.routing = map[string]float64{}
-				for v, wt := range as.Routing {
-					a.routing[v] = wt
-				}
+				a.routing = maps.Clone(as.Routing)
 			}
 			f.aliases[as.Name] = a
 		}
@@ -136,20 +168,10 @@ func NewWorld(sc *Scenario, clk controller.Clock) (*World, error) {
 				stats: w.stats.target(f.name, l.Qualifier),
 				acc:   minuteAcc{out: newAccSeries(w.store, []Dimension{{Name: DimFunctionName, Value: f.name}, {Name: DimResource, Value: f.name + ":" + l.Qualifier}})}})
 		}
-		byVersion := map[string]*versionGroup{}
-		for _, ls := range f.loads {
-			v := f.versionOf(ls.qualifier)
-			g := byVersion[v]
-			if g == nil {
-				g = &versionGroup{pcGen: -1}
-				byVersion[v] = g
-				f.groups = append(f.groups, g)
-			}
-			g.loads = append(g.loads, ls)
-		}
 		w.funcs[f.name] = f
 		w.order = append(w.order, f.name)
 	}
+	w.deploys = scriptDeploys(sc, start)
 	sort.Strings(w.order)
 	for _, name := range w.order {
 		w.fnList = append(w.fnList, w.funcs[name])
@@ -181,8 +203,19 @@ func (w *World) sync() time.Time {
 	return now
 }
 
+// advanceLocked simulates every whole second before t. A scripted deploy
+// due at or before t is applied at its second, before that second runs.
 func (w *World) advanceLocked(t time.Time) {
-	end := int64(t.Sub(w.start) / time.Second)
+	for w.nextDeploy < len(w.deploys) && !w.deploys[w.nextDeploy].at.After(t) {
+		d := w.deploys[w.nextDeploy]
+		w.nextDeploy++
+		w.runUntil(int64(d.at.Sub(w.start) / time.Second))
+		w.applyScripted(d)
+	}
+	w.runUntil(int64(t.Sub(w.start) / time.Second))
+}
+
+func (w *World) runUntil(end int64) {
 	for ; w.sec < end; w.sec++ {
 		w.step(w.sec)
 	}
@@ -199,9 +232,15 @@ func (w *World) step(i int64) {
 			pc.stats.PCSeconds += float64(st.allocated)
 			w.stats.pcSeconds += float64(st.allocated)
 		}
+		if f.groupGen != f.routeGen {
+			f.rebuildGroups()
+		}
 		fnConc, fnInv := 0, 0
 		for _, ls := range f.loads {
 			ls.a, ls.c = ls.traffic.Second(i)
+			if len(ls.parts) == 0 { // its alias was deleted: invoking it fails
+				ls.a, ls.c = 0, 0
+			}
 			fnConc += ls.c
 		}
 		if f.reserved != nil && fnConc > *f.reserved {
@@ -217,10 +256,14 @@ func (w *World) step(i int64) {
 			capConcurrency(f.loads, fnConc, *f.reserved)
 			fnConc = *f.reserved
 		}
+		for _, ls := range f.loads {
+			w.route(ls)
+		}
 		for _, g := range f.groups {
-			// Loads on one version (an alias and its version) share its PC.
+			// Parts on one version (an alias and its version, a weighted
+			// alias's share) share its PC.
 			if g.pcGen != f.pcGen {
-				g.pc, g.pcGen = f.pcFor(g.loads[0].qualifier), f.pcGen
+				g.pc, g.pcGen = f.pcForVersion(g.version), f.pcGen
 			}
 			hasPC, avail, allocated := false, 0, 0
 			if g.pc != nil {
@@ -228,30 +271,41 @@ func (w *World) step(i int64) {
 				hasPC, avail, allocated = true, st.available, st.allocated
 			}
 			conc := 0
-			for _, ls := range g.loads {
-				conc += ls.c
+			for _, p := range g.parts {
+				conc += p.c
 			}
-			for _, ls := range g.loads {
-				a, c := ls.a, ls.c
+			for _, p := range g.parts {
+				a := p.a
 				spill := 0
 				if conc > avail && a > 0 {
 					spill = w.share(a, float64(conc-avail)/float64(conc))
 				}
+				p.spill, p.avail, p.allocated = spill, avail, allocated
+				ls := p.ls
 				ls.acc.recordLoad(a, spill, hasPC, avail, conc)
-				ls.acc.recordConcurrency(a, c)
-				ls.minute.record(a, c, spill, avail, allocated)
 				ts := ls.stats
 				ts.Invocations += int64(a)
 				ts.Spillover += int64(spill)
 				if hasPC {
 					ts.ProvisionedInvocations += int64(a - spill)
 				}
-				ts.PeakConcurrency = max(ts.PeakConcurrency, c)
 				w.stats.invocations += int64(a)
 				w.stats.spillover += int64(spill)
 				f.acc.recordLoad(a, spill, hasPC, avail, conc)
 				fnInv += a
 			}
+		}
+		for _, ls := range f.loads {
+			spill, avail, allocated := 0, 0, 0
+			for k, p := range ls.parts {
+				spill += p.spill
+				if k == 0 { // the alias's own version: its config's allocation
+					avail, allocated = p.avail, p.allocated
+				}
+			}
+			ls.acc.recordConcurrency(ls.a, ls.c)
+			ls.minute.record(ls.a, ls.c, spill, avail, allocated)
+			ls.stats.PeakConcurrency = max(ls.stats.PeakConcurrency, ls.c)
 		}
 		f.acc.recordConcurrency(fnInv, fnConc)
 		acctConc += fnConc
@@ -302,13 +356,10 @@ func (w *World) share(n int, p float64) int {
 	return int(k)
 }
 
-// pcFor returns the PC config serving invocations of qualifier q: the one on
-// q itself, or on the alias or version that resolves to the same version.
-func (f *function) pcFor(q string) *pcConfig {
-	if pc, ok := f.pcs[q]; ok {
-		return pc
-	}
-	v := f.versionOf(q)
+// pcForVersion returns the PC config serving invocations of version v:
+// the one on v itself or on an alias whose version is v (there is at most
+// one: Put and UpdateAlias refuse a second).
+func (f *function) pcForVersion(v string) *pcConfig {
 	for _, k := range f.pcOrder {
 		if f.versionOf(k) == v {
 			return f.pcs[k]
@@ -348,18 +399,6 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (w *World) functionARN(name string) string {
 	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", w.sc.Region, w.sc.AccountID, name)
-}
-
-// setPC adds or replaces a PC config.
-func (w *World) setPC(f *function, pc *pcConfig) {
-	pc.stats = w.stats.target(f.name, pc.qualifier)
-	f.pcs[pc.qualifier] = pc
-	f.reindexPCs()
-}
-
-func (f *function) deletePC(q string) {
-	delete(f.pcs, q)
-	f.reindexPCs()
 }
 
 func (f *function) reindexPCs() {

@@ -58,7 +58,7 @@ func (w *World) logWriteLocked(rec WriteRecord) {
 
 // appendBounded appends rec, first dropping the oldest tenth of log when it
 // holds limit records: amortized O(1), and memory stays within limit.
-func appendBounded(log []WriteRecord, rec WriteRecord, limit int) []WriteRecord {
+func appendBounded[T any](log []T, rec T, limit int) []T {
 	if len(log) >= limit {
 		log = append(log[:0], log[max(limit/10, 1):]...)
 	}
