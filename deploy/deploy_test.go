@@ -218,8 +218,8 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 	var pol struct {
 		Version   string
 		Statement []struct {
-			Sid      string
-			Effect   string
+			Sid       string
+			Effect    string
 			Action    []string
 			Resource  any
 			Condition map[string]map[string][]string
