@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -56,8 +57,43 @@ func FlagSet(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.MemoryMB, "memory-mb", DefaultMemoryMB, "function memory in `MB` for the $ column")
 	fs.Float64Var(&o.Price, "price", DefaultPricePerGBSecond, "PC price in `USD` per GB-second")
 	fs.IntVar(&o.Minutes, "minutes", 0, "replay only the first `N` minutes (0: the whole trace)")
-	fs.IntVar(&o.Workers, "workers", 0, "parallel replays (0: one per CPU)")
+	fs.IntVar(&o.Workers, "workers", 0, "parallel replays and charts (0: one per CPU)")
+	fs.DurationVar(&o.PublishDelay, "publish-delay", DefaultPublishDelay, "simulated CloudWatch publishes a minute's metrics this `long` after it ends (0: at once)")
+	fs.DurationVar(&o.PublishJitter, "publish-jitter", DefaultPublishJitter, "plus a seeded delay of 0 to this `long`, per function and minute (0: none)")
+	fs.DurationVar(&o.PrepDelay, "prep-delay", DefaultPrepDelay, "simulated Lambda prepares this `long` before allocating a Put's environments")
+	fs.DurationVar(&o.Warmup, "warmup", DefaultWarmup, "replay this `long` first from PC = 1 for ours and aas, unscored (0: none; both then start at the first minute's peak / 0.7)")
+	fs.Float64Var(&o.AASTarget, "aas-target", DefaultAASTarget, "aas TargetValue (`0.1-0.9`); its scale-in alarm is 0.9 of it")
+	fs.Float64Var(&o.AASScaleInStep, "aas-scale-in-step", DefaultAASScaleInStep, "largest `fraction` of PC one aas scale-in removes (an assumption: AWS documents only \"smaller periodic steps\"; 1: the whole proportional cut)")
+	fs.Var((*floatList)(&o.SweepTargets), "sweep-targets", "comma-separated `targets`: run ours (target_utilization) and aas (aas-target) at each, write frontier.csv and frontier.png")
+	fs.StringVar(&o.Wire, "wire", WireDirect, "how ours reaches the simulated account: direct (the daemon clients' answers, straight from the simulator) or sdk (the daemon's aws-sdk-go-v2 clients over its HTTP handler in memory, ~20x slower)")
+	fs.BoolVar(&o.NoCharts, "no-charts", false, "skip the PNGs")
 	return fs
+}
+
+// floatList is a comma-separated list of numbers.
+type floatList []float64
+
+func (f *floatList) String() string {
+	parts := make([]string, len(*f))
+	for i, v := range *f {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f *floatList) Set(v string) error {
+	*f = nil
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", p)
+		}
+		*f = append(*f, x)
+	}
+	return nil
 }
 
 // Command is `pcautoscaler backtest ARGS`: it parses flags, runs, prints
@@ -76,6 +112,7 @@ func Command(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "backtest: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	o.FlagZeros()
 	o.Progress = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -91,8 +128,25 @@ func Command(args []string, stdout, stderr io.Writer) int {
 	for _, t := range rep.Totals {
 		fmt.Fprintf(stdout, "%-8s %10.1f %10.2f %12.3f %10.3f %6d\n", t.Policy, t.PCHours, t.CostUSD, t.SpilloverPct, t.MeanUtilization, t.PutCalls)
 	}
+	if f := rep.Frontier; f != nil {
+		fmt.Fprintf(stdout, "\nfrontier (%s)\n%-8s %6s %10s %12s %6s\n", FrontierHeader, "policy", "target", "PC-hours", "spillover%", "puts")
+		for _, p := range f.Points {
+			fmt.Fprintf(stdout, "%-8s %6.2f %10.1f %12.3f %6d\n", p.Policy, p.Target, p.PCHours, p.SpilloverPct, p.PutCalls)
+		}
+		ref := "AAS-" + ff(o.aasTarget(), 2)
+		if f.SpillAtRefOK {
+			fmt.Fprintf(stdout, "ours' spillover at %s's PC-hours (%.1f): %.3f%% (%s: %.3f%%)\n", ref, f.Ref.PCHours, f.SpillAtRef, ref, f.Ref.SpilloverPct)
+		}
+		if f.PCHAtRefOK {
+			fmt.Fprintf(stdout, "ours' PC-hours at %s's spillover (%.3f%%): %.1f (%s: %.1f)\n", ref, f.Ref.SpilloverPct, f.PCHAtRef, ref, f.Ref.PCHours)
+		}
+	}
 	if o.Out != "" {
-		fmt.Fprintf(stdout, "wrote %s/report.csv, report.md and %d charts\n", o.Out, len(rep.Functions))
+		charts := len(rep.Functions)
+		if o.NoCharts {
+			charts = 0
+		}
+		fmt.Fprintf(stdout, "wrote %s/report.csv, report.md and %d charts\n", o.Out, charts)
 	}
 	return 0
 }

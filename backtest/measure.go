@@ -26,13 +26,19 @@ type Result struct {
 	CoverP95Min            float64
 	CWMetricsPerTargetHour float64
 
+	Target float64 // ours' target_utilization or aas' target; 0 for static and oracle
+
 	Invocations int64
 	Spillover   int64
 	PCSeconds   float64 // allocated
 	UsedSeconds float64 // PC-seconds that ran invocations
 	Episodes    []int   // length in minutes of each uncovered episode
-	PC          []float64
-	Demand      []int
+
+	// Per minute of the whole replay (warm-up included), for the charts.
+	Warmup int // leading minutes not scored
+	PC     []float64
+	Demand []int
+	Spill  []int64
 }
 
 // Measure turns a policy's minutes into its metrics:

@@ -37,43 +37,65 @@ func sdkPorts(t *testing.T, obs *metricCount) Ports {
 	}
 }
 
-// The same short trace through the in-process ports and through the real
-// SDK over HTTP must give the same decisions, tick by tick, and the same
-// report row.
-func TestOursSameDecisionsInProcessAndOverHTTP(t *testing.T) {
+// The same short trace through two ports must give the same decisions,
+// wake by wake, and the same report row: the in-process full read and the
+// daemon's SDK clients over a real socket; and DirectPorts, which the
+// backtest runs by default, and the daemon's SDK clients in memory, in the
+// derived mode (the default) and the full one, under the default delays
+// (publication 120 s + 0–30 s, preparation 90 s).
+func TestDirectPortsMatchDaemonClients(t *testing.T) {
 	tests := []struct {
 		name    string
 		minutes int
 		burst   int
 		stat    string
+		a, b    func(t *testing.T, obs *metricCount) Ports
 	}{
-		{name: "burst then calm, Maximum", minutes: 75, burst: 8, stat: config.StatMaximum},
-		{name: "burst then calm, Average", minutes: 60, burst: 5, stat: config.StatAverage},
+		{name: "in-process full vs SDK over HTTP, Maximum", minutes: 75, burst: 8, stat: config.StatMaximum,
+			a: func(*testing.T, *metricCount) Ports { return InProcessPorts }, b: sdkPorts},
+		{name: "in-process full vs SDK over HTTP, Average", minutes: 60, burst: 5, stat: config.StatAverage,
+			a: func(*testing.T, *metricCount) Ports { return InProcessPorts }, b: sdkPorts},
+		{name: "direct vs SDK in memory, derived", minutes: 90, burst: 8, stat: config.StatMaximum,
+			a: func(*testing.T, *metricCount) Ports { return DirectPorts(config.MetricsDerived) },
+			b: func(_ *testing.T, obs *metricCount) Ports {
+				return DaemonPorts(config.MetricsDerived, metrics.ProtocolCBOR, obs, "")
+			}},
+		{name: "direct vs SDK in memory, full, Average", minutes: 60, burst: 6, stat: config.StatAverage,
+			a: func(*testing.T, *metricCount) Ports { return DirectPorts(config.MetricsFull) },
+			b: func(_ *testing.T, obs *metricCount) Ports {
+				return DaemonPorts(config.MetricsFull, metrics.ProtocolCBOR, obs, "")
+			}},
+		{name: "direct vs SDK in memory, compact", minutes: 60, burst: 6, stat: config.StatMaximum,
+			a: func(*testing.T, *metricCount) Ports { return DirectPorts(config.MetricsCompact) },
+			b: func(_ *testing.T, obs *metricCount) Ports {
+				return DaemonPorts(config.MetricsCompact, metrics.ProtocolCBOR, obs, "")
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			trace := writeBurstTrace(t, tc.minutes, tc.burst)
-			o := Options{Trace: trace, Seed: 3}.withDefaults()
+			o := Options{Trace: trace, Seed: 3, Warmup: -1}.withDefaults()
 			fns, err := loadFunctions(o)
 			require.NoError(t, err)
 			p := config.DefaultPolicy()
 			p.Statistic = tc.stat
 			r := newReplay(fns[0], o, p, false)
+			r.probe = config.DefaultMetricsProbe
 
-			var inLog, sdkLog decisionLog
-			inRes, err := r.runOursWith(context.Background(), InProcessPorts, &inLog)
+			var aLog, bLog decisionLog
+			aRes, err := r.runOursWith(context.Background(), tc.a(t, nil), &aLog, 0)
 			require.NoError(t, err)
 			obs := &metricCount{}
-			sdkRes, err := r.runOursWith(context.Background(), sdkPorts(t, obs), &sdkLog)
+			bRes, err := r.runOursWith(context.Background(), tc.b(t, obs), &bLog, 0)
 			require.NoError(t, err)
 
-			require.Len(t, inLog.log, tc.minutes)
-			require.Equal(t, inLog.log, sdkLog.log)
-			require.Equal(t, inRes, sdkRes)
-			require.Greater(t, inRes.PutCalls, 0, "the burst must make ours act, or the comparison says little")
+			require.GreaterOrEqual(t, len(aLog.log), tc.minutes-5, "about a tick a minute")
+			require.Equal(t, aLog.log, bLog.log)
+			require.Equal(t, aRes, bRes)
+			require.Greater(t, aRes.PutCalls, 0, "the burst must make ours act, or the comparison says little")
 			// What the backtest counts as requested matches what the metrics
 			// package reports to telemetry.
-			require.Equal(t, obs.requests, int(inRes.CWMetricsPerTargetHour*float64(tc.minutes)/60+0.5))
+			require.Equal(t, obs.requests, int(aRes.CWMetricsPerTargetHour*float64(tc.minutes)/60+0.5))
 		})
 	}
 }

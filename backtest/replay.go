@@ -28,6 +28,8 @@ type replay struct {
 	cwMode     string             // aws.cloudwatch_metrics of the config
 	sched      *schedule.Schedule // the matching target's floors and ceilings; nil = none
 	cwProtocol string             // aws.cloudwatch_protocol of the config
+	maxLag     time.Duration      // aws.metrics_max_lag of the config
+	probe      time.Duration      // aws.metrics_probe as the daemon passes it (negative: off)
 	name       string             // the simulated function's name
 	start      time.Time
 	minutes    int
@@ -35,6 +37,7 @@ type replay struct {
 	peaks      []int // per minute: largest per-second concurrency of the seeded arrivals
 	maxPC      int
 	initial    int // PC at the start for ours and aas
+	warmup     int // minutes replayed but not scored
 	info       FunctionInfo
 }
 
@@ -54,9 +57,11 @@ func newReplay(f Function, o Options, p config.Policy, matched bool) *replay {
 	// Bounds for ours and aas: min 1, and a max that never binds (10× the
 	// replay's peak), so the comparison is of the policies, not of limits.
 	r.maxPC = max(10, 10*peak)
-	// Ours and aas start as if they had been tracking already: the first
-	// minute's peak at 70% utilization.
-	if r.minutes > 0 {
+	// With a warm-up, ours and aas start from PC = 1 and find their own
+	// steady state before scoring begins; without one they start as if they
+	// had been tracking already: the first minute's peak at 70% utilization.
+	r.initial = 1
+	if r.warmup = o.warmupMinutes(); r.warmup == 0 && r.minutes > 0 {
 		r.initial = max(1, ceilDiv(float64(r.peaks[0]), 0.70))
 	}
 	r.initial = min(max(r.initial, 1), r.maxPC)
@@ -65,7 +70,7 @@ func newReplay(f Function, o Options, p config.Policy, matched bool) *replay {
 		scale = o.ScalePeak / orig // informational: counts were already scaled
 	}
 	r.info = FunctionInfo{ID: f.ID, DurationMS: f.DurationMS, Minutes: r.minutes, Invocations: f.Total(),
-		PeakMeanConc: PeakMeanConcurrency(f), PeakConcurrency: peak, Burstiness: Burstiness(f.Counts), Scale: scale}
+		PeakMeanConc: PeakMeanConcurrency(f), PeakConcurrency: peak, Burstiness: Burstiness(f.Counts), Scale: scale, Start: r.start}
 	return r
 }
 
@@ -97,6 +102,9 @@ func (r *replay) scenario(initialPC int) *sim.Scenario {
 	sc := sim.DefaultScenario()
 	sc.Seed = r.o.Seed
 	sc.Faults = nil
+	sc.Metrics.PublishDelay.Duration = r.o.publishDelay()
+	sc.Metrics.PublishJitter.Duration = r.o.publishJitter()
+	sc.Allocation.PrepDelay.Duration = r.o.prepDelay()
 	sc.Account.ConcurrentExecutions = 2*r.maxPC + 10*r.info.PeakConcurrency + 1000
 	fs := sim.FunctionSpec{
 		Name: r.name, MemoryMB: r.o.MemoryMB, Versions: 1,
@@ -126,22 +134,34 @@ func (r *replay) world(sc *sim.Scenario) (*sim.World, *sim.VirtualClock, error) 
 	return w, clk, nil
 }
 
-// run replays under one policy in its own world (same seed, same arrivals).
-func (r *replay) run(ctx context.Context, policy string) (Result, error) {
+// run replays under one policy in its own world (same seed, same arrivals);
+// target, when > 0, replaces ours' target_utilization or aas' target.
+func (r *replay) run(ctx context.Context, policy string, target float64) (Result, error) {
+	var res Result
+	var err error
 	switch policy {
 	case PolicyStatic:
-		return r.runStatic()
+		res, err = r.runStatic()
 	case PolicyOracle:
-		return r.runOracle()
+		res, err = r.runOracle()
 	case PolicyAAS:
-		return r.runAAS(ctx)
+		res, err = r.runAAS(ctx, target)
 	case PolicyOurs:
-		return r.runOurs(ctx)
+		res, err = r.runOurs(ctx, target)
+	default:
+		return Result{}, fmt.Errorf("unknown policy %q", policy)
 	}
-	return Result{}, fmt.Errorf("unknown policy %q", policy)
+	return res, err
 }
 
-// finish flushes the world to the end of the replay and measures it.
+// scoreStart is the first scored instant: the end of the warm-up.
+func (r *replay) scoreStart() time.Time { return r.start.Add(time.Duration(r.warmup) * time.Minute) }
+
+// scoredHours is the length of the scored part in hours.
+func (r *replay) scoredHours() float64 { return float64(r.minutes-r.warmup) / 60 }
+
+// finish flushes the world to the end of the replay and measures the
+// minutes after the warm-up; the charts get every minute.
 func (r *replay) finish(w *sim.World, clk *sim.VirtualClock, policy string, puts int, cwPerTargetHour float64) (Result, error) {
 	clk.Set(r.end())
 	w.AdvanceTo(r.end())
@@ -154,7 +174,13 @@ func (r *replay) finish(w *sim.World, clk *sim.VirtualClock, policy string, puts
 		s := ms[i]
 		mins[i] = Minute{Invocations: s.Invocations, Spillover: s.Spillover, PeakConcurrency: s.PeakConcurrency, PCAllocated: s.PCAllocated}
 	}
-	return Measure(r.fn.ID, policy, mins, r.fn.DurationMS/1000, puts, cwPerTargetHour), nil
+	res := Measure(r.fn.ID, policy, mins[r.warmup:], r.fn.DurationMS/1000, puts, cwPerTargetHour)
+	res.Warmup = r.warmup
+	res.PC, res.Demand, res.Spill = make([]float64, len(mins)), make([]int, len(mins)), make([]int64, len(mins))
+	for i, m := range mins {
+		res.PC[i], res.Demand[i], res.Spill[i] = m.PCAllocated, m.PeakConcurrency, m.Spillover
+	}
+	return res, nil
 }
 
 // runStatic keeps PC at the replay's per-second peak from the start.
@@ -196,21 +222,29 @@ func (r *replay) runOracle() (Result, error) {
 			return Result{}, fmt.Errorf("oracle minute %d: %w", m, err)
 		}
 		cur = n
-		puts++
+		if m >= r.warmup {
+			puts++
+		}
 	}
 	return r.finish(w, clk, PolicyOracle, puts, 0)
 }
 
-// runAAS drives the AAS emulation once a minute.
-func (r *replay) runAAS(ctx context.Context) (Result, error) {
+// runAAS drives the AAS emulation once a minute at target (0: --aas-target).
+func (r *replay) runAAS(ctx context.Context, target float64) (Result, error) {
 	sc := r.scenario(r.initial)
 	w, clk, err := r.world(sc)
 	if err != nil {
 		return Result{}, err
 	}
 	store, ms := w.InProcess()
-	cs := &countingStore{PCStore: store}
-	a := NewAAS(r.id(), cs, ms, 1, r.maxPC, sc.Metrics.PublishDelay.Duration)
+	cs := &countingStore{PCStore: store, clock: clk, from: r.scoreStart()}
+	a := NewAAS(r.id(), cs, ms, 1, r.maxPC)
+	a.Target = r.o.aasTarget()
+	if target > 0 {
+		a.Target = target
+	}
+	a.ScaleInStep = r.o.aasScaleInStep()
+	a.Read = utilizationReader(w, r.name)
 	for m := range r.minutes {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -220,22 +254,57 @@ func (r *replay) runAAS(ctx context.Context) (Result, error) {
 		a.Tick(ctx, t)
 	}
 	// Two alarms, each evaluating one metric every minute.
-	return r.finish(w, clk, PolicyAAS, cs.Puts(), 2*60)
+	res, err := r.finish(w, clk, PolicyAAS, cs.Puts(), 2*60)
+	res.Target = a.Target
+	return res, err
 }
 
-// countingStore counts successful writes, the put_calls of the report.
+// utilizationReader is AAS's alarms' view: the Average utilization per
+// minute that CloudWatch has published, straight from the world.
+func utilizationReader(w *sim.World, fn string) func(context.Context, time.Time, time.Time) (map[int64]float64, error) {
+	q := []sim.MetricDataQuery{{Id: "u", MetricStat: &sim.MetricStat{
+		Metric: sim.Metric{Namespace: sim.NamespaceLambda, MetricName: sim.MetricUtilization,
+			Dimensions: []sim.Dimension{{Name: sim.DimFunctionName, Value: fn}, {Name: sim.DimResource, Value: fn + ":" + Qualifier}}},
+		Period: 60, Stat: "Average",
+	}}}
+	return func(_ context.Context, start, end time.Time) (map[int64]float64, error) {
+		out, err := w.GetMetricData(sim.MetricDataInput{MetricDataQueries: q, StartTime: start, EndTime: end})
+		if err != nil {
+			return nil, err
+		}
+		vals := map[int64]float64{}
+		for _, res := range out.MetricDataResults {
+			for i, t := range res.Timestamps {
+				vals[t.Unix()] = res.Values[i]
+			}
+		}
+		return vals, nil
+	}
+}
+
+// countingStore counts successful writes from `from` on (the scored part),
+// the put_calls of the report.
 type countingStore struct {
 	controller.PCStore
-	mu   sync.Mutex
-	puts int
+	clock controller.Clock // nil: count every write
+	from  time.Time
+	mu    sync.Mutex
+	puts  int
+}
+
+func (c *countingStore) count() {
+	if c.clock != nil && c.clock.Now().Before(c.from) {
+		return
+	}
+	c.mu.Lock()
+	c.puts++
+	c.mu.Unlock()
 }
 
 func (c *countingStore) PutPC(ctx context.Context, id controller.TargetID, n int) (controller.PCConfig, error) {
 	pc, err := c.PCStore.PutPC(ctx, id, n)
 	if err == nil {
-		c.mu.Lock()
-		c.puts++
-		c.mu.Unlock()
+		c.count()
 	}
 	return pc, err
 }
@@ -243,11 +312,20 @@ func (c *countingStore) PutPC(ctx context.Context, id controller.TargetID, n int
 func (c *countingStore) DeletePC(ctx context.Context, id controller.TargetID) error {
 	err := c.PCStore.DeletePC(ctx, id)
 	if err == nil {
-		c.mu.Lock()
-		c.puts++
-		c.mu.Unlock()
+		c.count()
 	}
 	return err
+}
+
+// Allocated passes awsapi.Lambda's (or DirectPorts') memory through, for
+// derived utilization.
+func (c *countingStore) Allocated(id controller.TargetID) (int, bool) {
+	if a, ok := c.PCStore.(interface {
+		Allocated(controller.TargetID) (int, bool)
+	}); ok {
+		return a.Allocated(id)
+	}
+	return 0, false
 }
 
 func (c *countingStore) Puts() int {
@@ -283,10 +361,13 @@ func (c *countingMetrics) Requested() int {
 
 // oursPolicy is the policy ours runs with: the config's (matching target or
 // defaults), with bounds that never bind unless a matching target set them.
-func (r *replay) oursPolicy() config.Policy {
+func (r *replay) oursPolicy(target float64) config.Policy {
 	p := r.policy
 	if !r.matched {
 		p.Min, p.Max = 1, r.maxPC
+	}
+	if target > 0 {
+		p.TargetUtilization = target
 	}
 	p.MemoryMB = r.o.MemoryMB
 	return p
@@ -318,14 +399,21 @@ func (r *replay) bounds() func(time.Time) controller.Bounds {
 	}
 }
 
-// runOurs drives the real controller (the daemon's Tick) once a minute at
-// the daemon's offset, through the daemon's own AWS clients in the
-// config's aws.cloudwatch_metrics mode, served by the world in memory.
-func (r *replay) runOurs(ctx context.Context) (Result, error) {
-	return r.runOursWith(ctx, DaemonPorts(r.cwMode, r.cwProtocol, nil, ""), nil)
+// runOurs drives the real controller as the daemon's Run loop does, on the
+// virtual clock: sleep until NextWake, then Wake (a tick, or a probe for a
+// late minute that becomes a tick once it has landed), until the end. Ours
+// reads through the daemon's clients' semantics in the config's
+// aws.cloudwatch_metrics mode: DirectPorts, or with --wire sdk the clients
+// themselves on the SDK, served by the world in memory.
+func (r *replay) runOurs(ctx context.Context, target float64) (Result, error) {
+	ports := DirectPorts(r.cwMode)
+	if r.o.Wire == WireSDK {
+		ports = DaemonPorts(r.cwMode, r.cwProtocol, nil, "")
+	}
+	return r.runOursWith(ctx, ports, nil, target)
 }
 
-func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Recorder) (Result, error) {
+func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Recorder, target float64) (Result, error) {
 	sc := r.scenario(r.initial)
 	w, clk, err := r.world(sc)
 	if err != nil {
@@ -335,23 +423,36 @@ func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Re
 	if err != nil {
 		return Result{}, err
 	}
-	cs := &countingStore{PCStore: store}
+	cs := &countingStore{PCStore: store, clock: clk, from: r.scoreStart()}
+	pol := r.oursPolicy(target)
 	c, err := controller.New(controller.Options{
-		Targets: []controller.Target{{ID: r.id(), Policy: r.oursPolicy(), Bounds: r.bounds()}},
+		Targets: []controller.Target{{ID: r.id(), Policy: pol, Bounds: r.bounds()}},
 		Store:   cs, Metrics: ms, Clock: clk, Logger: r.o.Logger, Recorder: rec, Workers: 1,
-		Offset: TickOffset,
+		Offset: TickOffset, MetricsMaxLag: r.maxLag, MetricsProbe: r.probe,
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	for m := range r.minutes {
+	end, from := r.end(), r.scoreStart()
+	base, based := 0, r.warmup == 0
+	for t := r.start; ; {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		t := r.start.Add(time.Duration(m)*time.Minute + TickOffset)
+		next := c.NextWake(t)
+		if !next.After(t) {
+			next = t.Add(time.Second) // never spin on one instant
+		}
+		if t = next; !t.Before(end) {
+			break
+		}
+		if !based && !t.Before(from) {
+			base, based = requested(), true
+		}
 		clk.Set(t)
-		_ = c.Tick(ctx, t) // errors are the loop's to log; it keeps going, as the daemon does
+		_ = c.Wake(ctx, t) // errors are the loop's to log; it keeps going, as the daemon does
 	}
-	hours := float64(r.minutes) / 60
-	return r.finish(w, clk, PolicyOurs, cs.Puts(), float64(requested())/hours)
+	res, err := r.finish(w, clk, PolicyOurs, cs.Puts(), float64(requested()-base)/r.scoredHours())
+	res.Target = pol.TargetUtilization
+	return res, err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CSVHeader is report.csv's header, fixed by issue 5.
@@ -17,6 +18,8 @@ type Report struct {
 	Functions []FunctionInfo
 	Results   []Result // function-major, policies in the order asked
 	Totals    []Total  // one per policy
+	Sweep     []Result // --sweep-targets runs that are not in Results
+	Frontier  *Frontier
 }
 
 // FunctionInfo describes a replayed function as it was replayed.
@@ -28,7 +31,8 @@ type FunctionInfo struct {
 	PeakMeanConc    float64 // busiest minute's invocations/60 × duration
 	PeakConcurrency int     // per-second peak of the seeded arrivals
 	Burstiness      float64
-	Scale           float64 // factor applied to the counts (1 without --scale-peak)
+	Scale           float64   // factor applied to the counts (1 without --scale-peak)
+	Start           time.Time // the replay's first minute on the simulated clock
 }
 
 // Total sums one policy over every function.
@@ -127,7 +131,16 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	} else {
 		b.WriteString(", ours at default settings")
 	}
-	fmt.Fprintf(&b, "\n- price: $%s per GB-second of PC at %d MB\n\n", strconv.FormatFloat(o.Price, 'f', -1, 64), o.MemoryMB)
+	fmt.Fprintf(&b, "\n- price: $%s per GB-second of PC at %d MB\n", strconv.FormatFloat(o.Price, 'f', -1, 64), o.MemoryMB)
+	fmt.Fprintf(&b, "- simulated AWS: metrics published %s after their minute plus 0–%s (per function and minute, seeded), allocation after %s of preparation\n",
+		o.publishDelay(), o.publishJitter(), o.prepDelay().Round(time.Second))
+	if w := o.warmupMinutes(); w > 0 {
+		fmt.Fprintf(&b, "- warm-up: the first %s replayed from PC = 1 for ours and aas and not scored (every number below is the rest)\n", time.Duration(w)*time.Minute)
+	} else {
+		b.WriteString("- no warm-up: ours and aas start at the first minute's peak / 0.7, every minute scored\n")
+	}
+	fmt.Fprintf(&b, "- aas: target %s, AlarmLow below %s, scale-in step at most %s of PC (assumption, see backtest/aas.go); ours through the `%s` wire\n\n",
+		ff(o.aasTarget(), 2), ff(o.aasTarget()*0.9, 3), stepLabel(o.aasScaleInStep()), o.Wire)
 
 	b.WriteString("| function | duration ms | invocations | peak mean conc. | peak conc. (per second) | burstiness (CV) |\n|---|---|---|---|---|---|\n")
 	for _, f := range r.Functions {
@@ -147,9 +160,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", t.Policy, ff(t.PCHours, 1), ff(t.CostUSD, 2),
 			ff(t.SpilloverPct, 3), ff(t.MeanUtilization, 3), t.PutCalls, ff(t.CoverP50Min, 0), ff(t.CoverP95Min, 0), ff(t.CWPerTargetHour, 0))
 	}
+	if r.Frontier != nil {
+		b.WriteString(r.Frontier.markdown(o.aasTarget()))
+	}
 	b.WriteString(definitions)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func stepLabel(f float64) string {
+	if f >= 1 {
+		return "the whole proportional cut"
+	}
+	return ff(f*100, 0) + "%"
 }
 
 func short(id string) string {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,12 @@ const (
 	DefaultMinInvocations   = 10000
 	DefaultMinActive        = 0.5
 	DefaultSeed             = 1
+	DefaultPublishDelay     = 120 * time.Second
+	DefaultPublishJitter    = 30 * time.Second
+	DefaultPrepDelay        = 90 * time.Second
+	DefaultWarmup           = time.Hour
+	DefaultAASTarget        = 0.70
+	DefaultAASScaleInStep   = 0.10
 	// Qualifier is the alias every replayed function is served through.
 	Qualifier = "live"
 	// MetricsPerTarget is what the metrics package requests per target and
@@ -64,6 +71,28 @@ type Options struct {
 	Price          float64  // --price: USD per GB-second of PC
 	Minutes        int      // --minutes: replay only the first N minutes (0: all)
 	Workers        int      // --workers: parallel replays (0: GOMAXPROCS)
+
+	// The simulated account's delays (0: the default; negative: none).
+	PublishDelay  time.Duration // --publish-delay: a minute's metrics appear this long after it ends (120s)
+	PublishJitter time.Duration // --publish-jitter: plus 0..this per function and minute, seeded (30s)
+	PrepDelay     time.Duration // --prep-delay: before a Put's environments start to be allocated (90s)
+	// Warmup is replayed from PC = 1 for ours and aas and not scored (0: the
+	// default 1h; negative: none, ours and aas start at the first minute's
+	// peak / 0.7).
+	Warmup time.Duration // --warmup
+	// AASTarget is aas' TargetValue (0: 0.70); its AlarmLow is 0.9 of it.
+	AASTarget float64 // --aas-target
+	// AASScaleInStep is the largest fraction of PC one aas scale-in removes
+	// (0: 0.10; ≥ 1: the whole proportional cut), an assumption (aas.go).
+	AASScaleInStep float64 // --aas-scale-in-step
+	// SweepTargets runs ours (target_utilization) and aas (aas-target) at
+	// each value and writes frontier.csv and frontier.png.
+	SweepTargets []float64 // --sweep-targets
+	// Wire is how ours reaches the world: WireDirect (default) or WireSDK.
+	Wire string // --wire
+	// NoCharts skips the PNGs (report.csv, report.md and frontier.csv are
+	// still written).
+	NoCharts bool // --no-charts
 
 	// Not flags.
 	Progress io.Writer    // progress bar or lines; nil: none
@@ -95,7 +124,53 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Wire == "" {
+		o.Wire = WireDirect
+	}
 	return o
+}
+
+// orDefault is d for 0, none (0) for a negative value, else v.
+func orDefault(v, d time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return d
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+func (o Options) publishDelay() time.Duration { return orDefault(o.PublishDelay, DefaultPublishDelay) }
+func (o Options) publishJitter() time.Duration {
+	return orDefault(o.PublishJitter, DefaultPublishJitter)
+}
+func (o Options) prepDelay() time.Duration {
+	// The simulator reads a zero preparation as its own default (60s).
+	return max(orDefault(o.PrepDelay, DefaultPrepDelay), time.Nanosecond)
+}
+func (o Options) warmupMinutes() int { return int(orDefault(o.Warmup, DefaultWarmup) / time.Minute) }
+func (o Options) aasTarget() float64 {
+	if o.AASTarget == 0 {
+		return DefaultAASTarget
+	}
+	return o.AASTarget
+}
+func (o Options) aasScaleInStep() float64 {
+	if o.AASScaleInStep == 0 {
+		return DefaultAASScaleInStep
+	}
+	return o.AASScaleInStep
+}
+
+// FlagZeros turns a flag given as 0 (none) into the negative value that
+// means none in Options, where 0 means the default.
+func (o *Options) FlagZeros() {
+	for _, d := range []*time.Duration{&o.PublishDelay, &o.PublishJitter, &o.PrepDelay, &o.Warmup} {
+		if *d == 0 {
+			*d = -1
+		}
+	}
 }
 
 func (o Options) validate() error {
@@ -123,6 +198,24 @@ func (o Options) validate() error {
 	}
 	if o.MemoryMB > 0 && (o.MemoryMB < 128 || o.MemoryMB > 10240) {
 		errs = append(errs, fmt.Errorf("--memory-mb %d: Lambda allows 128 to 10240", o.MemoryMB))
+	}
+	if o.Warmup > 0 && o.Warmup%time.Minute != 0 {
+		errs = append(errs, fmt.Errorf("--warmup %s: whole minutes", o.Warmup))
+	}
+	if t := o.aasTarget(); t < 0.1 || t > 0.9 {
+		// "you can apply any value between 10% and 90%" (AWS-FACTS §1.1)
+		errs = append(errs, fmt.Errorf("--aas-target %g: AAS takes 0.1 to 0.9", t))
+	}
+	if o.AASScaleInStep < 0 {
+		errs = append(errs, errors.New("--aas-scale-in-step must be > 0"))
+	}
+	for _, t := range o.SweepTargets {
+		if t < 0.1 || t > 0.9 {
+			errs = append(errs, fmt.Errorf("--sweep-targets %g: each in 0.1 to 0.9 (AAS's range)", t))
+		}
+	}
+	if o.Wire != WireDirect && o.Wire != WireSDK {
+		errs = append(errs, fmt.Errorf("--wire %q: direct or sdk", o.Wire))
 	}
 	if len(errs) > 0 {
 		return &UsageError{errors.Join(errs...)}
@@ -163,53 +256,85 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			sched = s
 		}
 		reps[i] = newReplay(f, o, p, matched)
+		if w := o.warmupMinutes(); w >= reps[i].minutes {
+			return nil, usagef("--warmup %s leaves nothing to score of %s's %d minutes", time.Duration(w)*time.Minute, short(f.ID), reps[i].minutes)
+		}
 		reps[i].sched = sched
 		reps[i].cwMode, reps[i].cwProtocol = cfg.AWS.CloudWatchMetrics, cfg.AWS.CloudWatchProtocol
+		reps[i].maxLag = cfg.AWS.MetricsMaxLag.Duration
+		reps[i].probe = cfg.AWS.MetricsProbe.Duration
+		if reps[i].probe <= 0 {
+			reps[i].probe = -1 // metrics_probe: 0 is off; the controller's off is negative
+		}
 	}
 	rep := &Report{Options: o}
 	for _, r := range reps {
 		rep.Functions = append(rep.Functions, r.info)
 	}
 
-	type job struct{ fi, pi int }
-	results := make([]Result, len(reps)*len(o.Policies))
-	jobs := make(chan job)
-	prog := newProgress(o.Progress, len(results))
+	// Jobs: every function under every policy, then the sweep's ours and
+	// aas at each target that is not the main run's own.
+	type job struct {
+		fi     int
+		policy string
+		target float64 // 0: the policy's own setting
+		sweep  bool
+	}
+	var jobs []job
+	for fi := range reps {
+		for _, p := range o.Policies {
+			jobs = append(jobs, job{fi: fi, policy: p})
+		}
+	}
+	if len(o.SweepTargets) > 0 {
+		for fi, r := range reps {
+			for _, p := range []string{PolicyOurs, PolicyAAS} {
+				for _, t := range o.SweepTargets {
+					if slices.Contains(o.Policies, p) && sameTarget(t, r.mainTarget(p)) {
+						continue // the main run's result stands for it
+					}
+					jobs = append(jobs, job{fi: fi, policy: p, target: t, sweep: true})
+				}
+			}
+		}
+	}
+	results := make([]Result, len(jobs))
+	queue := make(chan int)
+	prog := newProgress(o.Progress, len(jobs))
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 	)
-	for range min(o.Workers, len(results)) {
+	for range min(o.Workers, len(jobs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				res, err := reps[j.fi].run(ctx, o.Policies[j.pi])
+			for i := range queue {
+				j := jobs[i]
+				res, err := reps[j.fi].run(ctx, j.policy, j.target)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("%s under %s: %w", short(reps[j.fi].fn.ID), o.Policies[j.pi], err)
+						firstErr = fmt.Errorf("%s under %s: %w", short(reps[j.fi].fn.ID), j.policy, err)
 					}
 					mu.Unlock()
 					continue
 				}
-				results[j.fi*len(o.Policies)+j.pi] = res
-				prog.finished(reps[j.fi].fn.ID, o.Policies[j.pi])
+				results[i] = res
+				prog.finished(reps[j.fi].fn.ID, j.policy)
 			}
 		}()
 	}
 feed:
-	for fi := range reps {
-		for pi := range o.Policies {
-			select {
-			case jobs <- job{fi, pi}:
-			case <-ctx.Done():
-				break feed
-			}
+	for i := range jobs {
+		select {
+		case queue <- i:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	close(jobs)
+	close(queue)
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
@@ -217,8 +342,17 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rep.Results = results
-	rep.Totals = totals(results, o.Policies, o.MemoryMB, o.Price)
+	for i, j := range jobs {
+		if !j.sweep {
+			rep.Results = append(rep.Results, results[i])
+		} else {
+			rep.Sweep = append(rep.Sweep, results[i])
+		}
+	}
+	rep.Totals = totals(rep.Results, o.Policies, o.MemoryMB, o.Price)
+	if len(o.SweepTargets) > 0 {
+		rep.Frontier = frontier(reps, rep.Results, rep.Sweep, o)
+	}
 	if o.Out != "" {
 		if err := rep.Write(o.Out); err != nil {
 			return nil, err
@@ -226,6 +360,16 @@ feed:
 	}
 	return rep, nil
 }
+
+// mainTarget is the target the main run used for ours or aas.
+func (r *replay) mainTarget(policy string) float64 {
+	if policy == PolicyAAS {
+		return r.o.aasTarget()
+	}
+	return r.policy.TargetUtilization
+}
+
+func sameTarget(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 // loadFunctions reads, selects, times and scales the functions to replay.
 func loadFunctions(o Options) ([]Function, error) {
@@ -281,7 +425,9 @@ func targetFor(cfg config.Config, id string) *config.Target {
 	return best
 }
 
-// Write puts report.csv, report.md and one PNG per function into dir.
+// Write puts report.csv, report.md and one PNG per function into dir,
+// plus frontier.csv and frontier.png after a sweep. Charts are drawn in
+// parallel (Options.Workers at a time).
 func (r *Report) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -303,6 +449,25 @@ func (r *Report) Write(dir string) error {
 	if err := write("report.md", r.WriteMarkdown); err != nil {
 		return err
 	}
+	if r.Frontier != nil {
+		if err := write("frontier.csv", r.Frontier.WriteCSV); err != nil {
+			return err
+		}
+	}
+	if r.Options.NoCharts {
+		return nil
+	}
+	type chart struct {
+		path string
+		draw func(path string) error
+	}
+	var charts []chart
+	if r.Frontier != nil {
+		title := fmt.Sprintf("Frontier: PC-hours against spillover, %d functions, %s", len(r.Functions), r.Options.delaysLabel())
+		charts = append(charts, chart{filepath.Join(dir, "frontier.png"), func(p string) error {
+			return WriteFrontierChart(p, title, r.Frontier, r.Options.aasTarget())
+		}})
+	}
 	for _, f := range r.Functions {
 		var rs []Result
 		for _, x := range r.Results {
@@ -310,12 +475,44 @@ func (r *Report) Write(dir string) error {
 				rs = append(rs, x)
 			}
 		}
-		title := fmt.Sprintf("%s: %.0f ms, peak %d", short(f.ID), f.DurationMS, f.PeakConcurrency)
-		if err := WriteChart(filepath.Join(dir, safeName(short(f.ID))+".png"), title, rs); err != nil {
-			return err
-		}
+		spec := ChartSpec{Results: rs, Start: f.Start,
+			Title: fmt.Sprintf("%s: %.0f ms, per-second peak %d, CV %.1f; %s", short(f.ID), f.DurationMS, f.PeakConcurrency, f.Burstiness, r.Options.delaysLabel())}
+		charts = append(charts, chart{filepath.Join(dir, safeName(short(f.ID))+".png"), func(p string) error { return WriteChart(p, spec) }})
 	}
-	return nil
+	errs := make([]error, len(charts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, r.Options.Workers))
+	for i, c := range charts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = c.draw(c.path)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// delaysLabel is the simulated account's delays in a chart title.
+func (o Options) delaysLabel() string {
+	return fmt.Sprintf("metrics after %s + 0–%s, allocation after %s, warm-up %s", human(o.publishDelay()), human(o.publishJitter()),
+		human(o.prepDelay()), human(time.Duration(o.warmupMinutes())*time.Minute))
+}
+
+// human writes 120s as "120 s", 1h as "1 h", 90m as "90 min".
+func human(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d == 0:
+		return "0 s"
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + " h"
+	case d%time.Minute == 0 && d > 5*time.Minute:
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	}
+	return strconv.Itoa(int(d/time.Second)) + " s"
 }
 
 // safeName keeps a file name to letters, digits, '-', '_' and '.'.
