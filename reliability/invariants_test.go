@@ -253,3 +253,62 @@ func TestInvariants(t *testing.T) {
 		})
 	}
 }
+
+// TestSuiteBites: the whole pipeline — real controller, runner, recorder,
+// checker — reports real misbehaviour, so a table of zeros means the
+// controller behaves, not that the instrument went blind.
+func TestSuiteBites(t *testing.T) {
+	find := func(name string) Scenario {
+		for _, sc := range Matrix() {
+			if sc.Name == name {
+				return *sc
+			}
+		}
+		t.Fatalf("no scenario %s", name)
+		return Scenario{}
+	}
+	cases := []struct {
+		name string
+		sc   func() Scenario
+		want string
+	}{
+		{"one instance a step: the surge is not covered", func() Scenario {
+			sc := find("publish-60s")
+			sc.Targets = StandardTargets()
+			sc.Targets[0].Policy.MaxScaleOutStep.Absolute = 1
+			return sc
+		}, InvSurge},
+		{"stall reports lost: an outage is an invisible stall", func() Scenario {
+			sc := find("outage")
+			sc.muteStalls = true
+			return sc
+		}, InvStall},
+		{"no scale-in cooldown in the policy: the invariant follows it", func() Scenario {
+			sc := find("out-of-band-writes")
+			sc.Targets = StandardTargets()
+			for i := range sc.Targets {
+				sc.Targets[i].Policy.ScaleInCooldown.Duration = 0
+			}
+			return sc
+		}, ""}, // the policy's own cooldown is the bound: 0 allows it
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sc := c.sc()
+			r, err := Execute(t.Context(), &sc, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, v := range Check(r) {
+				got[v.Invariant] = true
+			}
+			if c.want != "" && !got[c.want] {
+				t.Errorf("no %s violation; got %v", c.want, got)
+			}
+			if c.want == "" && got[InvCooldown] {
+				t.Errorf("cooldown violated under a policy without one")
+			}
+		})
+	}
+}

@@ -124,6 +124,7 @@ type recorder struct {
 	ticks    int
 	cur      *Tick
 	ticked   bool
+	mute     bool // drop ObserveStall (Scenario.muteStalls)
 }
 
 func (r *recorder) obs(id controller.TargetID) Obs {
@@ -155,6 +156,9 @@ func (r *recorder) Acted(id controller.TargetID, d controller.Decision, result s
 }
 
 func (r *recorder) ObserveStall(id controller.TargetID, reason controller.StallReason) {
+	if r.mute {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	o := r.obs(id)

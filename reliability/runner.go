@@ -276,7 +276,7 @@ func (h *harness) startDaemon() {
 	skew := h.sc.Skew
 	d := &daemon{h: h, n: h.n, lastC: now.Add(skew)}
 	d.ctx, d.cancel = context.WithCancel(sim.WithCaller(context.Background(), callerName(d.n)))
-	d.rec = &recorder{run: h.run, mu: &h.mu, instance: d.n, clock: h.clk.Now}
+	d.rec = &recorder{run: h.run, mu: &h.mu, instance: d.n, clock: h.clk.Now, mute: h.sc.muteStalls}
 	var server controller.ServerClock = controller.FixedOffset(-skew)
 	if h.sc.ClockKnownAfter > 0 {
 		server = lateOffset{world: h.clk, knownAt: h.run.Start.Add(h.sc.ClockKnownAfter), offset: -skew}

@@ -54,6 +54,10 @@ type Scenario struct {
 	Surges []Surge
 	// Expect: behaviour the issue asks of this scenario in particular.
 	Expect []Expectation
+
+	// muteStalls drops the controller's stall reports on their way to the
+	// recorder: for the suite's own test that stall_visible bites.
+	muteStalls bool
 }
 
 // Target is a managed alias with its policy and scheduled floors.
