@@ -474,7 +474,9 @@ func surgeBudget(r *Run, s Surge) string {
 //   - a change of the target still IN_PROGRESS when the first surge minute
 //     becomes visible: until it is not (Lambda answers 409 meanwhile);
 //   - impairments overlapping the span: to their end + 2 ticks +
-//     allocation (+ their length again when the retry backoff doubles);
+//     allocation (+ their whole length again when the retry backoff
+//     doubles: it started at the first failure, which may precede the
+//     surge);
 //   - each daemon write to the target refused inside the span (a rarer
 //     request fault, under the impairment threshold): one tick.
 func surgeDeadline(r *Run, s Surge, ims []impairment) time.Time {
@@ -498,7 +500,10 @@ func surgeDeadline(r *Run, s Surge, ims []impairment) time.Time {
 			}
 			end := im.until.Add(2*interval + alloc)
 			if im.doubling {
-				end = end.Add(im.until.Sub(latestOf(im.from, at)))
+				// The backoff doubles from the first failure, which may come
+				// before the surge: the retry pending when the fault ends is
+				// at most the fault's length away.
+				end = end.Add(im.until.Sub(im.from))
 			}
 			if end.After(dl) {
 				dl, changed = end, true
@@ -511,13 +516,6 @@ func surgeDeadline(r *Run, s Surge, ims []impairment) time.Time {
 		}
 	}
 	return dl
-}
-
-func latestOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // policyReasons are the reasons of a target that can act and chose not to

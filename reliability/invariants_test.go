@@ -190,6 +190,25 @@ func TestInvariants(t *testing.T) {
 			r.Samples[API] = []Sample{{Time: at(r, 0), Exists: true, PCView: sim.PCView{Requested: 29, Available: 29, Status: "READY"}},
 				{Time: at(r, 29*time.Minute), Exists: true, PCView: sim.PCView{Requested: 80, Available: 80, Status: "READY"}}}
 		}, ""},
+		{"surge covered after a FAILED window within its doubled backoff", func(sc *Scenario) {
+			sc.Surges = []Surge{surge}
+			sc.Sim = with(func(s *sim.Scenario) {
+				fault(s, sim.FaultSpec{Kind: sim.FaultFailedAllocation, Function: "api"}, SurgeAt-5*time.Minute, SurgeAt+15*time.Minute)
+			})
+		}, func(r *Run) {
+			// fault 15m–35m: 35m + 2 ticks + allocation + the fault's 20m again
+			r.Samples[API] = []Sample{{Time: at(r, 0), Exists: true, PCView: sim.PCView{Requested: 29, Available: 29, Status: "READY"}},
+				{Time: at(r, 57*time.Minute), Exists: true, PCView: sim.PCView{Requested: 80, Available: 80, Status: "READY"}}}
+		}, ""},
+		{"surge covered after a FAILED window, later than that", func(sc *Scenario) {
+			sc.Surges = []Surge{surge}
+			sc.Sim = with(func(s *sim.Scenario) {
+				fault(s, sim.FaultSpec{Kind: sim.FaultFailedAllocation, Function: "api"}, SurgeAt-5*time.Minute, SurgeAt+15*time.Minute)
+			})
+		}, func(r *Run) {
+			r.Samples[API] = []Sample{{Time: at(r, 0), Exists: true, PCView: sim.PCView{Requested: 29, Available: 29, Status: "READY"}},
+				{Time: at(r, 59*time.Minute), Exists: true, PCView: sim.PCView{Requested: 80, Available: 80, Status: "READY"}}}
+		}, InvSurge},
 		{"stuck 4 ticks under a CloudWatch outage, no stall reported", func(sc *Scenario) {
 			sc.Sim = with(func(s *sim.Scenario) {
 				fault(s, sim.FaultSpec{Op: "GetMetricData", Kind: sim.FaultServerError}, 10*time.Minute, 20*time.Minute)
