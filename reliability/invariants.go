@@ -154,13 +154,13 @@ func checkFloors(r *Run) []Violation {
 			for _, inst := range r.Instances {
 				restarts = append(restarts, inst.Started)
 			}
-			for _, im := range r.impairments(t.ID) {
+			ims := r.impairments(t.ID)
+			for _, im := range ims {
 				restarts = append(restarts, im.until)
 			}
 			var below *Sample
 			for _, s := range r.Samples[t.ID] {
-				s := s
-				if s.Time.Before(fw.from) || !s.Time.Before(fw.until) || withinAfter(s.Time, restarts, grace) || inImpairment(s.Time, r.impairments(t.ID)) {
+				if s.Time.Before(fw.from) || !s.Time.Before(fw.until) || withinAfter(s.Time, restarts, grace) || inImpairment(s.Time, ims) {
 					continue
 				}
 				if !s.Exists || s.Requested < fw.value {
