@@ -73,6 +73,8 @@ func DefaultPolicy() Policy {
 		Predict:            PredictPeriodic,
 		PredictLead:        Duration{3 * time.Minute},
 		PredictLookback:    Duration{3 * time.Hour},
+		OnForeignChange:    ForeignOverride,
+		YieldFor:           Duration{30 * time.Minute},
 	}
 }
 

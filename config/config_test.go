@@ -36,6 +36,8 @@ func TestDefaultMatchesDesign(t *testing.T) {
 		Predict:            "periodic",
 		PredictLead:        Duration{3 * time.Minute},
 		PredictLookback:    Duration{3 * time.Hour},
+		OnForeignChange:    "override",
+		YieldFor:           Duration{30 * time.Minute},
 	}, c.Defaults)
 	require.Empty(t, c.Targets)
 }

@@ -64,7 +64,15 @@ type Policy struct {
 	Predict            string   `yaml:"predict"`          // periodic | off: pre-provision for bursts that recur on a period
 	PredictLead        Duration `yaml:"predict_lead"`     // how long before a predicted burst the floor starts
 	PredictLookback    Duration `yaml:"predict_lookback"` // datapoints the predictor reads
+	OnForeignChange    string   `yaml:"on_foreign_change"` // override | yield: when someone else changes the PC
+	YieldFor           Duration `yaml:"yield_for"`         // with yield: how long to leave the target alone
 }
+
+// What the daemon does when another writer changes a target's PC.
+const (
+	ForeignOverride = "override" // put back what the metrics ask for (next tick), with a Warn
+	ForeignYield    = "yield"    // leave the target alone for yield_for, then resume
+)
 
 // CloudWatch metric modes: how many metrics a tick reads per target.
 const (

@@ -214,6 +214,13 @@ func (v *validator) policy(prefix string, p Policy, base *Policy) {
 		v.add(at("predict_lookback"), "%s is out of range (%s <= value <= %s)", p.PredictLookback, Duration{MinPredictLookback}, Duration{MaxPredictLookback})
 	}
 
+	if own(func(b *Policy) bool { return p.OnForeignChange != b.OnForeignChange }) {
+		oneOf(v, at("on_foreign_change"), p.OnForeignChange, ForeignOverride, ForeignYield)
+	}
+	if own(func(b *Policy) bool { return p.YieldFor != b.YieldFor }) && (p.YieldFor.Duration <= 0 || p.YieldFor.Duration > 24*time.Hour) {
+		v.add(at("yield_for"), "%s is out of range (0s < value <= 24h)", p.YieldFor)
+	}
+
 	ownMin := own(func(b *Policy) bool { return p.Min != b.Min })
 	ownMax := own(func(b *Policy) bool { return p.Max != b.Max })
 	ownZero := own(func(b *Policy) bool { return p.AllowZero != b.AllowZero })

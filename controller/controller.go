@@ -112,8 +112,9 @@ type targetState struct {
 	queuedSince time.Time
 	lastStatus  Status
 
-	writeErr      ErrorClass // the last write failed with this class ("" none)
-	stallTicks    int        // ticks in a row it could not act on its metrics
+	writeErr      ErrorClass    // the last write failed with this class ("" none)
+	foreignEvent  *foreignEvent // set by apply, reported (and cleared) by the tick
+	stallTicks    int           // ticks in a row it could not act on its metrics
 	stallReason   StallReason
 	stallDetail   string
 	stallReported bool
@@ -293,6 +294,12 @@ func (c *Controller) StateOf(id TargetID) (State, bool) {
 	return st.State, true
 }
 
+// foreignEvent is one change made by someone else.
+type foreignEvent struct {
+	from, to int
+	at       time.Time // Lambda's LastModified
+}
+
 // NopRecorder records nothing; embed it in a Recorder that wants only some
 // of the calls.
 type NopRecorder struct{}
@@ -304,6 +311,7 @@ func (NopRecorder) ObserveDemand(TargetID, float64, float64)      {}
 func (NopRecorder) ObserveFreshness(Freshness)                    {}
 func (NopRecorder) ObserveStall(TargetID, StallReason)            {}
 func (NopRecorder) ObserveQueue(int, time.Duration)               {}
+func (NopRecorder) ForeignChange(TargetID, int, int)              {}
 
 // Tee feeds every call to each recorder in turn.
 func Tee(recs ...Recorder) Recorder { return tee(recs) }
@@ -333,6 +341,11 @@ func (t tee) ObserveDemand(id TargetID, concurrency, spillover float64) {
 func (t tee) ObserveFreshness(f Freshness) {
 	for _, r := range t {
 		r.ObserveFreshness(f)
+	}
+}
+func (t tee) ForeignChange(id TargetID, from, to int) {
+	for _, r := range t {
+		r.ForeignChange(id, from, to)
 	}
 }
 func (t tee) ObserveQueue(depth int, oldestWait time.Duration) {

@@ -103,6 +103,9 @@ func (x *decider) gates() (Decision, bool) {
 	case in.PC.Exists && in.PC.Status == StatusInProgress:
 		// Rule 1: a Put now would get 409.
 		return hold(x.d, ReasonAllocating, fmt.Sprintf("allocating %d of %d", in.PC.Allocated, in.PC.Requested)), true
+	case in.Now.Before(in.State.YieldUntil):
+		return hold(x.d, ReasonYielding, "another writer changed it: on_foreign_change yield until "+
+			in.State.YieldUntil.UTC().Format(time.RFC3339)), true
 	case x.failed && in.Now.Before(in.State.FailedUntil):
 		return hold(x.d, ReasonFailedBackoff, fmt.Sprintf("allocation FAILED (%s) with %d of %d allocated: retry after %s",
 			in.PC.StatusReason, in.PC.Allocated, in.PC.Requested, in.State.FailedUntil.UTC().Format(time.RFC3339))), true

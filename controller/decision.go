@@ -36,13 +36,16 @@ const (
 	// ReasonUnknownData: a scale-in or idle would rest on minutes not known
 	// to be complete (first tick, clock jump or skew, stale CloudWatch).
 	ReasonUnknownData Reason = "unknown_data"
+	// ReasonYielding: someone else changed the PC and the policy is
+	// on_foreign_change: yield — left alone until yield_for has passed.
+	ReasonYielding Reason = "yielding"
 )
 
 // Reasons lists every Reason, so telemetry can pre-create its series.
 func Reasons() []Reason {
 	return []Reason{ReasonAllocating, ReasonUtilization, ReasonSaturated, ReasonSpillover, ReasonIdle,
 		ReasonFloor, ReasonCeiling, ReasonCooldown, ReasonWithinTarget, ReasonInsufficient,
-		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted, ReasonUnknownData}
+		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted, ReasonUnknownData, ReasonYielding}
 }
 
 // Action is what the loop must do to carry out a decision.
@@ -91,6 +94,10 @@ type Recorder interface {
 	// ObserveQueue is called once per tick with the writes left waiting
 	// for the Lambda API budget and the longest wait among them.
 	ObserveQueue(depth int, oldestWait time.Duration)
+	// ForeignChange is called when a read shows a PC change the loop did
+	// not make (another writer: a person, a pipeline, AAS, a second
+	// controller).
+	ForeignChange(id TargetID, from, to int)
 }
 
 // ReasonThrottled: Lambda answered 429 for this target; no calls until the
@@ -125,6 +132,9 @@ type State struct {
 	NotFoundUntil  time.Time // function/alias missing: slow retry
 
 	LastInvocation time.Time // end of the newest period that showed invocations
+
+	YieldUntil time.Time   // on_foreign_change: yield — no write before this
+	Foreign    []time.Time // foreign changes seen in the last hour (a fight when several)
 }
 
 // Input is everything Decide needs; it is built by the loop (or a test, a

@@ -306,6 +306,13 @@ type fakeRecorder struct {
 	demandObs int
 	stalls    map[TargetID][]StallReason
 	fresh     []Freshness
+	foreign   int
+}
+
+func (r *fakeRecorder) ForeignChange(TargetID, int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.foreign++
 }
 
 func (r *fakeRecorder) ObserveStall(id TargetID, reason StallReason) {

@@ -35,4 +35,6 @@ const (
 	KeyLimit        = "limit"
 	KeyQueued       = "queued"
 	KeyBudget       = "budget"
+	KeyChangedAt    = "changed_at"
+	KeyCount        = "count"
 )

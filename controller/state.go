@@ -3,6 +3,8 @@ package controller
 import (
 	"fmt"
 	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
 )
 
 // Every change to a target's memory happens in this file. A target's
@@ -33,6 +35,9 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 		c.backOff(st, ob.pcErr, now)
 	}
 	if ob.fresh {
+		if st.hasPC && (ob.pc.Exists != st.pc.Exists || ob.pc.Requested != st.pc.Requested) {
+			c.foreign(st, ob, now)
+		}
 		if st.lastStatus == StatusInProgress && ob.pc.Status != StatusInProgress {
 			st.SettledAt = now // the change just finished allocating
 		}
@@ -62,6 +67,29 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 		if active(pt) {
 			st.LastInvocation = latest(st.LastInvocation, pt.Time.Truncate(metricPeriod).Add(metricPeriod))
 		}
+	}
+}
+
+// fightWindow and fightChanges: this many foreign changes within the
+// window is a fight with another controller.
+const (
+	fightWindow  = time.Hour
+	fightChanges = 3
+)
+
+// foreign records a PC change the loop did not make: its memory (the last
+// read or its own write's answer) disagrees with what Lambda says now.
+func (c *Controller) foreign(st *targetState, ob observation, now time.Time) {
+	st.foreignEvent = &foreignEvent{from: st.pc.Requested, to: ob.pc.Requested, at: ob.pc.LastModified}
+	kept := st.Foreign[:0]
+	for _, t := range st.Foreign {
+		if now.Sub(t) < fightWindow {
+			kept = append(kept, t)
+		}
+	}
+	st.Foreign = append(kept, now)
+	if ob.t.Policy.OnForeignChange == config.ForeignYield && ob.t.Policy.YieldFor.Duration > 0 {
+		st.YieldUntil = now.Add(ob.t.Policy.YieldFor.Duration)
 	}
 }
 

@@ -65,3 +65,37 @@ func TestGateIsAskedBeforeEveryWrite(t *testing.T) {
 	require.NotEmpty(t, a.putsOf(checkout), "the new leader acts on its first tick")
 	require.LessOrEqual(t, a.putsOf(checkout)[0].at.Sub(at(10, 0)), 70*time.Second)
 }
+
+// Another writer changes the PC: it is seen, logged at Warn with both
+// values, counted, and either overridden (default) or left alone for
+// yield_for; three in an hour is a fight.
+func TestForeignChanges(t *testing.T) {
+	for _, mode := range []string{config.ForeignOverride, config.ForeignYield} {
+		t.Run(mode, func(t *testing.T) {
+			steady := func(TargetID, time.Time) float64 { return 13 } // 20 PC: u 0.65, deadband
+			a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 20}, steady, func(o *Options, _ *account) {
+				o.Targets[0].Policy.OnForeignChange = mode
+			})
+			a.run(t, at(9, 20))
+			require.Empty(t, a.putsOf(checkout), "steady: nothing to do")
+			for i, m := range []int{20, 35, 50} { // someone sets 60, 61, 62
+				a.store.set(checkout, 60+i, at(9, m))
+				a.run(t, at(9, m+15))
+			}
+			require.Equal(t, 3, a.rec.foreign)
+			require.Equal(t, 3, a.logged(t, "provisioned concurrency changed by another writer")+
+				a.logged(t, "fighting another writer: provisioned concurrency changed by someone else again"))
+			require.Equal(t, 1, a.logged(t, "fighting another writer: provisioned concurrency changed by someone else again"))
+			puts := a.putsOf(checkout)
+			if mode == config.ForeignYield {
+				require.Empty(t, puts, "yield: left alone")
+				require.Positive(t, a.rec.reasons()[ReasonYielding])
+				return
+			}
+			require.NotEmpty(t, puts, "override: back to what the metrics ask for")
+			for _, p := range puts {
+				require.Less(t, p.n, 60)
+			}
+		})
+	}
+}

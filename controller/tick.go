@@ -108,6 +108,21 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 	log := c.logs[id]
 	var before, after targetState
 	c.update(id, func(st *targetState) { before = *st; c.apply(st, ob, now); after = *st })
+	if ev := after.foreignEvent; ev != nil {
+		c.update(id, func(st *targetState) { st.foreignEvent = nil })
+		fight := len(after.Foreign) >= fightChanges
+		msg := "provisioned concurrency changed by another writer"
+		if fight {
+			msg = "fighting another writer: provisioned concurrency changed by someone else again"
+		}
+		action := "override: the next decision puts back what the metrics ask for"
+		if !after.YieldUntil.IsZero() && now.Before(after.YieldUntil) {
+			action = "yield: left alone until " + after.YieldUntil.UTC().Format(time.RFC3339)
+		}
+		log.Warn(msg, KeyFrom, ev.from, KeyTo, ev.to, KeyChangedAt, timeString(ev.at), KeyCount, len(after.Foreign),
+			KeyDetail, action)
+		c.rec.ForeignChange(id, ev.from, ev.to)
+	}
 	if after.lastStatus == StatusFailed && before.lastStatus != StatusFailed && ob.fresh {
 		log.Warn("allocation FAILED", KeyStatusReason, ob.pc.StatusReason, KeyRequested, ob.pc.Requested,
 			KeyAllocated, ob.pc.Allocated, KeyUntil, after.FailedUntil.UTC().Format(time.RFC3339))

@@ -98,6 +98,7 @@ type Metrics struct {
 	decisions    *prometheus.CounterVec
 	actions      *prometheus.CounterVec
 	stalled      *prometheus.GaugeVec // + reason
+	foreign      *prometheus.CounterVec
 
 	// Daemon.
 	apiCalls          *prometheus.CounterVec
@@ -171,8 +172,12 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Namespace: Namespace, Name: "scaling_actions_total",
 			Help: "Put/Delete calls made to carry out a decision, by direction and result (ok, dry_run or an error class).",
 		}, append(append([]string{}, target...), LabelDirection, LabelResult))),
+		foreign: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "foreign_changes_total",
+			Help: "Changes of the target's provisioned concurrency the daemon did not make (another writer: a person, a pipeline, AAS, a second controller).",
+		}, append([]string{}, target...))),
 		stalled: gauge("target_stalled",
-			"1 for the reason the target cannot act on its metrics this tick (stale_metrics, metrics_error, clock_skew, failed, throttled, lambda_error), 0 for the others; all 0 when it can.",
+			"1 for the reason the target cannot act on its metrics this tick (stale_metrics, metrics_error, clock_skew, failed, throttled, lambda_error, api_budget), 0 for the others; all 0 when it can.",
 			LabelReason),
 
 		apiCalls: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -314,6 +319,7 @@ func (m *Metrics) precreate(id controller.TargetID) {
 	for _, r := range controller.StallReasons() {
 		m.stalled.WithLabelValues(f, q, string(r))
 	}
+	m.foreign.WithLabelValues(f, q)
 }
 
 // register registers c on reg, or returns the collector already registered

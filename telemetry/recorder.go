@@ -108,6 +108,12 @@ func (m *Metrics) ObserveStall(id controller.TargetID, r controller.StallReason)
 	}
 }
 
+// ForeignChange counts a change of the target's PC made by someone else.
+func (m *Metrics) ForeignChange(id controller.TargetID, _, _ int) {
+	f, q := targetLabels(id)
+	m.foreign.WithLabelValues(f, q).Inc()
+}
+
 // ObserveQueue records the writes waiting for the Lambda API budget.
 func (m *Metrics) ObserveQueue(depth int, oldestWait time.Duration) {
 	m.queueDepth.Set(float64(depth))
