@@ -60,10 +60,10 @@ type Policy struct {
 	Min                int      `yaml:"min"`
 	Max                int      `yaml:"max"`
 	AllowZero          bool     `yaml:"allow_zero"`
-	MemoryMB           int      `yaml:"memory_mb"`        // 0: read from Lambda (GetFunctionConfiguration)
-	Predict            string   `yaml:"predict"`          // periodic | off: pre-provision for bursts that recur on a period
-	PredictLead        Duration `yaml:"predict_lead"`     // how long before a predicted burst the floor starts
-	PredictLookback    Duration `yaml:"predict_lookback"` // datapoints the predictor reads
+	MemoryMB           int      `yaml:"memory_mb"`         // 0: read from Lambda (GetFunctionConfiguration)
+	Predict            string   `yaml:"predict"`           // periodic | off: pre-provision for bursts that recur on a period
+	PredictLead        Duration `yaml:"predict_lead"`      // how long before a predicted burst the floor starts
+	PredictLookback    Duration `yaml:"predict_lookback"`  // datapoints the predictor reads
 	OnForeignChange    string   `yaml:"on_foreign_change"` // override | yield: when someone else changes the PC
 	YieldFor           Duration `yaml:"yield_for"`         // with yield: how long to leave the target alone
 }
