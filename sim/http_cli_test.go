@@ -235,6 +235,93 @@ func TestAWSCLI(t *testing.T) {
 			wantErr: []string{"(ResourceNotFoundException) when calling the GetFunctionConfiguration operation", "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope"},
 		},
 		{
+			name: "publish-version",
+			args: []string{"lambda", "publish-version", "--function-name", "checkout-api", "--description", "build 4"},
+			check: func(t *testing.T, out map[string]any, _ *simServer) {
+				require.Equal(t, "4", dig(out, "Version"))
+				require.Equal(t, checkoutARN+":4", dig(out, "FunctionArn"))
+			},
+		},
+		{
+			name: "create-alias with weights",
+			args: []string{"lambda", "create-alias", "--function-name", "checkout-api", "--name", "blue", "--function-version", "3",
+				"--routing-config", "AdditionalVersionWeights={1=0.5}"},
+			check: func(t *testing.T, out map[string]any, _ *simServer) {
+				require.Equal(t, checkoutARN+":blue", dig(out, "AliasArn"))
+				require.InDelta(t, 0.5, dig(out, "RoutingConfig", "AdditionalVersionWeights", "1"), 1e-9)
+			},
+		},
+		{
+			// As typed in a shell: update-alias ... --routing-config AdditionalVersionWeights={"2"=0.1}
+			name: "update-alias moves a provisioned alias and weights it",
+			args: []string{"lambda", "update-alias", "--function-name", "checkout-api", "--name", "live", "--function-version", "3",
+				"--routing-config", "AdditionalVersionWeights={2=0.1}"},
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				require.Equal(t, "3", dig(out, "FunctionVersion"))
+				require.InDelta(t, 0.1, dig(out, "RoutingConfig", "AdditionalVersionWeights", "2"), 1e-9)
+				pc, err := s.world.GetProvisionedConcurrency("checkout-api", "live")
+				require.NoError(t, err)
+				require.Equal(t, []any{"IN_PROGRESS", 10, 0}, []any{pc.Status, pc.Requested, pc.Available}, "reallocating on version 3")
+			},
+		},
+		{
+			name: "update-alias clears the weights",
+			args: []string{"lambda", "update-alias", "--function-name", "checkout-api", "--name", "canary", "--routing-config", "{}"},
+			check: func(t *testing.T, out map[string]any, _ *simServer) {
+				require.Equal(t, "2", dig(out, "FunctionVersion"))
+				require.NotContains(t, out, "RoutingConfig")
+			},
+		},
+		{
+			name: "delete-alias",
+			args: []string{"lambda", "delete-alias", "--function-name", "checkout-api", "--name", "canary"},
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				require.Empty(t, out)
+				_, err := s.world.GetAlias("checkout-api", "canary")
+				require.Error(t, err)
+			},
+		},
+		{
+			name: "tag-resource",
+			args: []string{"lambda", "tag-resource", "--resource", checkoutARN, "--tags", "owner=web,pcautoscaler/max=200"},
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				require.Empty(t, out)
+				tags, err := s.world.ListTags(checkoutARN)
+				require.NoError(t, err)
+				require.Equal(t, map[string]string{"pcautoscaler": "on", "team": "pay", "owner": "web", "pcautoscaler/max": "200"}, tags)
+			},
+		},
+		{
+			name: "list-tags", args: []string{"lambda", "list-tags", "--resource", checkoutARN},
+			check: func(t *testing.T, out map[string]any, _ *simServer) {
+				require.Equal(t, map[string]any{"pcautoscaler": "on", "team": "pay"}, dig(out, "Tags"))
+			},
+		},
+		{
+			name: "untag-resource",
+			args: []string{"lambda", "untag-resource", "--resource", checkoutARN, "--tag-keys", "team", "absent"},
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				require.Empty(t, out)
+				tags, err := s.world.ListTags(checkoutARN)
+				require.NoError(t, err)
+				require.Equal(t, map[string]string{"pcautoscaler": "on"}, tags)
+			},
+		},
+		{
+			// One function a page: the CLI follows PaginationToken and merges the pages.
+			name: "resourcegroupstaggingapi get-resources",
+			args: []string{"resourcegroupstaggingapi", "get-resources", "--tag-filters", "Key=pcautoscaler", "--resource-type-filters", "lambda:function", "--page-size", "1"},
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				var arns []any
+				for _, m := range dig(out, "ResourceTagMappingList").([]any) {
+					arns = append(arns, m.(map[string]any)["ResourceARN"])
+				}
+				require.Equal(t, []any{checkoutARN, "arn:aws:lambda:us-east-1:123456789012:function:fn-b"}, arns)
+				require.Contains(t, s.logs.String(), "operation=GetResources protocol=json-1.1 status=200")
+				require.Equal(t, int64(2), s.world.Stats().APICalls[opGetResources][CodeOK])
+			},
+		},
+		{
 			name: "put-metric-data",
 			args: []string{"cloudwatch", "put-metric-data", "--namespace", "Test/Sim", "--metric-data", "[" + strings.Join(metricData, ",") + "]"},
 			check: func(t *testing.T, out map[string]any, s *simServer) {

@@ -76,13 +76,24 @@ func FuzzHandler(f *testing.F) {
 		{modePost, "/", "", []byte("Action=PutMetricData&Version=2010-08-01&Namespace=X&MetricData.member.1.MetricName=M&MetricData.member.1.Value=nan")},
 		{modeGet, "/_sim/stats", "", nil},
 		{modeHead, "/", "", nil},
+		{modePost, "/2015-03-31/functions/checkout-api/versions", "", []byte(`{"Description":"x","RevisionId":"r"}`)},
+		{modePost, "/2015-03-31/functions/checkout-api/aliases", "", []byte(`{"Name":"b","FunctionVersion":"3","RoutingConfig":{"AdditionalVersionWeights":{"1":0.5}}}`)},
+		{modePut, "/2015-03-31/functions/checkout-api/aliases/live", "", []byte(`{"FunctionVersion":"3","RoutingConfig":{"AdditionalVersionWeights":{"2":1e308}}}`)},
+		{modePut, "/2015-03-31/functions/checkout-api/aliases/canary", "", []byte(`{"RoutingConfig":{}}`)},
+		{modeDelete, "/2015-03-31/functions/checkout-api/aliases/canary", "", nil},
+		{modeGet, "/2015-03-31/functions/checkout-api/aliases?FunctionVersion=2", "", nil},
+		{modePost, "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Acheckout-api", "", []byte(`{"Tags":{"a":"b"}}`)},
+		{modeDelete, "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Acheckout-api?tagKeys=a", "", nil},
+		{modePost, "/", "ResourceGroupsTaggingAPI_20170126.GetResources", []byte(`{"TagFilters":[{"Key":"pcautoscaler","Values":["on"]}],"ResourcesPerPage":1}`)},
+		{modePost, "/", "ResourceGroupsTaggingAPI_20170126.TagResources", []byte(`{}`)},
+		{modeGet, "/_sim/deploys", "", nil},
 	}
 	for _, s := range seeds {
 		f.Add(s.mode, s.path, s.target, s.body)
 	}
 
 	methods := []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPost, http.MethodHead}
-	allowed := map[int]bool{200: true, 202: true, 204: true, 400: true, 404: true, 409: true, 429: true, 500: true}
+	allowed := map[int]bool{200: true, 201: true, 202: true, 204: true, 400: true, 404: true, 409: true, 412: true, 429: true, 500: true}
 	f.Fuzz(func(t *testing.T, mode uint8, path, target string, body []byte) {
 		u, err := url.Parse(path)
 		if err != nil || strings.ContainsAny(path, "\r\n") {

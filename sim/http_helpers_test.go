@@ -23,8 +23,8 @@ import (
 var httpTestStart = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 
 // httpTestScenario: checkout-api has PC on alias live (version 2) and on
-// version 1, a weighted alias canary, no reserved concurrency; capped has
-// reserved concurrency 20. Unreserved = 1000 − 20 = 980.
+// version 1, a weighted alias canary, no reserved concurrency, and tags;
+// capped has reserved concurrency 20. Unreserved = 1000 − 20 = 980.
 const httpTestScenario = `
 seed: 7
 functions:
@@ -35,12 +35,13 @@ functions:
       - {name: live, version: "2"}
       - {name: canary, version: "2", routing: {"3": 0.1}}
     provisioned: {live: 10, "1": 5}
+    tags: {pcautoscaler: "on", team: pay}
   - name: capped
     reserved: 20
     versions: 2
     aliases: [{name: live, version: "1"}]
   - {name: fn-a}
-  - {name: fn-b}
+  - {name: fn-b, tags: {pcautoscaler: "off"}}
   - {name: fn-c}
 `
 

@@ -20,6 +20,12 @@ func TestLoadScenarioFull(t *testing.T) {
 	require.Len(t, sc.Functions, 2)
 	require.Equal(t, 128, sc.Functions[1].MemoryMB, "default memory")
 	require.Equal(t, map[string]float64{"3": 0.05}, sc.Functions[0].Aliases[1].Routing)
+	require.Equal(t, "200", sc.Functions[0].Tags["pcautoscaler/max"])
+	require.Equal(t, 5.0, sc.Account.TaggingRPS)
+	require.Equal(t, WeightedFail, sc.Deploys.WeightedExistingConfig)
+	require.Len(t, sc.Deploys.Script, 4)
+	require.Equal(t, 10*time.Minute, sc.Deploys.Script[0].PromoteAfter.Duration)
+	require.True(t, sc.Deploys.Script[3].ClearWeights)
 	require.Len(t, sc.Faults, 7)
 	require.Equal(t, FaultUnavailable, sc.Faults[6].Kind)
 	require.Equal(t, "*", sc.Faults[3].Op, "default op")
@@ -174,6 +180,8 @@ func FuzzParseScenario(f *testing.F) {
 	f.Add([]byte("functions: [{name: a, versions: 3, aliases: [{name: b, version: \"$LATEST\", routing: {\"2\": .nan}}]}]\n"))
 	f.Add([]byte("faults: [{kind: throttle, probability: .inf, retry_after: 9999999h}]\n"))
 	f.Add([]byte("&a [*a]"))
+	f.Add([]byte("functions: [{name: a, versions: 2, aliases: [{name: l, version: \"1\"}], provisioned: {l: 5}, tags: {k: v}, loads: [{qualifier: l, kind: constant, rate: 60, duration_ms: 100}]}]\n" +
+		"deploys: {weighted_existing_config: fail, script: [{at: 30s, function: a, alias: l, weights: {\"2\": 0.5}, promote_after: 30s}, {at: 90s, function: a, alias: l, to_version: \"$LATEST\"}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := ParseScenario(data)
 		if err != nil {
