@@ -310,7 +310,7 @@ func TestAWSCLI(t *testing.T) {
 		{
 			// One function a page: the CLI follows PaginationToken and merges the pages.
 			name: "resourcegroupstaggingapi get-resources",
-			args: []string{"resourcegroupstaggingapi", "get-resources", "--tag-filters", "Key=pcautoscaler", "--resource-type-filters", "lambda:function", "--page-size", "1"},
+			args: []string{"resourcegroupstaggingapi", "get-resources", "--tag-filters", "Key=pcautoscaler,Values=on,off", "--resource-type-filters", "lambda:function", "--page-size", "1"},
 			check: func(t *testing.T, out map[string]any, s *simServer) {
 				var arns []any
 				for _, m := range dig(out, "ResourceTagMappingList").([]any) {
