@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -114,6 +115,12 @@ func Command(args []string, stdout, stderr io.Writer) int {
 	}
 	o.FlagZeros()
 	o.Progress = stderr
+	if os.Getenv("GOGC") == "" {
+		// A replay allocates a lot of short-lived garbage and keeps little
+		// (a day of one function is a few MB): collecting at 4× the live
+		// heap instead of 2× saves about a tenth of the CPU.
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := Run(ctx, o)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -202,13 +201,16 @@ func (m *directMetrics) Fetch(_ context.Context, queries []controller.MetricQuer
 	return out, errs
 }
 
+// directResult is one query's answer over pages: the value per minute of
+// the read (index = minutes since its start), NaN where there is none.
 type directResult struct {
-	values map[int64]float64
+	values []float64
 	status string
 	seen   bool
 }
 
 func (m *directMetrics) fetchBatch(batch []directPlan, start, end time.Time) (map[controller.TargetID]controller.Series, error) {
+	minutes := int(end.Sub(start) / time.Minute)
 	var mdq []sim.MetricDataQuery
 	results := map[string]*directResult{}
 	for j, p := range batch {
@@ -222,8 +224,12 @@ func (m *directMetrics) fetchBatch(batch []directPlan, start, end time.Time) (ma
 					stat = config.StatMaximum
 				}
 			}
-			id := "t" + strconv.Itoa(j) + string(k.tag)
-			results[id] = &directResult{values: map[int64]float64{}}
+			id := queryID(j, k.tag)
+			r := &directResult{values: make([]float64, minutes)}
+			for i := range r.values {
+				r.values[i] = math.NaN()
+			}
+			results[id] = r
 			mdq = append(mdq, sim.MetricDataQuery{Id: id, MetricStat: &sim.MetricStat{
 				Metric: sim.Metric{Namespace: sim.NamespaceLambda, MetricName: k.metric, Dimensions: dims},
 				Period: 60, Stat: stat,
@@ -251,11 +257,12 @@ func (m *directMetrics) fetchBatch(batch []directPlan, start, end time.Time) (ma
 				if i >= len(r.Values) {
 					break
 				}
-				v, mt := r.Values[i], ts.UTC().Truncate(time.Minute)
-				if math.IsNaN(v) || math.IsInf(v, 0) || mt.Before(start) || !mt.Before(end) {
+				v := r.Values[i]
+				k := int(ts.Sub(start) / time.Minute) // ts ≥ start: minutes since it (floor)
+				if math.IsNaN(v) || math.IsInf(v, 0) || ts.Before(start) || k >= minutes {
 					continue
 				}
-				acc.values[mt.Unix()] = v
+				acc.values[k] = v
 			}
 		}
 		if resp.NextToken == "" || resp.NextToken == in.NextToken || page >= 1000 {
@@ -269,7 +276,7 @@ func (m *directMetrics) fetchBatch(batch []directPlan, start, end time.Time) (ma
 			out[p.q.ID] = controller.Series{}
 			continue
 		}
-		s := buildSeries(j, p.kinds, results)
+		s := buildSeries(j, p.kinds, results, start)
 		if p.derived {
 			derive(s.Points, p.alloc)
 		}
@@ -278,21 +285,32 @@ func (m *directMetrics) fetchBatch(batch []directPlan, start, end time.Time) (ma
 	return out, callErr
 }
 
-// buildSeries is metrics' build: one point per minute with any value.
-func buildSeries(j int, kinds []metricKind, results map[string]*directResult) controller.Series {
+func queryID(j int, tag byte) string { return "t" + strconv.Itoa(j) + string(tag) }
+
+// buildSeries is metrics' build: one point per minute with any value, in
+// time order.
+func buildSeries(j int, kinds []metricKind, results map[string]*directResult, start time.Time) controller.Series {
 	complete := true
-	minutes := map[int64]*controller.Datapoint{}
+	var rs []*directResult
+	n := 0
 	for _, k := range kinds {
-		r := results["t"+strconv.Itoa(j)+string(k.tag)]
+		r := results[queryID(j, k.tag)]
 		if !r.seen || r.status != "Complete" {
 			complete = false
 		}
-		for mt, v := range r.values {
-			p := minutes[mt]
-			if p == nil {
-				p = &controller.Datapoint{Time: time.Unix(mt, 0).UTC()}
-				minutes[mt] = p
+		rs = append(rs, r)
+		n = max(n, len(r.values))
+	}
+	var pts []controller.Datapoint
+	for i := range n {
+		var p controller.Datapoint
+		has := false
+		for ki, k := range kinds {
+			v := rs[ki].values[i]
+			if math.IsNaN(v) {
+				continue
 			}
+			has = true
 			switch k.tag {
 			case 'u':
 				p.Utilization, p.HasUtilization = v, true
@@ -304,12 +322,11 @@ func buildSeries(j int, kinds []metricKind, results map[string]*directResult) co
 				p.Invocations, p.HasInvocations = v, true
 			}
 		}
+		if has {
+			p.Time = start.Add(time.Duration(i) * time.Minute)
+			pts = append(pts, p)
+		}
 	}
-	pts := make([]controller.Datapoint, 0, len(minutes))
-	for _, p := range minutes {
-		pts = append(pts, *p)
-	}
-	slices.SortFunc(pts, func(a, b controller.Datapoint) int { return a.Time.Compare(b.Time) })
 	return controller.Series{Points: pts, Complete: complete}
 }
 

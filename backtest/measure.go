@@ -25,6 +25,9 @@ type Result struct {
 	CoverP50Min            float64
 	CoverP95Min            float64
 	CWMetricsPerTargetHour float64
+	// CWProbeMetricsPerHour is the part of CWMetricsPerTargetHour that ours'
+	// probes for a late minute requested (a fleet shares them).
+	CWProbeMetricsPerHour float64
 
 	Target float64 // ours' target_utilization or aas' target; 0 for static and oracle
 

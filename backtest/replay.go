@@ -424,17 +424,23 @@ func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Re
 		return Result{}, err
 	}
 	cs := &countingStore{PCStore: store, clock: clk, from: r.scoreStart()}
+	pm := &probeMeter{MetricSource: ms, requested: requested}
+	tc := &tickCounter{}
+	recs := controller.Recorder(tc)
+	if rec != nil {
+		recs = controller.Tee(rec, tc)
+	}
 	pol := r.oursPolicy(target)
 	c, err := controller.New(controller.Options{
 		Targets: []controller.Target{{ID: r.id(), Policy: pol, Bounds: r.bounds()}},
-		Store:   cs, Metrics: ms, Clock: clk, Logger: r.o.Logger, Recorder: rec, Workers: 1,
+		Store:   cs, Metrics: pm, Clock: clk, Logger: r.o.Logger, Recorder: recs, Workers: 1,
 		Offset: TickOffset, MetricsMaxLag: r.maxLag, MetricsProbe: r.probe,
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	end, from := r.end(), r.scoreStart()
-	base, based := 0, r.warmup == 0
+	base, based, ticks := 0, r.warmup == 0, 0
 	for t := r.start; ; {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -450,9 +456,52 @@ func (r *replay) runOursWith(ctx context.Context, ports Ports, rec controller.Re
 			base, based = requested(), true
 		}
 		clk.Set(t)
+		pm.fetches, ticks = pm.fetches[:0], tc.ticks
 		_ = c.Wake(ctx, t) // errors are the loop's to log; it keeps going, as the daemon does
+		if !t.Before(from) {
+			pm.settle(tc.ticks > ticks)
+		}
 	}
 	res, err := r.finish(w, clk, PolicyOurs, cs.Puts(), float64(requested()-base)/r.scoredHours())
 	res.Target = pol.TargetUtilization
+	res.CWProbeMetricsPerHour = float64(pm.probes) / r.scoredHours()
 	return res, err
 }
+
+// probeMeter tells the metrics a Wake's probes request from its tick's: a
+// tick reads once (every target), so in a Wake that ticked the last read is
+// the tick's and any before it probes; a Wake that did not tick only
+// probed. A fleet shares each probe (one query, whoever the pilot is), so a
+// one-target replay charges that target for all of them.
+type probeMeter struct {
+	controller.MetricSource
+	requested func() int
+	fetches   []int // metrics requested by each read of the current Wake
+	probes    int   // metrics requested by probes, settled Wakes
+}
+
+func (p *probeMeter) Fetch(ctx context.Context, qs []controller.MetricQuery, start, end time.Time) (map[controller.TargetID]controller.Series, error) {
+	before := p.requested()
+	out, err := p.MetricSource.Fetch(ctx, qs, start, end)
+	p.fetches = append(p.fetches, p.requested()-before)
+	return out, err
+}
+
+// settle counts the current Wake's probes.
+func (p *probeMeter) settle(ticked bool) {
+	n := len(p.fetches)
+	if ticked && n > 0 {
+		n--
+	}
+	for _, m := range p.fetches[:n] {
+		p.probes += m
+	}
+}
+
+// tickCounter counts finished ticks.
+type tickCounter struct {
+	controller.NopRecorder
+	ticks int
+}
+
+func (t *tickCounter) Ticked(time.Time, time.Duration, error) { t.ticks++ }

@@ -45,6 +45,7 @@ type Total struct {
 	CoverP50Min     float64
 	CoverP95Min     float64
 	CWPerTargetHour float64
+	CWProbesPerHour float64 // of which ours' probes (mean)
 	CostUSD         float64
 }
 
@@ -53,7 +54,7 @@ func totals(results []Result, policies []string, memoryMB int, price float64) []
 	for _, p := range policies {
 		t := Total{Policy: p}
 		var inv, spill int64
-		var alloc, used, cw float64
+		var alloc, used, cw, probes float64
 		var eps []int
 		n := 0
 		for _, r := range results {
@@ -68,6 +69,7 @@ func totals(results []Result, policies []string, memoryMB int, price float64) []
 			alloc += r.PCSeconds
 			used += r.UsedSeconds
 			cw += r.CWMetricsPerTargetHour
+			probes += r.CWProbeMetricsPerHour
 			eps = append(eps, r.Episodes...)
 		}
 		if inv > 0 {
@@ -77,7 +79,7 @@ func totals(results []Result, policies []string, memoryMB int, price float64) []
 			t.MeanUtilization = used / alloc
 		}
 		if n > 0 {
-			t.CWPerTargetHour = cw / float64(n)
+			t.CWPerTargetHour, t.CWProbesPerHour = cw/float64(n), probes/float64(n)
 		}
 		t.CoverP50Min, t.CoverP95Min = percentile(eps, 50), percentile(eps, 95)
 		t.CostUSD = Cost(t.PCHours, memoryMB, price)
@@ -152,20 +154,55 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, x := range r.Results {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", short(x.Function), x.Policy,
 			ff(x.PCHours, 1), ff(Cost(x.PCHours, o.MemoryMB, o.Price), 2), ff(x.SpilloverPct, 3),
-			ff(x.MeanUtilization, 3), x.PutCalls, ff(x.CoverP50Min, 0), ff(x.CoverP95Min, 0), ff(x.CWMetricsPerTargetHour, 0))
+			ff(x.MeanUtilization, 3), x.PutCalls, ff(x.CoverP50Min, 0), ff(x.CoverP95Min, 0), cwLabel(x.CWMetricsPerTargetHour, x.CWProbeMetricsPerHour))
 	}
 	b.WriteString("\n## Totals\n\n")
 	b.WriteString("| policy | PC-hours | $ | spillover % | mean util. | Puts | cover p50 min | cover p95 min | CW metrics / target-hour (mean) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, t := range r.Totals {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", t.Policy, ff(t.PCHours, 1), ff(t.CostUSD, 2),
-			ff(t.SpilloverPct, 3), ff(t.MeanUtilization, 3), t.PutCalls, ff(t.CoverP50Min, 0), ff(t.CoverP95Min, 0), ff(t.CWPerTargetHour, 0))
+			ff(t.SpilloverPct, 3), ff(t.MeanUtilization, 3), t.PutCalls, ff(t.CoverP50Min, 0), ff(t.CoverP95Min, 0), cwLabel(t.CWPerTargetHour, t.CWProbesPerHour))
 	}
+	b.WriteString(observationCost(r.Totals))
 	if r.Frontier != nil {
 		b.WriteString(r.Frontier.markdown(o.aasTarget()))
 	}
 	b.WriteString(definitions)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func cwLabel(total, probes float64) string {
+	if probes > 0 {
+		return ff(total, 0) + " (probes " + ff(probes, 0) + ")"
+	}
+	return ff(total, 0)
+}
+
+// CloudWatch prices (us-east-1): GetMetricData per metric requested, a
+// standard-resolution alarm per month.
+const (
+	GetMetricDataPerMetric = 0.01 / 1000
+	AlarmPerMonth          = 0.10
+	hoursPerMonth          = 730
+)
+
+// observationCost is report.md's $ per target-month of reading CloudWatch.
+func observationCost(ts []Total) string {
+	var b strings.Builder
+	for _, t := range ts {
+		if t.Policy != PolicyOurs {
+			continue
+		}
+		own := t.CWPerTargetHour - t.CWProbesPerHour
+		b.WriteString("\n## Observation cost\n\n")
+		fmt.Fprintf(&b, "- ours: %s metrics per target-hour, $%s per target-month at $0.01 per 1,000 GetMetricData metrics. "+
+			"Of these, %s are ticks' reads (one per target per tick) and %s probes for a late minute, which a fleet shares "+
+			"(one query for all targets): $%s per target-month in a fleet of 100.\n",
+			ff(t.CWPerTargetHour, 0), ff(t.CWPerTargetHour*hoursPerMonth*GetMetricDataPerMetric, 2), ff(own, 0), ff(t.CWProbesPerHour, 0),
+			ff((own+t.CWProbesPerHour/100)*hoursPerMonth*GetMetricDataPerMetric, 2))
+		fmt.Fprintf(&b, "- aas: two alarms, $%s per target-month ($%s per standard-resolution alarm-month).\n", ff(2*AlarmPerMonth, 2), ff(AlarmPerMonth, 2))
+	}
+	return b.String()
 }
 
 func stepLabel(f float64) string {
