@@ -11,18 +11,27 @@ import (
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-// buildInfo returns the version, the VCS revision (when the binary was
-// built from a checkout) and the Go version.
-func buildInfo() (ver, revision, goVersion string) {
-	revision = "unknown"
+// revision may be stamped at build time (-X main.revision=abc1234;
+// scripts/build.sh does it from git) for builds without Go's VCS stamp
+// (GOFLAGS=-buildvcs=false, no .git in a Docker context).
+var revision = ""
+
+// buildInfo returns the version, the VCS revision (Go's VCS stamp when the
+// binary was built from a checkout, else the one stamped into revision, else
+// "unknown") and the Go version.
+func buildInfo() (ver, rev, goVersion string) {
+	rev = revision
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
+			if s.Key == "vcs.revision" && s.Value != "" {
+				rev = s.Value
 			}
 		}
 	}
-	return version, revision, runtime.Version()
+	if rev == "" {
+		rev = "unknown"
+	}
+	return version, rev, runtime.Version()
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) int {
