@@ -24,13 +24,23 @@ const (
 	ClassAccessDenied = "access_denied"
 	ClassServer       = "server"
 	ClassError        = "error"
+	// ClassWeighted: the alias has routing weights (a deploy shifting
+	// traffic); Lambda refuses PC changes until they are gone. Not a limit.
+	ClassWeighted = "weighted"
 )
+
+// weightedMessage is the one error told apart by its message: Lambda answers
+// a Put on a weighted alias with the same code as a limit refusal
+// (InvalidParameterValueException: "Alias with weights can not be used
+// with Provisioned Concurrency", AWS-FACTS §3.3), and the two need opposite
+// reactions (wait for the deploy vs. learn the limit).
+const weightedMessage = "alias with weights"
 
 // Classes lists every class Classify can return, so telemetry can pre-create
 // its series.
 func Classes() []string {
 	return []string{ClassOK, ClassThrottled, ClassConflict, ClassInvalid, ClassNotFound,
-		ClassAccessDenied, ClassServer, ClassError}
+		ClassAccessDenied, ClassServer, ClassError, ClassWeighted}
 }
 
 // Error is an AWS call's failure, classified. It implements
@@ -60,8 +70,8 @@ func (e *Error) ErrorClass() string { return e.Class }
 func (e *Error) RetryAfter() time.Duration { return e.Wait }
 
 // Classify names the class of any error: "ok" for nil, the class of an
-// *Error, otherwise the class derived from the AWS error code. It never looks
-// at messages.
+// *Error, otherwise the class derived from the AWS error code. It looks at a
+// message only for the weighted alias (see weightedMessage).
 func Classify(err error) string {
 	if err == nil {
 		return ClassOK
@@ -100,7 +110,11 @@ func classify(err error) string {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		if c := classifyCode(api.ErrorCode()); c != "" {
+		c := classifyCode(api.ErrorCode())
+		if c == ClassInvalid && strings.Contains(strings.ToLower(api.ErrorMessage()), weightedMessage) {
+			return ClassWeighted
+		}
+		if c != "" {
 			return c
 		}
 	}

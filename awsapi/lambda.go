@@ -27,7 +27,7 @@ type LambdaAPI interface {
 	GetAccountSettings(ctx context.Context, in *lambda.GetAccountSettingsInput, opts ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error)
 }
 
-// ErrWeightedAlias is returned (as an invalid-class *Error) by Limits for an
+// ErrWeightedAlias is returned (as a weighted-class *Error) by Limits for an
 // alias with routing weights: Lambda refuses PC on such an alias.
 var ErrWeightedAlias = errors.New("alias has routing weights (additional version weights); Lambda refuses provisioned concurrency on it")
 

@@ -127,7 +127,7 @@ func TestPutPCRejected(t *testing.T) {
 		calls int // requests that reach Lambda
 	}{
 		{name: "$LATEST", id: controller.TargetID{Function: "checkout", Qualifier: "$LATEST"}, n: 5, class: ClassInvalid, calls: 1},
-		{name: "weighted alias", id: controller.TargetID{Function: "search", Qualifier: "canary"}, n: 5, class: ClassInvalid, calls: 1},
+		{name: "weighted alias", id: controller.TargetID{Function: "search", Qualifier: "canary"}, n: 5, class: ClassWeighted, calls: 1},
 		{name: "over reserved", id: controller.TargetID{Function: "report", Qualifier: "prod"}, n: 151, class: ClassInvalid, calls: 1},
 		{name: "into the last 100 unreserved", id: controller.TargetID{Function: "checkout", Qualifier: "1"}, n: 900, class: ClassInvalid, calls: 1},
 		{name: "unknown alias", id: controller.TargetID{Function: "checkout", Qualifier: "blue"}, n: 5, class: ClassNotFound, calls: 1},
@@ -172,7 +172,7 @@ func TestLimits(t *testing.T) {
 			got, err := e.store.Limits(ctx, tc.id)
 			if tc.err != nil {
 				require.ErrorIs(t, err, tc.err)
-				require.Equal(t, ClassInvalid, classOf(t, err))
+				require.Equal(t, ClassWeighted, classOf(t, err))
 			} else {
 				require.NoError(t, err)
 			}

@@ -13,7 +13,7 @@ import (
 // Limits reads what bounds the target's PC: the function's reserved
 // concurrency, PC requested on its other qualifiers, the account's unreserved
 // concurrency (cached for accountTTL) and the memory size. For an alias with
-// routing weights it returns the limits and an invalid-class *Error wrapping
+// routing weights it returns the limits and a weighted-class *Error wrapping
 // ErrWeightedAlias.
 func (l *Lambda) Limits(ctx context.Context, id controller.TargetID) (controller.Limits, error) {
 	var lim controller.Limits
@@ -65,7 +65,7 @@ func (l *Lambda) Limits(ctx context.Context, id controller.TargetID) (controller
 		return lim, err
 	}
 	if alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) > 0 {
-		return lim, &Error{Op: OpGetAlias.Action(), Resource: res, Class: ClassInvalid, Err: ErrWeightedAlias}
+		return lim, &Error{Op: OpGetAlias.Action(), Resource: res, Class: ClassWeighted, Err: ErrWeightedAlias}
 	}
 	return lim, nil
 }

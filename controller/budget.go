@@ -101,7 +101,8 @@ func (c *Controller) readPlan(now time.Time, obs []observation, b callBudget) {
 		case st.pc.Exists && st.pc.Status == StatusInProgress && now.Sub(st.LastChange) >= allocatingPoll,
 			st.pc.Exists && st.pc.Status == StatusInProgress && st.LastChange.IsZero(),
 			st.pc.Exists && st.pc.Status == StatusFailed && !now.Before(st.FailedUntil),
-			st.Rejected > 0 && st.limitsAt.Before(st.RejectedAt):
+			st.Rejected > 0 && st.limitsAt.Before(st.RejectedAt),
+			!st.WeightedSince.IsZero():
 			k = readUrgent
 		case st.pc.Exists && st.pc.Status == StatusInProgress:
 			continue // allocating: not due yet
@@ -133,6 +134,12 @@ func (c *Controller) readPlan(now time.Time, obs []observation, b callBudget) {
 		ob.read = cd.kind
 		st := c.stateCopy(ob.t.ID)
 		rejected := st.Rejected > 0 && st.limitsAt.Before(st.RejectedAt)
+		if !st.WeightedSince.IsZero() {
+			// A weighted alias is checked every tick (the limits read
+			// looks at the alias): the write comes as soon as they clear.
+			ob.readLimits = true
+			continue
+		}
 		if (rejected || st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh) && limitsLeft >= limitsCalls {
 			ob.readLimits = true
 			limitsLeft -= limitsCalls

@@ -103,6 +103,9 @@ func (x *decider) gates() (Decision, bool) {
 	case in.PC.Exists && in.PC.Status == StatusInProgress:
 		// Rule 1: a Put now would get 409.
 		return hold(x.d, ReasonAllocating, fmt.Sprintf("allocating %d of %d", in.PC.Allocated, in.PC.Requested)), true
+	case !in.State.WeightedSince.IsZero():
+		return hold(x.d, ReasonWeighted, "alias has routing weights (a deploy shifting traffic) since "+
+			in.State.WeightedSince.UTC().Format(time.RFC3339)+": no change until they are gone"), true
 	case in.Now.Before(in.State.YieldUntil):
 		return hold(x.d, ReasonYielding, "another writer changed it: on_foreign_change yield until "+
 			in.State.YieldUntil.UTC().Format(time.RFC3339)), true

@@ -39,13 +39,16 @@ const (
 	// ReasonYielding: someone else changed the PC and the policy is
 	// on_foreign_change: yield — left alone until yield_for has passed.
 	ReasonYielding Reason = "yielding"
+	// ReasonWeighted: the alias has routing weights (a canary or linear
+	// deploy); Lambda refuses PC changes while they stand.
+	ReasonWeighted Reason = "weighted"
 )
 
 // Reasons lists every Reason, so telemetry can pre-create its series.
 func Reasons() []Reason {
 	return []Reason{ReasonAllocating, ReasonUtilization, ReasonSaturated, ReasonSpillover, ReasonIdle,
 		ReasonFloor, ReasonCeiling, ReasonCooldown, ReasonWithinTarget, ReasonInsufficient,
-		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted, ReasonUnknownData, ReasonYielding}
+		ReasonMetricsMissing, ReasonFailedBackoff, ReasonRejected, ReasonThrottled, ReasonPredicted, ReasonUnknownData, ReasonYielding, ReasonWeighted}
 }
 
 // Action is what the loop must do to carry out a decision.
@@ -132,6 +135,8 @@ type State struct {
 	NotFoundUntil  time.Time // function/alias missing: slow retry
 
 	LastInvocation time.Time // end of the newest period that showed invocations
+
+	WeightedSince time.Time // the alias has had routing weights since (zero: none)
 
 	YieldUntil time.Time   // on_foreign_change: yield — no write before this
 	Foreign    []time.Time // foreign changes seen in the last hour (a fight when several)

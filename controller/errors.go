@@ -15,6 +15,9 @@ const (
 	ClassAccessDenied ErrorClass = "access_denied" // a permission is missing
 	ClassServer       ErrorClass = "server"        // AWS failed: retried next tick
 	ClassError        ErrorClass = "error"         // anything else
+	// ClassWeighted: the alias has routing weights (a deploy shifting
+	// traffic): no PC change is possible until they are gone.
+	ClassWeighted ErrorClass = "weighted"
 )
 
 // errClass is the class of a ClassifiedError in err's chain, else

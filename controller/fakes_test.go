@@ -77,6 +77,7 @@ type fakeStore struct {
 	// Injected faults: return an error for this call, or nil.
 	getErr func(id TargetID, at time.Time) error
 	putErr func(id TargetID, n int, at time.Time) error
+	limitsErr func(id TargetID, at time.Time) error
 	// putHook runs inside Put before it takes effect (blocking, recording).
 	putHook func(ctx context.Context)
 }
@@ -194,9 +195,15 @@ func (s *fakeStore) DeletePC(_ context.Context, id TargetID) error {
 }
 
 func (s *fakeStore) Limits(_ context.Context, id TargetID) (Limits, error) {
-	s.record(call{op: "limits", id: id, at: s.now()})
+	now := s.now()
+	s.record(call{op: "limits", id: id, at: now})
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.limitsErr != nil {
+		if err := s.limitsErr(id, now); err != nil {
+			return s.limits, err
+		}
+	}
 	return s.limits, nil
 }
 

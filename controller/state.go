@@ -53,6 +53,11 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 	}
 	if ob.limFetched {
 		st.limitsAt = now // on error too: retry on the slow cadence, not every tick
+		if errClass(ob.limErr) == ClassWeighted && ob.limErr != nil {
+			st.WeightedSince = earliestSet(st.WeightedSince, now)
+		} else if ob.limErr == nil {
+			st.WeightedSince = time.Time{} // the weights are gone
+		}
 		if ob.limErr == nil {
 			if st.limits.Known && limitsChanged(st.limits, ob.limits) {
 				// The limits moved: what was refused may fit now.
@@ -147,9 +152,14 @@ func (c *Controller) wrote(st *targetState, j job, pc PCConfig, now time.Time) {
 // writeRefused records a failed Put or Delete.
 func (c *Controller) writeRefused(st *targetState, j job, err error, now time.Time) {
 	c.backOff(st, err, now)
-	// A refusal is learned (bisection, limits), not a stall; anything else
-	// keeps the target from acting until a write goes through.
-	if cl := errClass(err); cl != ClassInvalid {
+	// A refusal is learned (bisection, limits) and weights are waited out,
+	// not stalls; anything else keeps the target from acting until a write
+	// goes through.
+	switch cl := errClass(err); cl {
+	case ClassInvalid:
+	case ClassWeighted:
+		st.WeightedSince = earliestSet(st.WeightedSince, now)
+	default:
 		st.writeErr = cl
 	}
 	if errClass(err) == ClassInvalid && j.d.Action == ActPut {
@@ -194,12 +204,14 @@ const (
 )
 
 // blocker says why a target could not act on its metrics this tick.
-func blocker(ob observation, d Decision, st targetState, global StallReason) (StallReason, string) {
+func blocker(ob observation, d Decision, st targetState, now time.Time, global StallReason) (StallReason, string) {
 	switch {
 	case st.writeErr == ClassThrottled:
 		return StallThrottled, "Lambda throttles its writes"
 	case st.writeErr != "":
 		return StallLambdaError, fmt.Sprintf("its last write failed (%s)", st.writeErr)
+	case !st.WeightedSince.IsZero() && now.Sub(st.WeightedSince) >= WeightedAlarmAfter:
+		return StallWeighted, fmt.Sprintf("alias has had routing weights since %s", st.WeightedSince.UTC().Format(time.RFC3339))
 	case st.FailedAttempts > 0 && ob.pc.Exists && ob.pc.Status == StatusInProgress:
 		return StallFailed, fmt.Sprintf("retrying a FAILED allocation (%d attempts)", st.FailedAttempts)
 	case ob.skipped:

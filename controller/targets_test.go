@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,58 @@ func TestForeignChanges(t *testing.T) {
 			for _, p := range puts {
 				require.Less(t, p.n, 60)
 			}
+		})
+	}
+}
+
+// A canary deploy puts routing weights on the alias: Lambda refuses every
+// PC change while they stand. No write loop, no limit learned from it, one
+// Info line, and the change it wanted goes out as soon as they clear;
+// weights left standing beyond WeightedAlarmAfter are a stall.
+func TestWeightedAliasWaitsForTheDeploy(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		from, to   time.Time
+		stallAfter bool
+	}{
+		{name: "canary of 20 minutes", from: at(9, 58), to: at(10, 18)},
+		{name: "weights left behind for 40 minutes", from: at(9, 58), to: at(10, 38), stallAfter: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			weighted := func(at time.Time) bool { return !at.Before(tc.from) && at.Before(tc.to) }
+			a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 15}, surgeAndQuiet(at(10, 0)), func(_ *Options, a *account) {
+				a.store.putErr = func(_ TargetID, _ int, at time.Time) error {
+					if weighted(at) {
+						return apiErr{class: ClassWeighted}
+					}
+					return nil
+				}
+				a.store.limitsErr = func(_ TargetID, at time.Time) error {
+					if weighted(at) {
+						return apiErr{class: ClassWeighted}
+					}
+					return nil
+				}
+			})
+			a.run(t, at(11, 0))
+			var refused int
+			for _, c := range a.store.callsOf("put") {
+				if c.err != nil {
+					refused++
+				}
+			}
+			require.LessOrEqual(t, refused, 1, "no write loop while weighted")
+			puts := a.putsOf(checkout)
+			require.NotEmpty(t, puts)
+			require.False(t, puts[0].at.Before(tc.to), "no change while weighted: %+v", puts[0])
+			require.LessOrEqual(t, puts[0].at.Sub(tc.to), 70*time.Second, "re-applied within a tick of the weights clearing")
+			require.GreaterOrEqual(t, puts[0].n, 58, "the whole surge, not a bisected value")
+			st, _ := a.c.StateOf(checkout)
+			require.Zero(t, st.Rejected, "weights are not a limit")
+			require.Equal(t, 1, a.logged(t, "alias has routing weights (a deploy shifting traffic): no change while they stand"))
+			require.Equal(t, 1, a.logged(t, "routing weights cleared: deciding again"))
+			require.Positive(t, a.rec.reasons()[ReasonWeighted])
+			require.Equal(t, tc.stallAfter, slices.Contains(a.rec.stalls[checkout], StallWeighted))
 		})
 	}
 }

@@ -89,7 +89,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	// Stalls are judged after the writes: a write that failed now counts
 	// for this tick.
 	for i, ob := range obs {
-		c.noteStall(ob.t.ID, ob, decisions[i], v.global)
+		c.noteStall(ob.t.ID, ob, decisions[i], v.awsNow, v.global)
 	}
 	c.scheduleAfterTick(now, v, obs)
 
@@ -122,6 +122,12 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		log.Warn(msg, KeyFrom, ev.from, KeyTo, ev.to, KeyChangedAt, timeString(ev.at), KeyCount, len(after.Foreign),
 			KeyDetail, action)
 		c.rec.ForeignChange(id, ev.from, ev.to)
+	}
+	switch {
+	case before.WeightedSince.IsZero() && !after.WeightedSince.IsZero():
+		log.Info("alias has routing weights (a deploy shifting traffic): no change while they stand")
+	case !before.WeightedSince.IsZero() && after.WeightedSince.IsZero():
+		log.Info("routing weights cleared: deciding again", KeyDetail, "weighted for "+now.Sub(before.WeightedSince).Round(time.Second).String())
 	}
 	if after.lastStatus == StatusFailed && before.lastStatus != StatusFailed && ob.fresh {
 		log.Warn("allocation FAILED", KeyStatusReason, ob.pc.StatusReason, KeyRequested, ob.pc.Requested,
@@ -167,8 +173,8 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 // noteStall reports a target that has not been able to act on its metrics
 // for more than StallTicks ticks: once at Warn when it begins (or its
 // reason changes), at Info when it ends, and every tick to the recorder.
-func (c *Controller) noteStall(id TargetID, ob observation, d Decision, global StallReason) {
-	reason, detail := blocker(ob, d, c.stateCopy(id), global)
+func (c *Controller) noteStall(id TargetID, ob observation, d Decision, now time.Time, global StallReason) {
+	reason, detail := blocker(ob, d, c.stateCopy(id), now, global)
 	var report StallReason
 	var change stallChange
 	var ticks int

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -66,6 +67,8 @@ func (e *APIError) ErrorClass() string {
 		return "conflict"
 	case e.Code == CodeResourceNotFound || e.Code == CodePCConfigNotFound:
 		return "not_found"
+	case e.Status == 400 && strings.Contains(strings.ToLower(e.Message), "alias with weights"):
+		return "weighted" // as awsapi classifies it: a deploy, not a limit
 	case e.Status == 400:
 		return "invalid"
 	case e.Status == 403:

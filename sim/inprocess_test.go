@@ -44,7 +44,7 @@ func TestInProcessStore(t *testing.T) {
 	require.Equal(t, 40, pc.Available)
 
 	_, err = store.PutPC(ctx, controller.TargetID{Function: "api", Qualifier: "canary"}, 5)
-	require.Equal(t, "invalid", classOf(t, err).ErrorClass())
+	require.Equal(t, "weighted", classOf(t, err).ErrorClass(), "a weighted alias is a deploy, not a limit")
 	_, err = store.GetPC(ctx, controller.TargetID{Function: "ghost", Qualifier: "live"})
 	require.Equal(t, "not_found", classOf(t, err).ErrorClass())
 

@@ -177,7 +177,7 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Help: "Changes of the target's provisioned concurrency the daemon did not make (another writer: a person, a pipeline, AAS, a second controller).",
 		}, append([]string{}, target...))),
 		stalled: gauge("target_stalled",
-			"1 for the reason the target cannot act on its metrics this tick (stale_metrics, metrics_error, clock_skew, failed, throttled, lambda_error, api_budget), 0 for the others; all 0 when it can.",
+			"1 for the reason the target cannot act on its metrics this tick (stale_metrics, metrics_error, clock_skew, failed, throttled, lambda_error, api_budget, weighted), 0 for the others; all 0 when it can.",
 			LabelReason),
 
 		apiCalls: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
