@@ -75,8 +75,8 @@ type fakeStore struct {
 	calls   []call
 
 	// Injected faults: return an error for this call, or nil.
-	getErr func(id TargetID, at time.Time) error
-	putErr func(id TargetID, n int, at time.Time) error
+	getErr    func(id TargetID, at time.Time) error
+	putErr    func(id TargetID, n int, at time.Time) error
 	limitsErr func(id TargetID, at time.Time) error
 	// putHook runs inside Put before it takes effect (blocking, recording).
 	putHook func(ctx context.Context)
