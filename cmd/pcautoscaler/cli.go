@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -80,7 +82,34 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected arguments: %s\n", fs.Name(), strings.Join(fs.Args(), " "))
+		if hint := configHint(fs); hint != "" {
+			fmt.Fprintln(stderr, hint)
+		}
 		return exitUsage, false
 	}
 	return 0, true
+}
+
+// configHint suggests --config when a command that takes one got the file
+// as a positional argument (`validate config.yaml`).
+func configHint(fs *flag.FlagSet) string {
+	f := fs.Lookup("config")
+	if f == nil || f.Value.String() != "" || fs.NArg() != 1 {
+		return ""
+	}
+	arg := fs.Arg(0)
+	if ext := strings.ToLower(filepath.Ext(arg)); ext != ".yaml" && ext != ".yml" {
+		if _, err := os.Stat(arg); err != nil {
+			return ""
+		}
+	}
+	return fmt.Sprintf("did you mean: pcautoscaler %s --config %s", fs.Name(), arg)
+}
+
+// plural is "1 target", "2 targets": n with the noun in the right number.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

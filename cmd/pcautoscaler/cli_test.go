@@ -34,17 +34,25 @@ func TestExitCodes(t *testing.T) {
 		{name: "unknown command", args: []string{"scale"}, want: exitUsage, wantStderr: []string{`unknown command "scale"`, "usage:"}},
 		{name: "bad flag", args: []string{"validate", "--confgi", exampleConfig}, want: exitUsage, wantStderr: []string{"flag provided but not defined: -confgi"}},
 		{name: "stray argument", args: []string{"validate", "--config", exampleConfig, "extra"}, want: exitUsage, wantStderr: []string{"unexpected arguments: extra"}},
-		{name: "command help", args: []string{"run", "-h"}, want: exitOK, wantStderr: []string{"-config", "-sim-clock"}},
+		{name: "config file as an argument", args: []string{"validate", exampleConfig}, want: exitUsage,
+			wantStderr: []string{"unexpected arguments: " + exampleConfig, "did you mean: pcautoscaler validate --config " + exampleConfig}},
+		{name: "command help", args: []string{"run", "-h"}, want: exitOK, wantStderr: []string{"-config file", "-sim-clock URL", "-listen address", "-log-level level"}},
+		{name: "plan help", args: []string{"plan", "-h"}, want: exitOK, wantStderr: []string{"-config file", "-config-env variable", "-sim-clock URL"}},
+		{name: "run bad --log-level", args: []string{"run", "--config", exampleConfig, "--log-level", "verbose"}, want: exitUsage,
+			wantStderr: []string{`--log-level "verbose": want one of debug, info, warn, error`}},
 		{name: "validate example", args: []string{"validate", "--config", exampleConfig}, want: exitOK, wantStdout: []string{exampleConfig + ": OK (3 targets)"}},
 		{name: "validate without --config", args: []string{"validate"}, want: exitUsage, wantStderr: []string{"--config is required"}},
 		{name: "validate missing file", args: []string{"validate", "--config", "testdata/no-such.yaml"}, want: exitUsage, wantStderr: []string{"testdata/no-such.yaml", "no such file"}},
 		{name: "schedule bad --days", args: []string{"schedule", "--config", exampleConfig, "--days", "0"}, want: exitUsage, wantStderr: []string{"--days 0 is out of range"}},
-		{name: "schedule bad --from", args: []string{"schedule", "--config", exampleConfig, "--from", "monday"}, want: exitUsage, wantStderr: []string{"--from"}},
-		{name: "sim bad speed", args: []string{"sim", "--speed", "0"}, want: exitUsage, wantStderr: []string{"--speed > 0"}},
+		{name: "schedule bad --from", args: []string{"schedule", "--config", exampleConfig, "--from", "tomorrow"}, want: exitUsage,
+			wantStderr: []string{`--from "tomorrow": want an RFC 3339 time such as 2026-11-23T08:00:00Z`, "or a date such as 2026-11-23"}},
+		{name: "sim bad speed", args: []string{"sim", "--speed", "0"}, want: exitUsage, wantStderr: []string{"--speed 0: must be a number above 0"}},
+		{name: "sim NaN speed", args: []string{"sim", "--speed", "NaN"}, want: exitUsage, wantStderr: []string{"--speed NaN: must be a number above 0"}},
+		{name: "sim bad start", args: []string{"sim", "--start", "tomorrow"}, want: exitUsage, wantStderr: []string{`--start "tomorrow": want an RFC 3339 time`}},
 		{name: "sim missing scenario", args: []string{"sim", "--scenario", "testdata/no-such.yaml"}, want: exitUsage, wantStderr: []string{"no-such.yaml"}},
 		{name: "demo bad speed", args: []string{"demo", "--speed", "-1"}, want: exitUsage, wantStderr: []string{"must be positive"}},
 		{name: "demo bad start", args: []string{"demo", "--start", "tomorrow"}, want: exitUsage, wantStderr: []string{"--start"}},
-		{name: "run with a broken config", args: []string{"run", "--config", "testdata/bad-config.yaml"}, want: exitUsage, wantStderr: []string{"7 problem(s); nothing started"}},
+		{name: "run with a broken config", args: []string{"run", "--config", "testdata/bad-config.yaml"}, want: exitUsage, wantStderr: []string{"7 problems; nothing started"}},
 		{name: "plan without --config", args: []string{"plan"}, want: exitUsage, wantStderr: []string{"--config is required"}},
 	}
 	for _, tc := range tests {
@@ -59,6 +67,33 @@ func TestExitCodes(t *testing.T) {
 			}
 		})
 	}
+	// The placeholders are words, not the back-quoted text of a sentence.
+	for _, cmd := range []string{"run", "plan", "validate", "schedule", "sim", "healthcheck"} {
+		_, _, stderr := runCLI(t, cmd, "-h")
+		require.NotContains(t, stderr, "pcautoscaler sim\n", cmd)
+		require.NotRegexp(t, `(?m)^\s+-\S+ string$`, stderr, "%s: a flag without a placeholder name", cmd)
+	}
+	// The wrong error is not reported for a good value.
+	_, _, stderr := runCLI(t, "sim", "--speed", "0", "--start", "2026-11-24T06:00:00Z")
+	require.NotContains(t, stderr, "--start")
+}
+
+func TestPlural(t *testing.T) {
+	require.Equal(t, "1 target", plural(1, "target", "targets"))
+	require.Equal(t, "0 targets", plural(0, "target", "targets"))
+	require.Equal(t, "2 problems", plural(2, "problem", "problems"))
+	t.Setenv("PCAS_TEST_ONE", "targets:\n  - {function: checkout-api, qualifier: live, min: 9, max: 3}\n")
+	code, _, stderr := runCLI(t, "run", "--config-env", "PCAS_TEST_ONE")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "$PCAS_TEST_ONE: 1 problem; nothing started")
+}
+
+func TestScheduleFromDate(t *testing.T) {
+	code, byDate, stderr := runCLI(t, "schedule", "--config", exampleConfig, "--days", "2", "--from", "2026-11-23")
+	require.Equal(t, exitOK, code, stderr)
+	code, byTime, stderr := runCLI(t, "schedule", "--config", exampleConfig, "--days", "2", "--from", "2026-11-23T00:00:00Z")
+	require.Equal(t, exitOK, code, stderr)
+	require.Equal(t, byTime, byDate, "a date is its midnight UTC")
 }
 
 func TestValidateListsEveryProblem(t *testing.T) {
@@ -81,7 +116,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		require.True(t, strings.HasPrefix(lines[i], "testdata/bad-config.yaml: "+path), "line %d: %q, want YAML path %s", i, lines[i], path)
 		require.Regexp(t, `\(line \d+\)$`, lines[i])
 	}
-	require.Equal(t, "testdata/bad-config.yaml: 7 problem(s); nothing started", lines[len(want)])
+	require.Equal(t, "testdata/bad-config.yaml: 7 problems; nothing started", lines[len(want)])
 }
 
 func TestSchedulePreview(t *testing.T) {
@@ -138,7 +173,7 @@ targets:
 		{name: "variable not set", args: []string{"run", "--config-env", "PCAS_TEST_UNSET_VARIABLE"}, want: exitUsage,
 			wantStderr: []string{"environment variable PCAS_TEST_UNSET_VARIABLE is not set"}},
 		{name: "problems name the variable and YAML paths", args: []string{"run", "--config-env", "PCAS_TEST_BAD"}, want: exitUsage,
-			wantStderr: []string{"$PCAS_TEST_BAD: targets[0].qualifier:", "$PCAS_TEST_BAD: targets[0].min:", "$PCAS_TEST_BAD: 2 problem(s); nothing started"}},
+			wantStderr: []string{"$PCAS_TEST_BAD: targets[0].qualifier:", "$PCAS_TEST_BAD: targets[0].min:", "$PCAS_TEST_BAD: 2 problems; nothing started"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,6 +195,18 @@ func TestVersion(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "version")
 	require.Equal(t, exitOK, code, stderr)
 	require.Regexp(t, `^pcautoscaler dev \(revision \S+, go\S+\)\n$`, stdout)
+}
+
+// TestVersionStampedRevision: a binary without Go's VCS stamp (test
+// binaries have none, nor GOFLAGS=-buildvcs=false builds) reports the
+// revision scripts/build.sh stamps into main.revision.
+func TestVersionStampedRevision(t *testing.T) {
+	saved := revision
+	t.Cleanup(func() { revision = saved })
+	revision = "abc1234"
+	code, stdout, stderr := runCLI(t, "version")
+	require.Equal(t, exitOK, code, stderr)
+	require.Regexp(t, `^pcautoscaler dev \(revision abc1234, go\S+\)\n$`, stdout)
 }
 
 func TestHealthcheck(t *testing.T) {

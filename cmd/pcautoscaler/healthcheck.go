@@ -13,8 +13,8 @@ import (
 // shell or curl, so ECS and Docker health checks call the binary itself.
 func cmdHealthcheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	url := fs.String("url", "http://127.0.0.1:9102/healthz", "URL to probe")
-	timeout := fs.Duration("timeout", 3*time.Second, "request timeout")
+	url := fs.String("url", "http://127.0.0.1:9102/healthz", "`URL` to probe")
+	timeout := fs.Duration("timeout", 3*time.Second, "request `timeout`")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
@@ -18,9 +17,9 @@ import (
 // why. It reads from AWS and writes nothing.
 func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	path := fs.String("config", "", "config file (YAML)")
-	configEnv := fs.String("config-env", "", "read the config YAML from this environment variable")
-	simClock := fs.String("sim-clock", "", "take the clock from a `pcautoscaler sim` at this URL")
+	path := fs.String("config", "", "config `file` (YAML)")
+	configEnv := fs.String("config-env", "", "read the config YAML from this environment `variable`")
+	simClock := fs.String("sim-clock", "", "follow the clock of the pcautoscaler sim at this `URL`")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -35,19 +34,21 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	var clock controller.Clock = controller.SystemClock{}
 	var serverClock controller.ServerClock // nil: measured from AWS's responses
 	if *simClock != "" {
-		c, err := simClockFrom(ctx, *simClock)
+		c, err := followSimClock(ctx, *simClock)
 		if err != nil {
 			fmt.Fprintf(stderr, "plan: %v\n", err)
 			return exitRuntime
 		}
 		clock = c
 		serverClock = controller.FixedOffset(0) // the simulator's time is ours
+		logger = withSimTime(logger, clock)
 	}
-	awsCfg, err := awsapi.LoadAWSConfig(ctx, cfg.Region, cfg.AWS.Endpoint)
+	awsCfg, err := loadAWSConfig(ctx, cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		return exitRuntime
 	}
+	checkEndpointClocks(ctx, logger, endpointsOf(awsCfg), clock, *simClock)
 	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: true,
 		serverClock: serverClock})
 	if err != nil {
@@ -61,7 +62,7 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	}
 	failed := writePlan(stdout, rows)
 	if failed > 0 {
-		fmt.Fprintf(stderr, "plan: %d target(s) could not be observed\n", failed)
+		fmt.Fprintf(stderr, "plan: %s could not be observed\n", plural(failed, "target", "targets"))
 		return exitRuntime
 	}
 	return exitOK

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/sim"
 )
 
@@ -41,26 +43,45 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
+// stepClock is virtual time that moves only when someone waits on it, by
+// as long as they wait: the token bucket's waits pass at once, and no real
+// time passes between the test's checks of the simulated moment.
+type stepClock struct{ *sim.VirtualClock }
+
+func (c stepClock) After(d time.Duration) <-chan time.Time {
+	ch := c.VirtualClock.After(d)
+	c.Advance(d)
+	return ch
+}
+
 // TestPlanAgainstSimulator runs `plan` in process against the simulator
 // over HTTP through the real SDK clients, at a moment when two floor
 // windows of the demo config are open, and checks it decides and writes
 // nothing.
 //
-// The simulator runs on its own accelerated clock and plan follows it
-// through --sim-clock, as it would against `pcautoscaler sim --speed`.
+// plan follows the simulator's clock through --sim-clock, as it would
+// against `pcautoscaler sim --speed`, except that here both share one
+// stepClock: the moment is fixed, not a window of real time.
 func TestPlanAgainstSimulator(t *testing.T) {
 	isolateAWS(t)
-	// From 06:55Z on Tuesday 2026-11-24, 600 times real time. Until 08:00Z
-	// (6.5 real seconds) two floors of the demo config are open:
-	// checkout-api's business-hours (08:00 Berlin, lead 5m: 150) and
-	// report-worker's nightly-batch (02:00 New York, lead 10m: 120). The
-	// clock must move: the Lambda token bucket runs on it.
-	const speed = 600
-	clk := sim.NewScaledClock(time.Date(2026, 11, 24, 6, 55, 0, 0, time.UTC), speed)
+	// Tuesday 2026-11-24 06:55Z. Until 08:00Z two floors of the demo config
+	// are open: checkout-api's business-hours (08:00 Berlin, lead 5m: 150)
+	// and report-worker's nightly-batch (02:00 New York, lead 10m: 120).
+	start := time.Date(2026, 11, 24, 6, 55, 0, 0, time.UTC)
+	windowsClose := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	clk := stepClock{sim.NewVirtualClock(start)}
 	world, err := sim.NewWorld(sim.DefaultScenario(), clk)
 	require.NoError(t, err)
-	srv := httptest.NewServer(simMux(world, clk, speed, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(simMux(world, clk, 1, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
+	saved := followSimClock
+	t.Cleanup(func() { followSimClock = saved })
+	followSimClock = func(ctx context.Context, url string) (controller.Clock, error) {
+		if _, err := saved(ctx, url); err != nil { // still the simulator's clock endpoint
+			return nil, err
+		}
+		return clk, nil
+	}
 
 	cfgYAML := string(demoConfig) + "\naws:\n  endpoint: " + srv.URL + "\n"
 	path := filepath.Join(t.TempDir(), "config.yaml")
@@ -122,6 +143,8 @@ func TestPlanAgainstSimulator(t *testing.T) {
 			}
 			_, err := world.GetProvisionedConcurrency("report-worker", "prod")
 			require.Error(t, err)
+			t.Logf("simulated time moved by %s (the token bucket's waits)", clk.Now().Sub(start))
+			require.True(t, clk.Now().Before(windowsClose), "the windows were open throughout: %s", clk.Now())
 			calls := world.Stats().APICalls
 			require.Zero(t, calls["PutProvisionedConcurrencyConfig"], "plan must not Put")
 			require.Zero(t, calls["DeleteProvisionedConcurrencyConfig"], "plan must not Delete")

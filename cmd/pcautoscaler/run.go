@@ -4,16 +4,24 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
@@ -26,6 +34,10 @@ const (
 	keyError   = "error"
 	keyVersion = "version"
 	keyAppID   = "app_id"
+
+	keyEndpoint           = "endpoint"
+	keyLambdaEndpoint     = "lambda_endpoint"
+	keyCloudWatchEndpoint = "cloudwatch_endpoint"
 )
 
 type runFlags struct {
@@ -36,15 +48,21 @@ type runFlags struct {
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var f runFlags
-	fs.StringVar(&f.config, "config", "", "config file (YAML)")
-	fs.StringVar(&f.configEnv, "config-env", "", "read the config YAML from this environment variable instead of a file")
+	fs.StringVar(&f.config, "config", "", "config `file` (YAML)")
+	fs.StringVar(&f.configEnv, "config-env", "", "read the config YAML from this environment `variable` instead of a file")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "decide and log, but never write to Lambda (overrides dry_run in the config)")
-	fs.StringVar(&f.listen, "listen", "", "address for /metrics, /healthz, /readyz (overrides listen in the config)")
-	fs.StringVar(&f.logLevel, "log-level", "", "debug | info | warn | error (overrides log.level)")
-	fs.StringVar(&f.logFormat, "log-format", "", "json | text (overrides log.format)")
-	fs.StringVar(&f.simClock, "sim-clock", "", "take the clock from a `pcautoscaler sim` at this URL (testing against an accelerated simulator only)")
+	fs.StringVar(&f.listen, "listen", "", "`address` for /metrics, /healthz, /readyz (overrides listen in the config)")
+	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug | info | warn | error (overrides log.level)")
+	fs.StringVar(&f.logFormat, "log-format", "", "log `format`: json | text (overrides log.format)")
+	fs.StringVar(&f.simClock, "sim-clock", "", "follow the clock of the pcautoscaler sim at this `URL` (testing against an accelerated simulator only)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	for _, err := range []error{checkLogFlag("log-level", f.logLevel, logLevels), checkLogFlag("log-format", f.logFormat, logFormats)} {
+		if err != nil {
+			fmt.Fprintf(stderr, "run: %v\n", err)
+			return exitUsage
+		}
 	}
 	cfg, ok := loadConfigFrom(f.config, f.configEnv, stderr)
 	if !ok {
@@ -63,6 +81,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if f.logFormat != "" {
 		format = f.logFormat
 	}
+	// The settings in force, for the "starting" line.
+	cfg.Log.Level, cfg.Log.Format = strings.ToLower(level), strings.ToLower(format)
 	logger := newLogger(stderr, level, format)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -71,19 +91,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var clock controller.Clock = controller.SystemClock{}
 	var serverClock controller.ServerClock // nil: measured from AWS's responses
 	if f.simClock != "" {
-		c, err := simClockFrom(ctx, f.simClock)
+		c, err := followSimClock(ctx, f.simClock)
 		if err != nil {
 			logger.Error("cannot read the simulator's clock", keyError, err)
 			return exitRuntime
 		}
 		clock = c
 		serverClock = controller.FixedOffset(0) // the simulator's time is ours
+		logger = withSimTime(logger, clock)
 	}
-	awsCfg, err := awsapi.LoadAWSConfig(ctx, cfg.Region, cfg.AWS.Endpoint)
+	awsCfg, err := loadAWSConfig(ctx, cfg, logger)
 	if err != nil {
 		logger.Error("cannot load the AWS configuration", keyError, err)
 		return exitRuntime
 	}
+	eps := endpointsOf(awsCfg)
+	cfg.AWS.Endpoint = eps.base // logged as the one in use
 	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun,
 		serverClock: serverClock})
 	if err != nil {
@@ -92,7 +115,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// app_id is in every AWS request's User-Agent: it tells this replica's
 	// calls (and writes) apart in CloudTrail and the simulator's write log.
-	logger.Info("starting", keyVersion, version, keyAppID, awsCfg.AppID, keyConfig, cfg, keyDryRun, cfg.DryRun)
+	logger.Info("starting", append([]any{keyVersion, version, keyAppID, awsCfg.AppID, keyConfig, cfg, keyDryRun, cfg.DryRun},
+		eps.logAttrs()...)...)
+	checkEndpointClocks(ctx, logger, eps, clock, f.simClock)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -125,5 +150,96 @@ func shutdownServer(srv *http.Server, logger *slog.Logger) {
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		logger.Warn("telemetry server shutdown", keyError, err)
+	}
+}
+
+// loadAWSConfig is awsapi.LoadAWSConfig for cfg with the SDK's own log lines
+// sent through logger. (The SDK logs while loading the chain on its default
+// logger still: awsapi.LoadAWSConfig would need config.WithLogger for that.)
+func loadAWSConfig(ctx context.Context, cfg *config.Config, logger *slog.Logger) (aws.Config, error) {
+	awsCfg, err := awsapi.LoadAWSConfig(ctx, cfg.Region, cfg.AWS.Endpoint)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	awsCfg.Logger = sdkLogger{l: logger}
+	return awsCfg, nil
+}
+
+// awsEndpoint is logged for a service that talks to AWS's own endpoint.
+const awsEndpoint = "aws"
+
+// endpoints is where the clients send their calls, as the SDK resolves it:
+// per service AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_CLOUDWATCH, else the
+// base endpoint (aws.endpoint, else AWS_ENDPOINT_URL), else AWS's own ("").
+// Endpoints set in a shared-config profile's services section are not seen
+// here.
+type endpoints struct{ base, lambda, cloudwatch string }
+
+func endpointsOf(awsCfg aws.Config) endpoints {
+	e := endpoints{base: aws.ToString(awsCfg.BaseEndpoint)}
+	e.lambda, e.cloudwatch = e.base, e.base
+	if ignore, _ := strconv.ParseBool(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")); ignore {
+		return e
+	}
+	if v := os.Getenv("AWS_ENDPOINT_URL_LAMBDA"); v != "" {
+		e.lambda = v
+	}
+	if v := os.Getenv("AWS_ENDPOINT_URL_CLOUDWATCH"); v != "" {
+		e.cloudwatch = v
+	}
+	return e
+}
+
+// logAttrs: endpoint, and a service's own when it differs; user info in a
+// URL is redacted.
+func (e endpoints) logAttrs() []any {
+	attrs := []any{keyEndpoint, logURL(e.base)}
+	if e.lambda != e.base {
+		attrs = append(attrs, keyLambdaEndpoint, logURL(e.lambda))
+	}
+	if e.cloudwatch != e.base {
+		attrs = append(attrs, keyCloudWatchEndpoint, logURL(e.cloudwatch))
+	}
+	return attrs
+}
+
+// custom lists the distinct endpoints other than AWS's own.
+func (e endpoints) custom() []string {
+	var out []string
+	for _, u := range []string{e.lambda, e.cloudwatch} {
+		if u != "" && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func logURL(s string) string {
+	if s == "" {
+		return awsEndpoint
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// checkEndpointClocks compares the daemon's clock with each custom
+// endpoint's (a simulator's /_sim/clock, else its Date header) once at
+// start-up and logs one Warn naming the fix when they disagree: a daemon on
+// wall time against an accelerated simulator decides on the wrong minutes
+// and says nothing else about it. AWS's own endpoints are measured on every
+// call instead (awsapi.ServerClock; the loop warns above 5 s).
+func checkEndpointClocks(ctx context.Context, logger *slog.Logger, eps endpoints, clock controller.Clock, simClock string) {
+	for _, u := range eps.custom() {
+		ec, err := probeEndpointClock(ctx, u, clock)
+		if err != nil {
+			logger.Debug("cannot read the endpoint's clock", keyEndpoint, logURL(u), keyError, err)
+			continue
+		}
+		if msg := clockMismatch(ec, simClock); msg != "" {
+			logger.Warn("CLOCKS DISAGREE: "+msg, keyEndpoint, logURL(u), controller.KeyClockOffset, ec.offset.Round(time.Second).String())
+		}
 	}
 }

@@ -49,7 +49,7 @@ targets:
 			wantStderr: []string{"start-up check failed", "no-such-function:live", "not found"}},
 		{name: "plan: a target that can't be observed",
 			args:       []string{"plan", "--config-env", "PCAS_TEST_MISSING"},
-			wantStderr: []string{"1 target(s) could not be observed"},
+			wantStderr: []string{"1 target could not be observed"},
 			wantStdout: []string{"checkout-api:live", "no-such-function:live  -"}},
 	}
 	for _, tc := range tests {

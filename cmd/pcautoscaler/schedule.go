@@ -11,9 +11,9 @@ import (
 
 func cmdSchedule(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedule", flag.ContinueOnError)
-	path := fs.String("config", "", "config file (YAML)")
-	days := fs.Int("days", 7, "how many days to preview")
-	from := fs.String("from", "", "start of the preview, RFC 3339 (default: now)")
+	path := fs.String("config", "", "config `file` (YAML)")
+	days := fs.Int("days", 7, "how many `days` to preview")
+	from := fs.String("from", "", "start of the preview: a `time` in RFC 3339 (2026-11-23T08:00:00Z, 2026-11-23T09:00:00+01:00) or a date (2026-11-23, midnight UTC); default now")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -23,9 +23,9 @@ func cmdSchedule(args []string, stdout, stderr io.Writer) int {
 	}
 	start := time.Now()
 	if *from != "" {
-		t, err := time.Parse(time.RFC3339, *from)
+		t, err := parseFrom(*from)
 		if err != nil {
-			fmt.Fprintf(stderr, "schedule: --from: %v\n", err)
+			fmt.Fprintf(stderr, "schedule: %v\n", err)
 			return exitUsage
 		}
 		start = t
@@ -48,4 +48,15 @@ func cmdSchedule(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 	}
 	return exitOK
+}
+
+// parseFrom reads --from: RFC 3339, or a date alone (midnight UTC).
+func parseFrom(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--from %q: want an RFC 3339 time such as 2026-11-23T08:00:00Z or 2026-11-23T09:00:00+01:00, or a date such as 2026-11-23 (midnight UTC)", s)
 }

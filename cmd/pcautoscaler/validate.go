@@ -49,7 +49,7 @@ func loadConfigFrom(path, envName string, stderr io.Writer) (*config.Config, boo
 		for _, p := range verr.Problems {
 			fmt.Fprintf(stderr, "%s: %s\n", path, p)
 		}
-		fmt.Fprintf(stderr, "%s: %d problem(s); nothing started\n", path, len(verr.Problems))
+		fmt.Fprintf(stderr, "%s: %s; nothing started\n", path, plural(len(verr.Problems), "problem", "problems"))
 		return nil, false
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", path, err)
@@ -58,7 +58,7 @@ func loadConfigFrom(path, envName string, stderr io.Writer) (*config.Config, boo
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	path := fs.String("config", "", "config file (YAML)")
+	path := fs.String("config", "", "config `file` (YAML)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -66,6 +66,6 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d targets)\n", *path, len(cfg.Targets))
+	fmt.Fprintf(stdout, "%s: OK (%s)\n", *path, plural(len(cfg.Targets), "target", "targets"))
 	return exitOK
 }
