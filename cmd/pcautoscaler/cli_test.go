@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -250,4 +251,32 @@ func TestHealthcheck(t *testing.T) {
 		require.Equal(t, exitUsage, code)
 		require.Contains(t, stderr, "healthcheck:")
 	})
+}
+
+// TestREADMECommandFlags: every flag the README gives a pcautoscaler command
+// (the commands table, the walk-throughs) is one that command has.
+func TestREADMECommandFlags(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	cmds := commands()
+	use := regexp.MustCompile(`pcautoscaler ([a-z]+)\b([^|` + "`" + `\n]*)`)
+	flagRE := regexp.MustCompile(`(?:^|[\s\[])--([a-z][a-z0-9-]*)`)
+	help := map[string]string{}
+	checked := 0
+	for _, m := range use.FindAllStringSubmatch(string(readme), -1) {
+		name := m[1]
+		if _, ok := cmds[name]; !ok {
+			continue
+		}
+		if _, ok := help[name]; !ok {
+			code, _, stderr := runCLI(t, name, "-h")
+			require.Equal(t, exitOK, code, "%s -h", name)
+			help[name] = stderr
+		}
+		for _, f := range flagRE.FindAllStringSubmatch(m[2], -1) {
+			require.Regexp(t, `(?m)^\s+-`+regexp.QuoteMeta(f[1])+`\b`, help[name], "README: pcautoscaler %s --%s", name, f[1])
+			checked++
+		}
+	}
+	require.Greater(t, checked, 15, "the README's command lines were found")
 }
