@@ -106,7 +106,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	eps := endpointsOf(awsCfg)
-	cfg.AWS.Endpoint = eps.base // logged as the one in use
 	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun,
 		serverClock: serverClock})
 	if err != nil {
@@ -115,7 +114,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// app_id is in every AWS request's User-Agent: it tells this replica's
 	// calls (and writes) apart in CloudTrail and the simulator's write log.
-	logger.Info("starting", append([]any{keyVersion, version, keyAppID, awsCfg.AppID, keyConfig, cfg, keyDryRun, cfg.DryRun},
+	logged := *cfg
+	logged.AWS.Endpoint = logURL(eps.base) // the one in use, AWS_ENDPOINT_URL included
+	logger.Info("starting", append([]any{keyVersion, version, keyAppID, awsCfg.AppID, keyConfig, &logged, keyDryRun, cfg.DryRun},
 		eps.logAttrs()...)...)
 	checkEndpointClocks(ctx, logger, eps, clock, f.simClock)
 
