@@ -388,10 +388,10 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 		if above {
 			if last.saturated {
 				r.desired, r.reason = max(jump(cur, run, target), during), ReasonSaturated
-				r.detail = fmt.Sprintf("saturated for %d periods: desired from concurrent executions", outDP)
+				r.detail = fmt.Sprintf("saturated for %s: desired from concurrent executions", periods(outDP))
 			} else {
 				r.desired, r.reason = max(ceilDiv(float64(cur)*last.u, target), during), ReasonUtilization
-				r.detail = fmt.Sprintf("%d periods above target %.2f", outDP, target)
+				r.detail = fmt.Sprintf("%s above target %.2f", periods(outDP), target)
 			}
 			return r
 		}
@@ -426,21 +426,21 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	case runLen == inDP:
 		if want := ceilDiv(float64(cur)*maxU, target); want < cur {
 			r.desired, r.reason = want, ReasonUtilization
-			r.detail = fmt.Sprintf("%d periods below %.2f, window max %.2f", inDP, low, maxU)
+			r.detail = fmt.Sprintf("%s below %.2f, window max %.2f", periods(inDP), low, maxU)
 		}
 	case !broke:
 		// Every period since the change is low or quiet, but not yet
 		// enough of them publish utilization.
 		r.reason = ReasonInsufficient
-		r.detail = fmt.Sprintf("%d of %d periods below %.2f since the last change", runLen, inDP, low)
+		r.detail = fmt.Sprintf("%d of %s below %.2f since the last change", runLen, periods(inDP), low)
 	case gap:
 		// missing_data: hold (or a minute with invocations but no
 		// utilization): such minutes break the run, as in AAS.
 		r.reason = ReasonInsufficient
-		r.detail = fmt.Sprintf("a minute without utilization breaks the run after %d periods", runLen)
+		r.detail = fmt.Sprintf("a minute without utilization breaks the run after %s", periods(runLen))
 	case n < max(p.ScaleOutDatapoints, 1) && last.kind == slotUtil && last.u > target:
 		r.reason = ReasonInsufficient
-		r.detail = fmt.Sprintf("%d of %d periods above target since the last change", n, p.ScaleOutDatapoints)
+		r.detail = fmt.Sprintf("%d of %s above target since the last change", n, periods(p.ScaleOutDatapoints))
 	}
 	return r
 }
@@ -499,4 +499,12 @@ func maxLagOf(in Input) time.Duration {
 		return in.MaxLag
 	}
 	return config.DefaultMetricsMaxLag
+}
+
+// periods says "1 period" or "n periods".
+func periods(n int) string {
+	if n == 1 {
+		return "1 period"
+	}
+	return fmt.Sprintf("%d periods", n)
 }
