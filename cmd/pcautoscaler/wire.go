@@ -54,7 +54,8 @@ func wire(o wireOptions) (*daemon, error) {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	m := telemetry.NewMetrics(reg, ids, telemetry.DefaultBuildInfo(version))
+	ver, rev, gov := buildInfo() // the revision build.sh stamped when Go's VCS stamp is absent
+	m := telemetry.NewMetrics(reg, ids, telemetry.BuildInfo{Version: ver, Revision: rev, GoVersion: gov})
 	memory := map[controller.TargetID]int{}
 	for _, t := range cfg.Targets {
 		memory[controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}] = t.MemoryMB
