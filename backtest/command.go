@@ -141,11 +141,12 @@ func Command(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-8s %6.2f %10.1f %12.3f %6d\n", p.Policy, p.Target, p.PCHours, p.SpilloverPct, p.PutCalls)
 		}
 		ref := "AAS-" + ff(o.aasTarget(), 2)
+		le := map[bool]string{true: "≤ "}
 		if f.SpillAtRefOK {
-			fmt.Fprintf(stdout, "ours' spillover at %s's PC-hours (%.1f): %.3f%% (%s: %.3f%%)\n", ref, f.Ref.PCHours, f.SpillAtRef, ref, f.Ref.SpilloverPct)
+			fmt.Fprintf(stdout, "ours' spillover at %s's PC-hours (%.1f): %s%.3f%% (%s: %.3f%%)\n", ref, f.Ref.PCHours, le[f.SpillAtRefBound], f.SpillAtRef, ref, f.Ref.SpilloverPct)
 		}
 		if f.PCHAtRefOK {
-			fmt.Fprintf(stdout, "ours' PC-hours at %s's spillover (%.3f%%): %.1f (%s: %.1f)\n", ref, f.Ref.SpilloverPct, f.PCHAtRef, ref, f.Ref.PCHours)
+			fmt.Fprintf(stdout, "ours' PC-hours at %s's spillover (%.3f%%): %s%.1f (%s: %.1f)\n", ref, f.Ref.SpilloverPct, le[f.PCHAtRefBound], f.PCHAtRef, ref, f.Ref.PCHours)
 		}
 	}
 	if o.Out != "" {

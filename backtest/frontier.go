@@ -34,6 +34,10 @@ type Frontier struct {
 	// frontier.
 	SpillAtRef, PCHAtRef     float64
 	SpillAtRefOK, PCHAtRefOK bool
+	// ...Bound: Ref lies beyond ours' frontier on ours' better side (every
+	// ours point is cheaper than Ref, or spills less), so the value is an
+	// upper bound: ours' best point on that side.
+	SpillAtRefBound, PCHAtRefBound bool
 }
 
 // Policy returns one policy's points, by target ascending.
@@ -82,8 +86,35 @@ func frontier(reps []*replay, main, sweep []Result, o Options) *Frontier {
 			func(p FrontierPoint) float64 { return p.PCHours }, func(p FrontierPoint) float64 { return p.SpilloverPct })
 		f.PCHAtRef, f.PCHAtRefOK = interpolate(ours, f.Ref.SpilloverPct,
 			func(p FrontierPoint) float64 { return p.SpilloverPct }, func(p FrontierPoint) float64 { return p.PCHours })
+		// Beyond ours' frontier: if every point is cheaper than Ref, ours'
+		// spillover at Ref's PC-hours is at most its lowest (more PC spills
+		// no more); if every point spills less, ours' PC-hours at Ref's
+		// spillover are at most its fewest.
+		if !f.SpillAtRefOK && allOf(ours, func(p FrontierPoint) bool { return p.PCHours < f.Ref.PCHours }) {
+			f.SpillAtRef, f.SpillAtRefOK, f.SpillAtRefBound = minOf(ours, func(p FrontierPoint) float64 { return p.SpilloverPct }), true, true
+		}
+		if !f.PCHAtRefOK && allOf(ours, func(p FrontierPoint) bool { return p.SpilloverPct < f.Ref.SpilloverPct }) {
+			f.PCHAtRef, f.PCHAtRefOK, f.PCHAtRefBound = minOf(ours, func(p FrontierPoint) float64 { return p.PCHours }), true, true
+		}
 	}
 	return f
+}
+
+func allOf(pts []FrontierPoint, f func(FrontierPoint) bool) bool {
+	for _, p := range pts {
+		if !f(p) {
+			return false
+		}
+	}
+	return len(pts) > 0
+}
+
+func minOf(pts []FrontierPoint, f func(FrontierPoint) float64) float64 {
+	m := math.Inf(1)
+	for _, p := range pts {
+		m = math.Min(m, f(p))
+	}
+	return m
 }
 
 func sumPoint(p string, t float64, reps []*replay, get func(fn string) (Result, bool)) (FrontierPoint, bool) {
@@ -157,17 +188,32 @@ func (f *Frontier) markdown(aasTarget float64) string {
 	ref := fmt.Sprintf("AAS-%s", ff(aasTarget, 2))
 	fmt.Fprintf(&b, "\n%s: %s PC-hours at %s%% spillover. Interpolated linearly between ours' neighbouring targets:\n\n",
 		ref, ff(f.Ref.PCHours, 1), ff(f.Ref.SpilloverPct, 3))
+	le := func(bound bool) string {
+		if bound {
+			return "≤ "
+		}
+		return ""
+	}
 	if f.SpillAtRefOK {
-		fmt.Fprintf(&b, "- **ours' spillover at %s's PC-hours: %s%%** (%s× %s's)\n", ref, ff(f.SpillAtRef, 3), ratio(f.SpillAtRef, f.Ref.SpilloverPct), ref)
+		fmt.Fprintf(&b, "- **ours' spillover at %s's PC-hours: %s%s%%** (%s%s× %s's)%s\n", ref, le(f.SpillAtRefBound), ff(f.SpillAtRef, 3),
+			le(f.SpillAtRefBound), ratio(f.SpillAtRef, f.Ref.SpilloverPct), ref, boundNote(f.SpillAtRefBound, "every ours point holds fewer PC-hours; its lowest spillover"))
 	} else {
 		fmt.Fprintf(&b, "- ours' spillover at %s's PC-hours: not on ours' frontier (%s)\n", ref, span(f.Policy(PolicyOurs), func(p FrontierPoint) float64 { return p.PCHours }, 1, " PC-hours"))
 	}
 	if f.PCHAtRefOK {
-		fmt.Fprintf(&b, "- **ours' PC-hours at %s's spillover: %s** (%s× %s's)\n", ref, ff(f.PCHAtRef, 1), ratio(f.PCHAtRef, f.Ref.PCHours), ref)
+		fmt.Fprintf(&b, "- **ours' PC-hours at %s's spillover: %s%s** (%s%s× %s's)%s\n", ref, le(f.PCHAtRefBound), ff(f.PCHAtRef, 1),
+			le(f.PCHAtRefBound), ratio(f.PCHAtRef, f.Ref.PCHours), ref, boundNote(f.PCHAtRefBound, "every ours point spills less; its fewest PC-hours"))
 	} else {
 		fmt.Fprintf(&b, "- ours' PC-hours at %s's spillover: not on ours' frontier (%s)\n", ref, span(f.Policy(PolicyOurs), func(p FrontierPoint) float64 { return p.SpilloverPct }, 3, "% spillover"))
 	}
 	return b.String()
+}
+
+func boundNote(bound bool, why string) string {
+	if !bound {
+		return ""
+	}
+	return ": a bound, " + why
 }
 
 func ratio(a, b float64) string {

@@ -304,7 +304,7 @@ func TestInterpolate(t *testing.T) {
 		{at: 200, x: pch, y: spill, want: 3, reachable: true},
 		{at: 150, x: pch, y: spill, want: 6, reachable: true},
 		{at: 6, x: spill, y: pch, want: 150, reachable: true},
-		{at: 400, x: pch, y: spill, reachable: false},
+		{at: 400, x: pch, y: spill, reachable: false}, // (frontier() bounds it: every point is cheaper)
 		{at: 0.5, x: spill, y: pch, reachable: false},
 	} {
 		got, ok := interpolate(pts, tc.at, tc.x, tc.y)
@@ -326,4 +326,22 @@ func TestZoomWindow(t *testing.T) {
 	require.GreaterOrEqual(t, a, 60)
 	a, b = zoomWindow([]Result{r}, 0, 100, 180)
 	require.Equal(t, [2]int{0, 100}, [2]int{a, b}, "shorter than the window: all of it")
+}
+
+// Beyond ours' frontier on its good side the numbers are bounds.
+func TestFrontierBounds(t *testing.T) {
+	reps := []*replay{{fn: Function{ID: "f"}}}
+	res := func(p string, tgt, pch float64, spill int64) Result {
+		return Result{Function: "f", Policy: p, Target: tgt, PCHours: pch, Invocations: 1000, Spillover: spill}
+	}
+	main := []Result{res(PolicyAAS, 0.7, 500, 50)}
+	sweep := []Result{res(PolicyOurs, 0.5, 400, 1), res(PolicyOurs, 0.9, 300, 3), res(PolicyAAS, 0.5, 700, 20), res(PolicyAAS, 0.9, 300, 90)}
+	f := frontier(reps, main, sweep, Options{SweepTargets: []float64{0.5, 0.9}})
+	require.True(t, f.SpillAtRefOK && f.SpillAtRefBound)
+	require.InDelta(t, 0.1, f.SpillAtRef, 1e-9, "at most ours' lowest spillover")
+	require.True(t, f.PCHAtRefOK && f.PCHAtRefBound)
+	require.InDelta(t, 300, f.PCHAtRef, 1e-9, "at most ours' fewest PC-hours")
+	var b strings.Builder
+	b.WriteString(f.markdown(0.7))
+	require.Contains(t, b.String(), "ours' spillover at AAS-0.70's PC-hours: ≤ 0.100%")
 }

@@ -43,8 +43,15 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	scenario := fs.String("scenario", "", "simulator scenario (default: the built-in one)")
 	start := fs.String("start", demoStart, "simulated start time, RFC 3339")
 	logLevel := fs.String("log-level", "warn", "daemon log level (debug shows every hold)")
+	publishDelay := fs.Duration("publish-delay", backtest.DefaultPublishDelay, "simulated CloudWatch publishes a minute's metrics this `long` after it ends")
+	publishJitter := fs.Duration("publish-jitter", backtest.DefaultPublishJitter, "plus a seeded delay of 0 to this `long`, per function and minute")
+	prepDelay := fs.Duration("prep-delay", backtest.DefaultPrepDelay, "simulated Lambda prepares this `long` before allocating a Put's environments")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if *publishDelay < 0 || *publishJitter < 0 || *prepDelay < 0 {
+		fmt.Fprintln(stderr, "demo: --publish-delay, --publish-jitter and --prep-delay must be ≥ 0")
+		return exitUsage
 	}
 	if *speed <= 0 || *duration <= 0 {
 		fmt.Fprintln(stderr, "demo: --speed and --duration must be positive")
@@ -70,6 +77,11 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
+	// The delays apply to the built-in scenario; a --scenario file keeps its
+	// own unless a flag is given.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	applyDemoDelays(sc, *scenario == "", set, *publishDelay, *publishJitter, *prepDelay)
 	logger := newLogger(stderr, *logLevel, "text")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -138,8 +150,47 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	world.AdvanceTo(clk.Now())
 	fmt.Fprintln(stdout)
-	writeDemoSummary(stdout, cfg, sc, world, t0, clk.Now())
+	end := clk.Now()
+	aas, err := replayAAS(ctx, sc, cfg, t0, end)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: aas replay: %v\n", err)
+	}
+	writeDemoSummary(stdout, cfg, sc, world, aas, t0, end)
 	return exitOK
+}
+
+// applyDemoDelays sets the simulated account's publication and preparation
+// delays: always on the built-in scenario, on a --scenario file only for
+// the flags given.
+func applyDemoDelays(sc *sim.Scenario, builtIn bool, set map[string]bool, publish, jitter, prep time.Duration) {
+	if builtIn || set["publish-delay"] {
+		sc.Metrics.PublishDelay.Duration = publish
+	}
+	if builtIn || set["publish-jitter"] {
+		sc.Metrics.PublishJitter.Duration = jitter
+	}
+	if builtIn || set["prep-delay"] {
+		sc.Allocation.PrepDelay.Duration = max(prep, time.Nanosecond) // 0 would read as the simulator's default
+	}
+}
+
+// replayAAS replays the demo's scenario from t0 to end on a virtual clock
+// under AAS target tracking (backtest's emulation) with each target's min,
+// max and schedules: the same arrivals, AAS's decisions. Nil on error.
+func replayAAS(ctx context.Context, sc *sim.Scenario, cfg *config.Config, t0, end time.Time) (map[controller.TargetID][]backtest.Minute, error) {
+	data, err := sc.YAML()
+	if err != nil {
+		return nil, err
+	}
+	cp, err := sim.ParseScenario(data) // a world of its own
+	if err != nil {
+		return nil, err
+	}
+	res, err := backtest.ReplayScenario(context.WithoutCancel(ctx), cp, cfg, t0, end.Sub(t0), backtest.PolicyAAS, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.Minutes, nil
 }
 
 // decisionPrinter prints one readable line per change and per new kind of
@@ -189,9 +240,10 @@ func (p *decisionPrinter) line(id controller.TargetID, s string) {
 }
 
 // writeDemoSummary prints, per target, what the run cost and how much traffic
-// spilled, next to the oracle: PC equal to each minute's peak concurrency,
-// known in advance (the lower bound of cost at zero spillover).
-func writeDemoSummary(w io.Writer, cfg *config.Config, sc *sim.Scenario, world *sim.World, from, to time.Time) {
+// spilled, next to AAS target tracking on the same arrivals (aas, nil when
+// its replay failed) and the oracle: PC equal to each minute's peak
+// concurrency, known in advance (the lower bound of cost at zero spillover).
+func writeDemoSummary(w io.Writer, cfg *config.Config, sc *sim.Scenario, world *sim.World, aas map[controller.TargetID][]backtest.Minute, from, to time.Time) {
 	durations := map[string]float64{}
 	for _, f := range sc.Functions {
 		for _, l := range f.Loads {
@@ -199,7 +251,7 @@ func writeDemoSummary(w io.Writer, cfg *config.Config, sc *sim.Scenario, world *
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "target\tPC-hours\tspillover %%\tmean util\toracle PC-hours\toracle util\t\n")
+	fmt.Fprintf(tw, "target\tPC-hours\tspillover %%\tmean util\taas PC-hours\taas spillover %%\toracle PC-hours\toracle util\t\n")
 	for _, t := range cfg.Targets {
 		id := t.Function + ":" + t.Qualifier
 		var ours, oracle []backtest.Minute
@@ -212,9 +264,17 @@ func writeDemoSummary(w io.Writer, cfg *config.Config, sc *sim.Scenario, world *
 		}
 		r := backtest.Measure(id, "ours", ours, durations[id], 0, 0)
 		o := backtest.Measure(id, "oracle", oracle, durations[id], 0, 0)
-		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.0f%%\t%.1f\t%.0f%%\t\n", id, r.PCHours, r.SpilloverPct, r.MeanUtilization*100, o.PCHours, o.MeanUtilization*100)
+		aasPCH, aasSpill := "-", "-"
+		if ms, ok := aas[controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}]; ok {
+			a := backtest.Measure(id, "aas", ms[:min(len(ms), len(ours))], durations[id], 0, 0)
+			aasPCH, aasSpill = fmt.Sprintf("%.1f", a.PCHours), fmt.Sprintf("%.2f", a.SpilloverPct)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.0f%%\t%s\t%s\t%.1f\t%.0f%%\t\n", id, r.PCHours, r.SpilloverPct, r.MeanUtilization*100,
+			aasPCH, aasSpill, o.PCHours, o.MeanUtilization*100)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%s to %s simulated. Oracle: PC = each minute's peak concurrency, known in advance.\n",
-		from.UTC().Format("Mon 15:04Z"), to.UTC().Format("15:04Z"))
+	fmt.Fprintf(w, "\n%s to %s simulated; metrics published %s after their minute plus 0–%s, allocation after %s of preparation.\n",
+		from.UTC().Format("Mon 15:04Z"), to.UTC().Format("15:04Z"), sc.Metrics.PublishDelay.Duration, sc.Metrics.PublishJitter.Duration,
+		sc.Allocation.PrepDelay.Duration.Round(time.Second))
+	fmt.Fprintln(w, "aas: Application Auto Scaling target tracking at each target's target_utilization (backtest/aas.go) on the same arrivals, min/max and schedules as scheduled actions. Oracle: PC = each minute's peak concurrency, known in advance.")
 }
