@@ -47,6 +47,7 @@ func Default() Config {
 			MetricsMaxLag:      Duration{DefaultMetricsMaxLag},
 			MetricsProbe:       Duration{DefaultMetricsProbe},
 		},
+		HA:       DefaultHA(),
 		Pricing:  Pricing{PCPricePerGBSecond: DefaultPCPricePerGBSecond},
 		Defaults: DefaultPolicy(),
 	}

@@ -121,13 +121,16 @@ func TestExampleDocumentsEveryField(t *testing.T) {
 	walk("", root)
 
 	sections := map[string]reflect.Type{
-		"":          reflect.TypeFor[Config](),
-		"log":       reflect.TypeFor[Log](),
-		"aws":       reflect.TypeFor[AWS](),
-		"pricing":   reflect.TypeFor[Pricing](),
-		"defaults":  reflect.TypeFor[Policy](),
-		"targets":   reflect.TypeFor[Target](),
-		"schedules": reflect.TypeFor[ScheduleSpec](),
+		"":           reflect.TypeFor[Config](),
+		"log":        reflect.TypeFor[Log](),
+		"aws":        reflect.TypeFor[AWS](),
+		"pricing":    reflect.TypeFor[Pricing](),
+		"ha":         reflect.TypeFor[HA](),
+		"kubernetes": reflect.TypeFor[HAKubernetes](),
+		"dynamodb":   reflect.TypeFor[HADynamoDB](),
+		"defaults":   reflect.TypeFor[Policy](),
+		"targets":    reflect.TypeFor[Target](),
+		"schedules":  reflect.TypeFor[ScheduleSpec](),
 	}
 	for section, typ := range sections {
 		for _, f := range fieldsOf(typ) {

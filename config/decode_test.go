@@ -177,8 +177,8 @@ func TestParseProblems(t *testing.T) {
 		},
 		{
 			name: "unknown top-level key lists allowed keys",
-			yaml: "x: &x {min: 7}\n" + oneTarget,
-			want: []string{"x: unknown key (allowed: region, interval, listen, dry_run, log, aws, pricing, defaults, targets) (line 1)"},
+			yaml: "xyz: &x {min: 7}\n" + oneTarget,
+			want: []string{"xyz: unknown key (allowed: region, interval, listen, dry_run, log, aws, ha, pricing, defaults, targets) (line 1)"},
 		},
 		{
 			name: "bad default reported once, not per inheriting target",

@@ -23,6 +23,7 @@ const (
 	keyWorkers            = "workers"
 	keyMetricsMaxLag      = "metrics_max_lag"
 	keyMetricsProbe       = "metrics_probe"
+	keyHA                 = "ha"
 	keyDefaults           = "defaults"
 	keyTargets            = "targets"
 )
@@ -51,6 +52,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int(keyWorkers, c.AWS.Workers),
 		slog.String(keyMetricsMaxLag, c.AWS.MetricsMaxLag.String()),
 		slog.String(keyMetricsProbe, c.AWS.MetricsProbe.String()),
+		slog.String(keyHA, c.HA.summary()),
 		slog.String(keyDefaults, policyDiff(c.Defaults, nil)),
 		slog.Any(keyTargets, targets),
 	)

@@ -12,6 +12,7 @@ type Config struct {
 	DryRun   bool     `yaml:"dry_run"`
 	Log      Log      `yaml:"log"`
 	AWS      AWS      `yaml:"aws"`
+	HA       HA       `yaml:"ha"`
 	Pricing  Pricing  `yaml:"pricing"`
 	Defaults Policy   `yaml:"defaults"`
 	Targets  []Target `yaml:"targets"`

@@ -154,6 +154,7 @@ func (v *validator) top(c *Config) {
 	if p := c.AWS.MetricsProbe.Duration; p != 0 && (p < MinMetricsProbe || intervalOK && p > c.Interval.Duration) {
 		v.add("aws.metrics_probe", "%s is out of range (0s = off, or %s <= value <= interval %s)", c.AWS.MetricsProbe, Duration{MinMetricsProbe}, c.Interval)
 	}
+	v.ha(c.HA)
 	if p := c.Pricing.PCPricePerGBSecond; !(p >= 0) || math.IsInf(p, 0) {
 		v.add("pricing.pc_price_per_gb_second", "%v is out of range (value >= 0, USD)", p)
 	}
