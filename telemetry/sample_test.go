@@ -8,6 +8,7 @@ import (
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/ha"
 )
 
 // sampleTargets are the targets of the sample registry used by the scrape
@@ -26,6 +27,8 @@ func newSampleRegistry() (*prometheus.Registry, *Metrics) {
 	m := NewMetrics(reg, sampleTargets, BuildInfo{Version: "0.0.0-test", Revision: "deadbeef"})
 	m.SetPricing(0.0000041667, map[controller.TargetID]int{sampleTargets[0]: 1024})
 	m.AttachReadiness(NewReadiness(time.Minute, time.Now))
+	// The daemon's registry also holds the leader election's series.
+	ha.NewNone(ha.Options{Metrics: ha.NewMetrics(reg)})
 	now := time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
 	for i, id := range sampleTargets {
 		pc := controller.PCConfig{Exists: true, Requested: 10 * (i + 1), Allocated: 10 * (i + 1),
