@@ -21,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
@@ -59,7 +61,16 @@ func TestKubernetesDeployment(t *testing.T) {
 	var d appsv1.Deployment
 	readStrict(t, "kubernetes/deployment.yaml", &d)
 	require.Equal(t, "Deployment", d.Kind)
-	require.EqualValues(t, 1, *d.Spec.Replicas, "two daemons would fight over one config")
+	// Two replicas, one writer (leader election through a Lease): a rollout
+	// surges a follower first, and the replicas prefer different nodes.
+	require.EqualValues(t, 2, *d.Spec.Replicas)
+	require.Equal(t, appsv1.RollingUpdateDeploymentStrategyType, d.Spec.Strategy.Type)
+	require.Equal(t, 0, d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue())
+	require.Equal(t, 1, d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue())
+	anti := d.Spec.Template.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+	require.Len(t, anti, 1)
+	require.Equal(t, "kubernetes.io/hostname", anti[0].PodAffinityTerm.TopologyKey)
+	require.Equal(t, d.Spec.Selector.MatchLabels, anti[0].PodAffinityTerm.LabelSelector.MatchLabels)
 
 	pod := d.Spec.Template.Spec
 	require.Equal(t, "pcautoscaler", pod.ServiceAccountName)
@@ -111,6 +122,58 @@ func TestKubernetesOtherObjects(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(data, &sm))
 	require.Equal(t, svc.Spec.Ports[0].Name, sm.Spec.Endpoints[0].Port)
 	requireServed(t, sm.Spec.Endpoints[0].Path)
+}
+
+// TestKubernetesLeaderElection checks the pieces the Lease needs agree:
+// the shipped config elects through a Lease in the kustomization's
+// namespace, the Role grants exactly what client-go calls on it, the
+// RoleBinding gives it to the daemon's service account, and a PDB keeps a
+// replica through voluntary disruptions.
+func TestKubernetesLeaderElection(t *testing.T) {
+	var k struct {
+		Namespace string   `json:"namespace"`
+		Resources []string `json:"resources"`
+	}
+	data, err := os.ReadFile("kubernetes/kustomization.yaml")
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, &k))
+	for _, r := range []string{"role.yaml", "rolebinding.yaml", "poddisruptionbudget.yaml"} {
+		require.Contains(t, k.Resources, r)
+	}
+	cfg, err := config.Load("kubernetes/config.yaml")
+	require.NoError(t, err)
+	require.Equal(t, config.HAKube, cfg.HA.Backend)
+	require.Equal(t, k.Namespace, cfg.HA.Kubernetes.Namespace, "the Lease lives where the Role grants it")
+
+	var role rbacv1.Role
+	readStrict(t, "kubernetes/role.yaml", &role)
+	verbs := map[string]bool{}
+	for _, r := range role.Rules {
+		require.Equal(t, []string{"coordination.k8s.io"}, r.APIGroups)
+		require.Equal(t, []string{"leases"}, r.Resources)
+		for _, v := range r.Verbs {
+			verbs[v] = true
+			if v != "create" { // RBAC cannot scope create to a name
+				require.Equal(t, []string{cfg.HA.Kubernetes.Name}, r.ResourceNames, "verb %s", v)
+			}
+		}
+	}
+	require.Equal(t, map[string]bool{"get": true, "create": true, "update": true}, verbs)
+
+	var rb rbacv1.RoleBinding
+	readStrict(t, "kubernetes/rolebinding.yaml", &rb)
+	require.Equal(t, rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name}, rb.RoleRef)
+	var d appsv1.Deployment
+	readStrict(t, "kubernetes/deployment.yaml", &d)
+	require.Equal(t, []rbacv1.Subject{{Kind: "ServiceAccount", Name: d.Spec.Template.Spec.ServiceAccountName, Namespace: k.Namespace}}, rb.Subjects)
+
+	var pdb policyv1.PodDisruptionBudget
+	readStrict(t, "kubernetes/poddisruptionbudget.yaml", &pdb)
+	require.Equal(t, 1, pdb.Spec.MinAvailable.IntValue())
+	require.Less(t, pdb.Spec.MinAvailable.IntValue(), int(*d.Spec.Replicas))
+	require.Equal(t, d.Spec.Selector.MatchLabels, pdb.Spec.Selector.MatchLabels)
+	// In-flight writes (up to 30 s) finish before the Lease is released.
+	require.GreaterOrEqual(t, *d.Spec.Template.Spec.TerminationGracePeriodSeconds, int64(35))
 }
 
 func TestKustomization(t *testing.T) {
@@ -210,6 +273,107 @@ func TestECSTaskDefinition(t *testing.T) {
 	require.Equal(t, "awslogs", c.LogConfiguration.LogDriver)
 	require.Equal(t, []string{"ALL"}, c.LinuxParameters.Capabilities.Drop)
 	require.Equal(t, []string{"--config-env", c.Secrets[0].Name}, c.Command)
+}
+
+// TestECSLeaderElection: two tasks, the DynamoDB backend on the table
+// lease-table.yaml defines (partition key LeaseKey, S), which is the table
+// and item the IAM policy grants.
+func TestECSLeaderElection(t *testing.T) {
+	var svc struct {
+		ServiceName             string `json:"serviceName"`
+		Cluster                 string `json:"cluster"`
+		TaskDefinition          string `json:"taskDefinition"`
+		DesiredCount            int    `json:"desiredCount"`
+		LaunchType              string `json:"launchType"`
+		DeploymentConfiguration struct {
+			MaximumPercent           int `json:"maximumPercent"`
+			MinimumHealthyPercent    int `json:"minimumHealthyPercent"`
+			DeploymentCircuitBreaker struct {
+				Enable   bool `json:"enable"`
+				Rollback bool `json:"rollback"`
+			} `json:"deploymentCircuitBreaker"`
+		} `json:"deploymentConfiguration"`
+		NetworkConfiguration struct {
+			AwsvpcConfiguration struct {
+				Subnets        []string `json:"subnets"`
+				SecurityGroups []string `json:"securityGroups"`
+				AssignPublicIP string   `json:"assignPublicIp"`
+			} `json:"awsvpcConfiguration"`
+		} `json:"networkConfiguration"`
+		EnableExecuteCommand bool   `json:"enableExecuteCommand"`
+		PropagateTags        string `json:"propagateTags"`
+	}
+	data, err := os.ReadFile("ecs/service.json")
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&svc))
+	require.Equal(t, 2, svc.DesiredCount)
+	require.Equal(t, "FARGATE", svc.LaunchType)
+	require.Equal(t, "pcautoscaler", svc.TaskDefinition)
+	require.GreaterOrEqual(t, svc.DeploymentConfiguration.MaximumPercent, 150, "a rollout starts the new task before stopping the old")
+
+	cfg, err := config.Load("ecs/config.yaml")
+	require.NoError(t, err)
+	require.Equal(t, config.HADynamo, cfg.HA.Backend)
+
+	var cfn struct {
+		AWSTemplateFormatVersion string `json:"AWSTemplateFormatVersion"`
+		Description              string `json:"Description"`
+		Resources                map[string]struct {
+			Type       string `json:"Type"`
+			Properties struct {
+				TableName            string `json:"TableName"`
+				BillingMode          string `json:"BillingMode"`
+				AttributeDefinitions []struct {
+					AttributeName, AttributeType string
+				} `json:"AttributeDefinitions"`
+				KeySchema []struct {
+					AttributeName, KeyType string
+				} `json:"KeySchema"`
+				PointInTimeRecoverySpecification struct {
+					PointInTimeRecoveryEnabled bool `json:"PointInTimeRecoveryEnabled"`
+				} `json:"PointInTimeRecoverySpecification"`
+				SSESpecification struct {
+					SSEEnabled bool `json:"SSEEnabled"`
+				} `json:"SSESpecification"`
+			} `json:"Properties"`
+		} `json:"Resources"`
+		Outputs map[string]any `json:"Outputs"`
+	}
+	readStrict(t, "ecs/lease-table.yaml", &cfn)
+	table := cfn.Resources["LeaseTable"]
+	require.Equal(t, "AWS::DynamoDB::Table", table.Type)
+	require.Equal(t, cfg.HA.DynamoDB.Table, table.Properties.TableName)
+	require.Len(t, table.Properties.KeySchema, 1)
+	require.Equal(t, "LeaseKey", table.Properties.KeySchema[0].AttributeName)
+	require.Equal(t, "HASH", table.Properties.KeySchema[0].KeyType)
+	require.Len(t, table.Properties.AttributeDefinitions, 1)
+	require.Equal(t, "LeaseKey", table.Properties.AttributeDefinitions[0].AttributeName)
+	require.Equal(t, "S", table.Properties.AttributeDefinitions[0].AttributeType)
+
+	// The policy's table and item are the config's.
+	var pol struct {
+		Statement []struct {
+			Sid       string
+			Resource  any
+			Condition map[string]map[string][]string
+		}
+	}
+	data, err = os.ReadFile("iam/policy.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &pol))
+	var found bool
+	for _, st := range pol.Statement {
+		r, ok := st.Resource.(string)
+		if !ok || !strings.Contains(r, ":dynamodb:") {
+			continue
+		}
+		found = true
+		require.True(t, strings.HasSuffix(r, ":table/"+cfg.HA.DynamoDB.Table), r)
+		require.Equal(t, []string{cfg.HA.DynamoDB.Key}, st.Condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"])
+	}
+	require.True(t, found, "no DynamoDB statement in the IAM policy")
 }
 
 // TestIAMPolicyMatchesCode derives the actions from awsapi's call registry:
