@@ -148,7 +148,7 @@ func (l *Lambda) GetPC(ctx context.Context, id controller.TargetID) (controller.
 	}
 	pc := pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
 		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified)
-	l.remember(id, pc.Allocated)
+	l.rememberPC(id, pc)
 	return pc, nil
 }
 
@@ -165,6 +165,21 @@ func (l *Lambda) remember(id controller.TargetID, allocated int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.allocated[id] = allocated
+}
+
+// rememberPC keeps the allocation of a settled config only. While one is
+// IN_PROGRESS (a change, or an alias moving to another version with
+// Allocated 0 for a while) the value describes no past minute, and deriving
+// utilization from it would make the whole lookback look saturated: such a
+// target gets the measured metrics instead until it settles.
+func (l *Lambda) rememberPC(id controller.TargetID, pc controller.PCConfig) {
+	if pc.Exists && pc.Status == controller.StatusInProgress {
+		l.mu.Lock()
+		delete(l.allocated, id)
+		l.mu.Unlock()
+		return
+	}
+	l.remember(id, pc.Allocated)
 }
 
 // PutPC requests n ≥ 1 PC for the target (use DeletePC for zero).
@@ -186,7 +201,7 @@ func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (cont
 	}
 	pc := pcConfig(out.RequestedProvisionedConcurrentExecutions, out.AllocatedProvisionedConcurrentExecutions,
 		out.AvailableProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified)
-	l.remember(id, pc.Allocated)
+	l.rememberPC(id, pc)
 	return pc, nil
 }
 

@@ -147,7 +147,7 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		// come, or Lambda throttles it): nothing is known to decide on.
 		log.Debug("waiting for the first read of its config", KeyReason, "api_budget")
 	default:
-		if ob.limErr != nil {
+		if ob.limErr != nil && errClass(ob.limErr) != ClassWeighted { // weights: one Info line, above
 			c.logCallError(ctx, id, "reading limits failed: using the cached ones", ob.limErr, now)
 		}
 		in := c.input(v, ob.t, after, ob)
