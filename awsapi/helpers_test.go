@@ -132,16 +132,26 @@ func newTestLambda(cfg aws.Config, rps float64, clk *stepClock, obs *recorder) *
 // path or query contains one of the fragments — a policy in front of the
 // simulator.
 func iamDeny(fragments ...string) func(http.Handler) http.Handler {
+	return iamDenyIf(func(r *http.Request) bool {
+		for _, f := range fragments {
+			if strings.Contains(r.URL.Path, f) || strings.Contains(r.URL.RawQuery, f) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// iamDenyIf answers AccessDeniedException for the requests deny selects.
+func iamDenyIf(deny func(*http.Request) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			for _, f := range fragments {
-				if strings.Contains(r.URL.Path, f) || strings.Contains(r.URL.RawQuery, f) {
-					w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusForbidden)
-					_, _ = w.Write([]byte(`{"Message":"User: arn:aws:sts::123456789012:assumed-role/pcautoscaler/x is not authorized to perform this action"}`))
-					return
-				}
+			if deny(r) {
+				w.Header().Set("X-Amzn-ErrorType", "AccessDeniedException")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = w.Write([]byte(`{"Message":"User: arn:aws:sts::123456789012:assumed-role/pcautoscaler/x is not authorized to perform this action"}`))
+				return
 			}
 			next.ServeHTTP(w, r)
 		})

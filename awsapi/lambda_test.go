@@ -282,15 +282,17 @@ func TestPreflight(t *testing.T) {
 	ctx := context.Background()
 	targets := []controller.TargetID{{Function: "checkout", Qualifier: "live"}, {Function: "report", Qualifier: "prod"}}
 	for _, tc := range []struct {
-		name string
-		deny []string
-		want []string // substrings of the error; nil = no error
+		name   string
+		deny   []string
+		denyIf func(*http.Request) bool
+		want   []string // substrings of the error; nil = no error
 	}{
 		{name: "all permitted"},
-		{name: "no GetProvisionedConcurrencyConfig", deny: []string{"/provisioned-concurrency"},
+		{name: "no GetProvisionedConcurrencyConfig", denyIf: func(r *http.Request) bool {
+			return strings.HasSuffix(r.URL.Path, "/provisioned-concurrency") && !strings.Contains(r.URL.RawQuery, "List=ALL")
+		},
 			want: []string{
 				"missing IAM permission lambda:GetProvisionedConcurrencyConfig on checkout:live: AccessDeniedException",
-				"missing IAM permission lambda:GetProvisionedConcurrencyConfig on report:prod: AccessDeniedException",
 			}},
 		{name: "no GetAccountSettings", deny: []string{"/account-settings"},
 			want: []string{"missing IAM permission lambda:GetAccountSettings: AccessDeniedException"}},
@@ -305,8 +307,11 @@ func TestPreflight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var wrap func(http.Handler) http.Handler
-			if tc.deny != nil {
+			switch {
+			case tc.deny != nil:
 				wrap = iamDeny(tc.deny...)
+			case tc.denyIf != nil:
+				wrap = iamDenyIf(tc.denyIf)
 			}
 			e := newSimEnv(t, testScenario(), wrap)
 			err := e.store.Preflight(ctx, targets)
@@ -318,6 +323,9 @@ func TestPreflight(t *testing.T) {
 			for _, w := range tc.want {
 				require.Contains(t, err.Error(), w)
 			}
+			// Each permission once, on one target: never one per target.
+			require.NotContains(t, err.Error(), "report:prod")
+			require.Len(t, strings.Split(err.Error(), "\n"), len(tc.want), err.Error())
 			require.Equal(t, ClassAccessDenied, Classify(err))
 		})
 	}
@@ -327,4 +335,39 @@ func TestPreflight(t *testing.T) {
 		require.Error(t, err)
 		require.True(t, strings.Contains(err.Error(), "lambda:GetProvisionedConcurrencyConfig on gone:live: not found"), err.Error())
 	})
+}
+
+// TestPreflightIsBounded: start-up checks each permission once, so 1,000
+// targets cost what one does — not a call per target (issue 10: at 10 rps,
+// 1,000 targets used to take ~100 s before the first decision).
+func TestPreflightIsBounded(t *testing.T) {
+	ctx := context.Background()
+	sc := testScenario()
+	var targets []controller.TargetID
+	for i := range 1000 {
+		name := "fn" + strconv.Itoa(i)
+		sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: name, Versions: 1,
+			Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}}})
+		targets = append(targets, controller.TargetID{Function: name, Qualifier: "live"})
+	}
+	// A version first: GetAlias is checked on the first alias instead.
+	targets = append([]controller.TargetID{{Function: "checkout", Qualifier: "3"}}, targets...)
+	e := newSimEnv(t, sc, nil)
+	require.NoError(t, e.store.Preflight(ctx, targets))
+	require.Len(t, e.obs.calls, PreflightCalls, "%v", e.obs.calls)
+	require.LessOrEqual(t, len(e.obs.calls), PreflightCalls)
+	var reached int64
+	for _, op := range []string{"GetAccountSettings", "GetProvisionedConcurrencyConfig", "GetFunctionConcurrency",
+		"ListProvisionedConcurrencyConfigs", "GetFunctionConfiguration", "GetAlias"} {
+		require.Equal(t, 1, e.obs.count(op), op)
+		for _, n := range e.requests(op) {
+			reached += n
+		}
+	}
+	require.Equal(t, int64(PreflightCalls), reached, "requests that reached Lambda")
+	// A token each on the shared bucket (the first is free): 0.5 s at
+	// 10 rps, where one call per target took ~100 s.
+	waits, total := e.bucket.slept()
+	require.Equal(t, PreflightCalls-1, waits)
+	require.Equal(t, time.Duration(PreflightCalls-1)*100*time.Millisecond, total)
 }

@@ -11,16 +11,19 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
-// Preflight makes cheap reads at start-up, so a missing IAM permission fails
-// at once, naming the action and resource, instead of on the first scaling
-// decision: GetAccountSettings once, GetProvisionedConcurrencyConfig for
-// every target (a missing config is fine; this also primes Allocated), and
-// each other read the loop makes — GetFunctionConcurrency,
-// ListProvisionedConcurrencyConfigs, GetFunctionConfiguration, GetAlias —
-// once, on the first target. Writes (Put, Delete) cannot be tried without
-// changing something. Every problem is reported (errors.Join), each a
-// *PreflightError; a missing function or a wrong endpoint shows up too.
-// All calls go through the bucket: at 10 rps, 1,000 targets take ~100 s.
+// Preflight checks, at start-up, each IAM permission the loop's reads need
+// once, so a missing one fails at once, naming the action and resource,
+// instead of on the first scaling decision: GetAccountSettings, then on one
+// target GetProvisionedConcurrencyConfig (a missing config is fine),
+// GetFunctionConcurrency, ListProvisionedConcurrencyConfigs and
+// GetFunctionConfiguration, and GetAlias on the first alias among the
+// targets. That is at most PreflightCalls calls whatever the number of
+// targets; the rest — a function deleted since the config was written, a
+// policy scoped to fewer functions — is learned as the loop runs, from each
+// target's own reads, inside the budget. Writes (Put, Delete) cannot be
+// tried without changing something. Every problem is reported
+// (errors.Join), each a *PreflightError; a missing function or a wrong
+// endpoint shows up too.
 func (l *Lambda) Preflight(ctx context.Context, targets []controller.TargetID) error {
 	var errs []error
 	check := func(err error) {
@@ -30,18 +33,13 @@ func (l *Lambda) Preflight(ctx context.Context, targets []controller.TargetID) e
 	}
 	_, err := l.accountUnreserved(ctx)
 	check(err)
-	for _, id := range targets {
-		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		_, err := l.GetPC(ctx, id)
-		check(err)
-	}
 	if len(targets) == 0 {
 		return errors.Join(errs...)
 	}
 	id := targets[0]
 	fn, res := aws.String(id.Function), id.String()
+	_, err = l.GetPC(ctx, id)
+	check(err)
 	check(l.caller.Call(ctx, OpGetConcurrency, res, func(ctx context.Context) error {
 		_, err := l.api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn})
 		return err
@@ -54,14 +52,22 @@ func (l *Lambda) Preflight(ctx context.Context, targets []controller.TargetID) e
 		_, err := l.api.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: fn, Qualifier: aws.String(id.Qualifier)})
 		return err
 	}))
-	if !isVersion(id.Qualifier) {
-		check(l.caller.Call(ctx, OpGetAlias, res, func(ctx context.Context) error {
-			_, err := l.api.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: fn, Name: aws.String(id.Qualifier)})
+	for _, a := range targets {
+		if isVersion(a.Qualifier) {
+			continue
+		}
+		check(l.caller.Call(ctx, OpGetAlias, a.String(), func(ctx context.Context) error {
+			_, err := l.api.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(a.Function), Name: aws.String(a.Qualifier)})
 			return err
 		}))
+		break
 	}
 	return errors.Join(errs...)
 }
+
+// PreflightCalls bounds the calls Preflight makes, whatever the number of
+// targets.
+const PreflightCalls = 6
 
 // PreflightError names what an operator must fix. It unwraps to the *Error.
 type PreflightError struct{ Err *Error }

@@ -22,12 +22,14 @@ func TestStartupFailures(t *testing.T) {
 	deadURL := dead.URL
 	dead.Close()
 
-	// Targets the simulated account doesn't have.
+	// A target the simulated account doesn't have. Preflight checks each
+	// permission once, on the first target, so it is listed first; a
+	// missing function further down is learned by the loop instead.
 	t.Setenv("PCAS_TEST_MISSING", `
 aws: {endpoint: "`+srv.URL+`"}
 targets:
-  - {function: checkout-api, qualifier: live}
   - {function: no-such-function, qualifier: live}
+  - {function: checkout-api, qualifier: live}
 `)
 	tests := []struct {
 		name       string
