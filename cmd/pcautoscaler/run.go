@@ -106,12 +106,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	eps := endpointsOf(awsCfg)
+	gate := &haGate{}
 	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun,
-		serverClock: serverClock})
+		serverClock: serverClock, gate: gate})
 	if err != nil {
 		logger.Error("cannot start", keyError, err)
 		return exitRuntime
 	}
+	elector, err := newElector(cfg.HA, awsCfg, logger, d)
+	if err != nil {
+		logger.Error("cannot start leader election", keyError, err)
+		return exitRuntime
+	}
+	gate.set(elector)
 	// app_id is in every AWS request's User-Agent: it tells this replica's
 	// calls (and writes) apart in CloudTrail and the simulator's write log.
 	logged := *cfg
@@ -138,7 +145,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
 		return exitRuntime
 	}
-	if err := d.ctrl.Run(ctx); err != nil {
+	if err := elector.Preflight(ctx); err != nil {
+		logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
+		return exitRuntime
+	}
+	// Followers run the same read-only ticks (warm state); losing the lease
+	// closes the write gate at once and the replica goes on as a follower.
+	// The lease is released only once the controller stopped: no write of
+	// ours is in flight when a follower takes over.
+	stopElector := startElector(elector, logger)
+	err = d.ctrl.Run(ctx)
+	stopElector()
+	if err != nil {
 		logger.Error("controller stopped", keyError, err)
 		return exitRuntime
 	}

@@ -45,6 +45,8 @@ type wireOptions struct {
 	// simulator that shares clock passes controller.FixedOffset(0), since
 	// its Date headers are wall time, not the shared simulated time.
 	serverClock controller.ServerClock
+	// gate is asked before every write (leader election, `run`); nil: write.
+	gate controller.WriteGate
 }
 
 func wire(o wireOptions) (*daemon, error) {
@@ -104,6 +106,7 @@ func wire(o wireOptions) (*daemon, error) {
 		ServerClock:   serverClock,
 		MetricsMaxLag: cfg.AWS.MetricsMaxLag.Duration,
 		MetricsProbe:  metricsProbe(cfg.AWS.MetricsProbe.Duration),
+		Gate:          o.gate,
 	})
 	if err != nil {
 		return nil, err
