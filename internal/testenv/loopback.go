@@ -21,8 +21,18 @@ import (
 // endpoint.
 func LoopbackHTTPClient(t testing.TB) *http.Client {
 	t.Helper()
+	tr := loopbackTransport(func(addr string) {
+		t.Errorf("a test request went to %s: tests talk to loopback only", addr)
+	})
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// loopbackTransport dials loopback IP addresses only (no name is resolved:
+// "localhost" is refused too, use 127.0.0.1); refused is told of any other.
+func loopbackTransport(refused func(addr string)) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	tr := &http.Transport{
+	return &http.Transport{
 		Proxy: nil, // never an HTTP(S)_PROXY from the environment
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, _, err := net.SplitHostPort(addr)
@@ -30,15 +40,13 @@ func LoopbackHTTPClient(t testing.TB) *http.Client {
 				return nil, err
 			}
 			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				t.Errorf("a test request went to %s: tests talk to loopback only", addr)
+				refused(addr)
 				return nil, fmt.Errorf("testenv: %s is not a loopback address", addr)
 			}
 			return dialer.DialContext(ctx, network, addr)
 		},
 		MaxIdleConnsPerHost: 16,
 	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // IsolateAWS points the SDK's default chain, in this process, at static
