@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -502,7 +503,9 @@ func savePNG(img *vgimg.Canvas, path string) error {
 
 // WriteFrontierChart draws PC-hours against spillover for ours and aas at
 // each swept target, AAS at its own target as the reference, and where
-// ours meets the reference's PC-hours and spillover.
+// ours meets the reference's PC-hours and spillover; the numbers are
+// written above the plot. Spillover is on a log axis when it spans more
+// than two decades (zero drawn at the axis floor, said in the axis label).
 func WriteFrontierChart(path, title string, f *Frontier, aasTarget float64) error {
 	if f == nil || len(f.Points) == 0 {
 		return nil
@@ -519,24 +522,53 @@ func WriteFrontierChart(path, title string, f *Frontier, aasTarget float64) erro
 		{label: "aas (label: aas-target)", line: colorAAS, width: 2},
 	}
 	if f.HasRef {
-		entries = append(entries, legendEntry{label: ref + " PC-hours and spillover", line: colorStatic, width: 1, dashed: true})
+		entries = append(entries, legendEntry{label: ref + "'s PC-hours and spillover (circles: ours there)", line: colorStatic, width: 1, dashed: true})
 	}
-	legendH := 0.1*vg.Inch + legendRow*vg.Length(legendRows(entries, 0.25*vg.Inch, w))
+	rows := legendRows(entries, 0.25*vg.Inch, w)
 	drawLegend(dc, entries, vg.Point{X: 0.25 * vg.Inch, Y: h - titleH - legendRow/2})
+	noteH := vg.Length(0)
+	if f.HasRef {
+		le := map[bool]string{true: "≤ "}
+		note := fmt.Sprintf("%s: %s PC-hours at %s%% spillover.", ref, ff(f.Ref.PCHours, 0), ff(f.Ref.SpilloverPct, 3))
+		if f.SpillAtRefOK {
+			note += fmt.Sprintf("  Ours at its PC-hours: %s%s%% (%s%s×).", le[f.SpillAtRefBound], ff(f.SpillAtRef, 3), le[f.SpillAtRefBound], ratio(f.SpillAtRef, f.Ref.SpilloverPct))
+		}
+		if f.PCHAtRefOK {
+			note += fmt.Sprintf("  Ours at its spillover: %s%s PC-hours (%s%s×).", le[f.PCHAtRefBound], ff(f.PCHAtRef, 0), le[f.PCHAtRefBound], ratio(f.PCHAtRef, f.Ref.PCHours))
+		}
+		noteH = legendRow
+		drawText(dc, sansFont, 12, vg.Point{X: 0.25 * vg.Inch, Y: h - titleH - legendRow*vg.Length(rows) - legendRow/2 - 4}, note, colorDemand)
+	}
+	legendH := 0.1*vg.Inch + legendRow*vg.Length(rows) + noteH
 
-	p := newPlot("", "PC-hours (scored part, all functions)", "spillover % of invocations")
-	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
-	p.Add(plotter.NewGrid())
-	xmin, xmax, ymax := math.Inf(1), math.Inf(-1), 0.0
+	xmin, xmax, ymax, ypos := math.Inf(1), math.Inf(-1), 0.0, math.Inf(1)
 	for _, pt := range f.Points {
 		xmin, xmax, ymax = math.Min(xmin, pt.PCHours), math.Max(xmax, pt.PCHours), math.Max(ymax, pt.SpilloverPct)
+		if pt.SpilloverPct > 0 {
+			ypos = math.Min(ypos, pt.SpilloverPct)
+		}
 	}
-	pad := (xmax - xmin) * 0.08
-	if pad == 0 {
-		pad = xmax*0.05 + 1
+	logY := ymax > 0 && !math.IsInf(ypos, 1) && ymax/ypos > 100
+	floor := 0.0
+	ylabel := "spillover % of invocations"
+	if logY {
+		floor = math.Pow(10, math.Floor(math.Log10(ypos)))
+		ylabel = fmt.Sprintf("spillover %% of invocations (log; 0 drawn at %s)", strconv.FormatFloat(floor, 'g', -1, 64))
 	}
-	p.X.Min, p.X.Max = math.Max(0, xmin-pad), xmax+pad
-	p.Y.Min, p.Y.Max = 0, ymax*1.12+0.1
+	yv := func(v float64) float64 {
+		if logY {
+			return math.Max(v, floor)
+		}
+		return v
+	}
+	// The y label is drawn outside the plot: gonum centres it on the
+	// arithmetic middle of the axis, which a log axis puts near its top.
+	p := newPlot("", "PC-hours (scored part, all functions)", "")
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
+	if logY {
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+	}
+	p.Add(plotter.NewGrid())
 	for _, pol := range []string{PolicyOurs, PolicyAAS} {
 		pts := f.Policy(pol)
 		if len(pts) == 0 {
@@ -545,7 +577,7 @@ func WriteFrontierChart(path, title string, f *Frontier, aasTarget float64) erro
 		xys := make(plotter.XYs, len(pts))
 		labels := make([]string, len(pts))
 		for i, pt := range pts {
-			xys[i] = plotter.XY{X: pt.PCHours, Y: pt.SpilloverPct}
+			xys[i] = plotter.XY{X: pt.PCHours, Y: yv(pt.SpilloverPct)}
 			labels[i] = ff(pt.Target, 2)
 		}
 		l, sc, err := plotter.NewLinePoints(xys)
@@ -562,8 +594,20 @@ func WriteFrontierChart(path, title string, f *Frontier, aasTarget float64) erro
 			lb.TextStyle[i].Font = font.From(sansFont, 11)
 			lb.TextStyle[i].Color = policyColors[pol]
 		}
-		lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(4)}
+		lb.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(5)}
+		if pol == PolicyAAS {
+			lb.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(-15)}
+		}
 		p.Add(l, sc, lb)
+	}
+	pad := (xmax - xmin) * 0.08
+	if pad == 0 {
+		pad = xmax*0.05 + 1
+	}
+	x0, x1 := math.Max(0, xmin-pad), xmax+pad
+	y0, y1 := 0.0, ymax*1.12+0.1
+	if logY {
+		y0, y1 = floor/1.5, ymax*2
 	}
 	if f.HasRef {
 		guide := func(xys plotter.XYs) {
@@ -573,33 +617,44 @@ func WriteFrontierChart(path, title string, f *Frontier, aasTarget float64) erro
 				p.Add(l)
 			}
 		}
-		guide(plotter.XYs{{X: f.Ref.PCHours, Y: 0}, {X: f.Ref.PCHours, Y: p.Y.Max}})
-		guide(plotter.XYs{{X: p.X.Min, Y: f.Ref.SpilloverPct}, {X: p.X.Max, Y: f.Ref.SpilloverPct}})
+		guide(plotter.XYs{{X: f.Ref.PCHours, Y: y0}, {X: f.Ref.PCHours, Y: y1}})
+		guide(plotter.XYs{{X: x0, Y: yv(f.Ref.SpilloverPct)}, {X: x1, Y: yv(f.Ref.SpilloverPct)}})
 		var marks plotter.XYs
-		var names []string
-		if f.SpillAtRefOK {
-			marks = append(marks, plotter.XY{X: f.Ref.PCHours, Y: f.SpillAtRef})
-			names = append(names, fmt.Sprintf("ours at %s's PC-hours: %s%%", ref, ff(f.SpillAtRef, 2)))
+		if f.SpillAtRefOK && !f.SpillAtRefBound {
+			marks = append(marks, plotter.XY{X: f.Ref.PCHours, Y: yv(f.SpillAtRef)})
 		}
-		if f.PCHAtRefOK {
-			marks = append(marks, plotter.XY{X: f.PCHAtRef, Y: f.Ref.SpilloverPct})
-			names = append(names, fmt.Sprintf("ours at %s's spillover: %s PC-h", ref, ff(f.PCHAtRef, 0)))
+		if f.PCHAtRefOK && !f.PCHAtRefBound {
+			marks = append(marks, plotter.XY{X: f.PCHAtRef, Y: yv(f.Ref.SpilloverPct)})
 		}
-		marks = append(marks, plotter.XY{X: f.Ref.PCHours, Y: f.Ref.SpilloverPct})
-		names = append(names, ref)
-		sc, err := plotter.NewScatter(marks)
-		if err == nil {
-			sc.Shape, sc.Radius, sc.Color = draw.RingGlyph{}, vg.Points(7), colorDemand
-			p.Add(sc)
-		}
-		if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: marks, Labels: names}); err == nil {
-			for i := range lb.TextStyle {
-				lb.TextStyle[i].Font = font.From(sansFont, 11)
+		if len(marks) > 0 {
+			if sc, err := plotter.NewScatter(marks); err == nil {
+				sc.Shape, sc.Radius, sc.Color = draw.RingGlyph{}, vg.Points(7), colorDemand
+				p.Add(sc)
 			}
-			lb.Offset = vg.Point{X: vg.Points(9), Y: vg.Points(-12)}
-			p.Add(lb)
 		}
 	}
-	p.Draw(draw.Crop(dc, 0.1*vg.Inch, -0.3*vg.Inch, 0.1*vg.Inch, -(titleH + legendH)))
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = x0, x1, y0, y1
+	area := draw.Crop(dc, 0.45*vg.Inch, -0.3*vg.Inch, 0.1*vg.Inch, -(titleH + legendH))
+	p.Draw(area)
+	sty := text.Style{Color: colorDemand, Font: font.From(sansFont, 12), Handler: plot.DefaultTextHandler,
+		XAlign: draw.XCenter, YAlign: draw.YTop, Rotation: math.Pi / 2}
+	dc.FillText(sty, vg.Point{X: 0.15 * vg.Inch, Y: (area.Min.Y + area.Max.Y) / 2}, ylabel)
 	return savePNG(img, path)
+}
+
+// logTicks labels 1, 2 and 5 × 10^k.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v < lo || v > hi {
+				continue
+			}
+			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+		}
+	}
+	return ts
 }
