@@ -87,6 +87,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads the config (reload.go); caught from here on, so it
+	// never kills the daemon.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	var clock controller.Clock = controller.SystemClock{}
 	var serverClock controller.ServerClock // nil: measured from AWS's responses
@@ -154,6 +159,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// The lease is released only once the controller stopped: no write of
 	// ours is in flight when a follower takes over.
 	stopElector := startElector(elector, logger)
+	go newReloader(f, cfg, d.ctrl, d.registry, logger).run(ctx, hup)
 	err = d.ctrl.Run(ctx)
 	stopElector()
 	if err != nil {
