@@ -56,6 +56,18 @@ func (s *directStore) remember(id controller.TargetID, n int) {
 	s.allocated[id] = n
 }
 
+// rememberPC is awsapi.Lambda's: only a settled config's allocation is
+// kept; while one is IN_PROGRESS the target gets the measured metrics.
+func (s *directStore) rememberPC(id controller.TargetID, pc controller.PCConfig) {
+	if pc.Exists && pc.Status == controller.StatusInProgress {
+		s.mu.Lock()
+		delete(s.allocated, id)
+		s.mu.Unlock()
+		return
+	}
+	s.remember(id, pc.Allocated)
+}
+
 // Allocated is awsapi.Lambda.Allocated: the last allocated PC read.
 func (s *directStore) Allocated(id controller.TargetID) (int, bool) {
 	s.mu.Lock()
@@ -79,7 +91,7 @@ func (s *directStore) GetPC(ctx context.Context, id controller.TargetID) (contro
 		s.remember(id, 0)
 		return pc, nil
 	}
-	s.remember(id, pc.Allocated)
+	s.rememberPC(id, pc)
 	return wire(pc), nil
 }
 
@@ -88,7 +100,7 @@ func (s *directStore) PutPC(ctx context.Context, id controller.TargetID, n int) 
 	if err != nil {
 		return pc, err
 	}
-	s.remember(id, pc.Allocated)
+	s.rememberPC(id, pc)
 	return wire(pc), nil
 }
 
