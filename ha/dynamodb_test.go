@@ -105,7 +105,10 @@ func item(t *testing.T, client *dynamodb.Client, table string) (leaseRecord, boo
 
 func TestDynamoDBSingleElectorLeads(t *testing.T) {
 	client, table := motoDynamoDB(t)
-	a := newDDB(t, client, table, "a", fast)
+	// A long renew deadline: a slow moto on a busy machine must not make a
+	// step down (the change count is asserted).
+	tm := Timings{LeaseDuration: 6 * time.Second, RenewDeadline: 4 * time.Second, RetryPeriod: 100 * time.Millisecond}
+	a := newDDB(t, client, table, "a", tm)
 	eventually(t, "a leads", 10*time.Second, a.IsLeader)
 	require.NoError(t, a.MayWrite(context.Background()))
 	require.Equal(t, 1.0, testutil.ToFloat64(NewMetrics(a.reg).leader))
@@ -114,7 +117,7 @@ func TestDynamoDBSingleElectorLeads(t *testing.T) {
 	rec, ok := item(t, client, table)
 	require.True(t, ok)
 	require.Equal(t, "a", rec.owner)
-	require.Equal(t, fast.LeaseDuration, rec.lease)
+	require.Equal(t, tm.LeaseDuration, rec.lease)
 	// The version changes on every renewal.
 	eventually(t, "a renews (new version)", 10*time.Second, func() bool {
 		now, _ := item(t, client, table)
@@ -182,6 +185,9 @@ func TestDynamoDBAtMostOneWriter(t *testing.T) {
 // a follower without its gate ever opening.
 func TestDynamoDBPausedLeaderLosesAndCannotWrite(t *testing.T) {
 	client, table := motoDynamoDB(t)
+	// Short, but with room for a slow moto: b must not take over before
+	// the pause.
+	fast := Timings{LeaseDuration: 1500 * time.Millisecond, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond}
 	a := newDDB(t, client, table, "a", fast)
 	eventually(t, "a leads", 10*time.Second, a.IsLeader)
 	b := newDDB(t, client, table, "b", fast)
