@@ -34,7 +34,8 @@ type replay struct {
 	start      time.Time
 	minutes    int
 	load       sim.Load
-	peaks      []int // per minute: largest per-second concurrency of the seeded arrivals
+	peaks      []int   // per minute: largest per-second concurrency of the seeded arrivals
+	arrivals   []int64 // per minute: the seeded arrivals (invocations)
 	maxPC      int
 	initial    int // PC at the start for ours and aas
 	warmup     int // minutes replayed but not scored
@@ -45,12 +46,13 @@ func newReplay(f Function, o Options, p config.Policy, matched bool) *replay {
 	r := &replay{fn: f, o: o, policy: p, matched: matched, name: simName(f.ID), start: startOf(f), minutes: len(f.Counts)}
 	r.load = sim.Load{Qualifier: Qualifier, Kind: sim.LoadTrace, DurationMS: f.DurationMS, PerMinute: f.Counts}
 	tr := sim.NewTraffic(r.load, o.Seed, r.start)
-	r.peaks = make([]int, r.minutes)
+	r.peaks, r.arrivals = make([]int, r.minutes), make([]int64, r.minutes)
 	peak := 0
 	for m := range r.minutes {
 		for s := range int64(60) {
-			_, c := tr.Second(int64(m)*60 + s)
+			a, c := tr.Second(int64(m)*60 + s)
 			r.peaks[m] = max(r.peaks[m], c)
+			r.arrivals[m] += int64(a)
 		}
 		peak = max(peak, r.peaks[m])
 	}
@@ -174,17 +176,35 @@ func (r *replay) finish(w *sim.World, clk *sim.VirtualClock, policy string, puts
 		s := ms[i]
 		mins[i] = Minute{Invocations: s.Invocations, Spillover: s.Spillover, PeakConcurrency: s.PeakConcurrency, PCAllocated: s.PCAllocated}
 	}
+	return r.measure(policy, mins, puts, cwPerTargetHour), nil
+}
+
+// measure scores the minutes after the warm-up; the charts get every minute.
+func (r *replay) measure(policy string, mins []Minute, puts int, cwPerTargetHour float64) Result {
 	res := Measure(r.fn.ID, policy, mins[r.warmup:], r.fn.DurationMS/1000, puts, cwPerTargetHour)
 	res.Warmup = r.warmup
 	res.PC, res.Demand, res.Spill = make([]float64, len(mins)), make([]int, len(mins)), make([]int64, len(mins))
 	for i, m := range mins {
 		res.PC[i], res.Demand[i], res.Spill[i] = m.PCAllocated, m.PeakConcurrency, m.Spillover
 	}
-	return res, nil
+	return res
 }
 
-// runStatic keeps PC at the replay's per-second peak from the start.
+// runStatic keeps PC at the replay's per-second peak from the start. It
+// needs no world: with PC at least every second's concurrency nothing
+// spills, every minute holds the peak, and the invocations are the
+// arrivals (TestStaticWithoutWorld holds it to runStaticWorld).
 func (r *replay) runStatic() (Result, error) {
+	peak := max(1, r.info.PeakConcurrency)
+	mins := make([]Minute, r.minutes)
+	for i := range mins {
+		mins[i] = Minute{Invocations: r.arrivals[i], PeakConcurrency: r.peaks[i], PCAllocated: float64(peak)}
+	}
+	return r.measure(PolicyStatic, mins, 0, 0), nil
+}
+
+// runStaticWorld is runStatic simulated in a world.
+func (r *replay) runStaticWorld() (Result, error) {
 	w, clk, err := r.world(r.scenario(max(1, r.info.PeakConcurrency)))
 	if err != nil {
 		return Result{}, err
@@ -192,12 +212,30 @@ func (r *replay) runStatic() (Result, error) {
 	return r.finish(w, clk, PolicyStatic, 0, 0)
 }
 
-// runOracle sets PC each minute to that minute's per-second peak, known in
+// runOracle is oracle computed from the arrivals: PC each minute at that
+// minute's per-second peak, known in advance, allocated at once (the
+// simulator accounts a decrease made half a second into a minute from the
+// minute's start). Nothing spills. TestOracleWithoutWorld holds it to
+// runOracleWorld.
+func (r *replay) runOracle() (Result, error) {
+	want := func(m int) int { return max(1, r.peaks[m]) }
+	mins := make([]Minute, r.minutes)
+	puts := 0
+	for m := range mins {
+		if m > 0 && m >= r.warmup && want(m) != want(m-1) {
+			puts++
+		}
+		mins[m] = Minute{Invocations: r.arrivals[m], PeakConcurrency: r.peaks[m], PCAllocated: float64(want(m))}
+	}
+	return r.measure(PolicyOracle, mins, puts, 0), nil
+}
+
+// runOracleWorld sets PC each minute to that minute's per-second peak, known in
 // advance, with allocation made instant (1 ns preparation, no rate limit):
 // increases are put half a second before the minute so they are available
 // from its first second; decreases half a second after it starts, so the
 // previous minute keeps its PC to the end.
-func (r *replay) runOracle() (Result, error) {
+func (r *replay) runOracleWorld() (Result, error) {
 	want := func(m int) int { return max(1, r.peaks[m]) }
 	sc := r.scenario(want(0))
 	sc.Allocation.PrepDelay.Duration = time.Nanosecond

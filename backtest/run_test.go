@@ -345,3 +345,37 @@ func TestFrontierBounds(t *testing.T) {
 	b.WriteString(f.markdown(0.7))
 	require.Contains(t, b.String(), "ours' spillover at AAS-0.70's PC-hours: ≤ 0.100%")
 }
+
+// static computed from the arrivals is static simulated.
+func TestStaticWithoutWorld(t *testing.T) {
+	for _, warm := range []time.Duration{-1, 30 * time.Minute} {
+		trace := writeBurstTrace(t, 70, 8)
+		o := Options{Trace: trace, Seed: 9, Warmup: warm}.withDefaults()
+		fns, err := loadFunctions(o)
+		require.NoError(t, err)
+		r := newReplay(fns[0], o, config.DefaultPolicy(), false)
+		a, err := r.runStatic()
+		require.NoError(t, err)
+		b, err := r.runStaticWorld()
+		require.NoError(t, err)
+		require.Equal(t, b, a)
+		require.Zero(t, a.Spillover)
+	}
+}
+
+// oracle computed from the arrivals is oracle simulated.
+func TestOracleWithoutWorld(t *testing.T) {
+	for _, warm := range []time.Duration{-1, 30 * time.Minute} {
+		trace := writeBurstTrace(t, 70, 8)
+		o := Options{Trace: trace, Seed: 9, Warmup: warm}.withDefaults()
+		fns, err := loadFunctions(o)
+		require.NoError(t, err)
+		r := newReplay(fns[0], o, config.DefaultPolicy(), false)
+		a, err := r.runOracle()
+		require.NoError(t, err)
+		b, err := r.runOracleWorld()
+		require.NoError(t, err)
+		require.Equal(t, b, a)
+		require.Zero(t, a.Spillover)
+	}
+}
