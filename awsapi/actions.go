@@ -20,7 +20,7 @@ type Action struct {
 // and Caller.Call accepts nothing else, so the registry cannot drift from the
 // calls actually made.
 type Op struct {
-	service  string // IAM service prefix and telemetry label: lambda | cloudwatch | dynamodb
+	service  string // IAM service prefix and telemetry label: lambda | cloudwatch | tag | sts | dynamodb
 	name     string // API operation name, also the IAM action name
 	scopable bool
 }
@@ -47,6 +47,11 @@ var (
 	OpGetAlias          = declare("lambda", "GetAlias", true)
 	OpGetAccount        = declare("lambda", "GetAccountSettings", false)
 	OpGetMetricData     = declare("cloudwatch", "GetMetricData", false)
+	// Discovery (discover:): the Resource Groups Tagging API, Resource "*".
+	OpGetResources = declare("tag", "GetResources", false)
+	// accounts[].role_arn: the daemon's own identity assumes each role,
+	// scoped to the roles' ARNs.
+	OpAssumeRole = declare("sts", "AssumeRole", true)
 
 	// The leader lease (ha.backend dynamodb): scoped to the lease table's
 	// ARN, not a function's (deploy/iam/policy.json).

@@ -134,13 +134,15 @@ func classify(err error) string {
 func classifyCode(code string) string {
 	switch code {
 	case "TooManyRequestsException", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-		"TooManyRequests", "RequestThrottled", "RequestThrottledException":
+		"TooManyRequests", "RequestThrottled", "RequestThrottledException",
+		"ThrottledException": // the Resource Groups Tagging API's (400)
 		return ClassThrottled
 	case "ResourceConflictException", "ResourceInUseException":
 		return ClassConflict
 	case "InvalidParameterValueException", "InvalidParameterValue", "InvalidParameterCombination",
 		"InvalidParameterCombinationException", "ValidationError", "ValidationException",
-		"MissingParameter", "InvalidRequestContentException":
+		"MissingParameter", "InvalidRequestContentException",
+		"InvalidParameterException", "PaginationTokenExpiredException": // the Tagging API's
 		return ClassInvalid
 	case "ResourceNotFoundException", "ProvisionedConcurrencyConfigNotFoundException",
 		"ResourceNotFound":
@@ -150,7 +152,8 @@ func classifyCode(code string) string {
 		"MissingAuthenticationToken":
 		return ClassAccessDenied
 	case "ServiceException", "InternalFailure", "InternalServiceError", "InternalServiceFault",
-		"ServiceUnavailable", "ServiceUnavailableException", "InternalError":
+		"ServiceUnavailable", "ServiceUnavailableException", "InternalError",
+		"InternalServiceException": // the Tagging API's
 		return ClassServer
 	}
 	switch {

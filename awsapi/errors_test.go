@@ -34,6 +34,9 @@ func TestClassify(t *testing.T) {
 		{name: "not authorized suffix", err: &smithy.GenericAPIError{Code: "KMSNotAuthorized"}, want: ClassAccessDenied},
 		{name: "service exception", err: &types.ServiceException{}, want: ClassServer},
 		{name: "cloudwatch internal", err: &smithy.GenericAPIError{Code: "InternalServiceError"}, want: ClassServer},
+		{name: "tagging throttle (400)", err: &smithy.GenericAPIError{Code: "ThrottledException"}, want: ClassThrottled},
+		{name: "tagging invalid", err: &smithy.GenericAPIError{Code: "InvalidParameterException"}, want: ClassInvalid},
+		{name: "tagging internal", err: &smithy.GenericAPIError{Code: "InternalServiceException"}, want: ClassServer},
 		{name: "unknown code", err: &smithy.GenericAPIError{Code: "EC2ThrottledException2"}, want: ClassError},
 		{name: "message is never read", err: &smithy.GenericAPIError{Code: "Weird", Message: "Rate exceeded, throttling"}, want: ClassError},
 		{name: "wrapped", err: fmt.Errorf("ctx: %w", &types.ResourceConflictException{}), want: ClassConflict},
@@ -91,6 +94,8 @@ func TestActions(t *testing.T) {
 		{Name: "lambda:GetProvisionedConcurrencyConfig", Scopable: true},
 		{Name: "lambda:ListProvisionedConcurrencyConfigs", Scopable: true},
 		{Name: "lambda:PutProvisionedConcurrencyConfig", Scopable: true},
+		{Name: "sts:AssumeRole", Scopable: true},
+		{Name: "tag:GetResources", Scopable: false},
 	}
 	require.Equal(t, want, got)
 	got[0].Name = "mutated"

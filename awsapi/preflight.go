@@ -26,9 +26,17 @@ import (
 // endpoint shows up too.
 func (l *Lambda) Preflight(ctx context.Context, targets []controller.TargetID) error {
 	var errs []error
+	seen := map[string]bool{}
 	check := func(err error) {
-		if err != nil {
-			errs = append(errs, explain(err))
+		if err == nil {
+			return
+		}
+		err = explain(err)
+		// One cause, one line: credentials that cannot be had (an
+		// AssumeRole denied) fail every call the same way.
+		if msg := err.Error(); !seen[msg] {
+			seen[msg] = true
+			errs = append(errs, err)
 		}
 	}
 	_, err := l.accountUnreserved(ctx)

@@ -131,6 +131,7 @@ func TestExampleDocumentsEveryField(t *testing.T) {
 		"defaults":   reflect.TypeFor[Policy](),
 		"targets":    reflect.TypeFor[Target](),
 		"schedules":  reflect.TypeFor[ScheduleSpec](),
+		"discover":   reflect.TypeFor[Discover](),
 	}
 	for section, typ := range sections {
 		for _, f := range fieldsOf(typ) {

@@ -171,12 +171,31 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 			out = reflect.Append(out, elem)
 		}
 		v.Set(out)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.problem(path, n.Line, "want a mapping, got a %s", kindName(n))
+			return
+		}
+		out := reflect.MakeMap(v.Type())
+		for _, e := range d.entries(path, n, map[*yaml.Node]bool{}) {
+			p := path + "." + e.key.Value
+			d.lines[p] = e.key.Line
+			elem := reflect.New(v.Type().Elem()).Elem()
+			d.value(p, e.value, elem)
+			out.SetMapIndex(reflect.ValueOf(e.key.Value), elem)
+		}
+		v.Set(out)
 	case reflect.Pointer:
 		// Set even when decoding fails: the key is present, so Validate must
 		// not add "needs a floor and/or a ceiling" to the decode problem.
-		elem := reflect.New(v.Type().Elem())
-		d.scalar(path, n, elem.Elem())
-		v.Set(elem)
+		elem := d.newElem(v.Type().Elem())
+		if elem.Kind() == reflect.Struct {
+			d.value(path, n, elem) // an optional block, e.g. discover
+			v.Set(elem.Addr())
+			return
+		}
+		d.scalar(path, n, elem)
+		v.Set(elem.Addr())
 	default:
 		d.scalar(path, n, v)
 	}
@@ -191,6 +210,8 @@ func (d *decoder) newElem(t reflect.Type) reflect.Value {
 		v.Set(reflect.ValueOf(Target{Policy: d.cfg.Defaults}))
 	case reflect.TypeFor[ScheduleSpec]():
 		v.Set(reflect.ValueOf(ScheduleSpec{Timezone: DefaultTimezone}))
+	case reflect.TypeFor[Discover]():
+		v.Set(reflect.ValueOf(DefaultDiscover()))
 	}
 	return v
 }
@@ -268,10 +289,11 @@ type entry struct {
 func (d *decoder) mapping(path string, n *yaml.Node, v reflect.Value) {
 	fields := fieldsOf(v.Type())
 	entries := d.entries(path, n, map[*yaml.Node]bool{})
-	// Targets copy the resolved defaults, so they are decoded last whatever
-	// the key order in the file.
+	// Targets copy the resolved defaults, so they (and the accounts that
+	// hold some) are decoded last whatever the key order in the file.
 	slices.SortStableFunc(entries, func(a, b entry) int {
-		ta, tb := a.key.Value == "targets", b.key.Value == "targets"
+		last := func(k string) bool { return k == "targets" || k == "accounts" }
+		ta, tb := last(a.key.Value), last(b.key.Value)
 		switch {
 		case ta == tb:
 			return 0

@@ -168,17 +168,17 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "empty file",
 			yaml: "",
-			want: []string{"targets: at least one target is required"},
+			want: []string{"targets: at least one target is required (or a discover block)"},
 		},
 		{
 			name: "comments only",
 			yaml: "# nothing here\n",
-			want: []string{"targets: at least one target is required"},
+			want: []string{"targets: at least one target is required (or a discover block)"},
 		},
 		{
 			name: "unknown top-level key lists allowed keys",
 			yaml: "xyz: &x {min: 7}\n" + oneTarget,
-			want: []string{"xyz: unknown key (allowed: region, interval, listen, dry_run, log, aws, ha, pricing, defaults, targets) (line 1)"},
+			want: []string{"xyz: unknown key (allowed: region, interval, listen, dry_run, log, aws, ha, pricing, defaults, targets, discover, accounts) (line 1)"},
 		},
 		{
 			name: "bad default reported once, not per inheriting target",
@@ -285,7 +285,7 @@ func TestManyTargetsLoad(t *testing.T) {
 			if merge {
 				b.WriteString("    <<: *common\n")
 			} else {
-				b.WriteString("    max: 200\n    schedules:\n      - {name: day, cron: \"0 8 * * *\", duration: 10h, floor: 5}\n")
+				b.WriteString("    max: 200\n")
 			}
 		}
 		b.WriteString(extra)
@@ -297,7 +297,6 @@ func TestManyTargetsLoad(t *testing.T) {
 		require.Len(t, cfg.Targets, n)
 		require.Equal(t, "fn-19999", cfg.Targets[n-1].Function)
 		require.Equal(t, 200, cfg.Targets[n-1].Max)
-		require.Len(t, cfg.Targets[n-1].Schedules, 1)
 	})
 	t.Run("merged anchor", func(t *testing.T) {
 		cfg, err := Parse(gen(n, true, ""))

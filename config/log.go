@@ -26,6 +26,8 @@ const (
 	keyHA                 = "ha"
 	keyDefaults           = "defaults"
 	keyTargets            = "targets"
+	keyDiscover           = "discover"
+	keyAccounts           = "accounts"
 )
 
 // LogValue summarises the effective config for one start-up log line: the
@@ -55,7 +57,69 @@ func (c *Config) LogValue() slog.Value {
 		slog.String(keyHA, c.HA.summary()),
 		slog.String(keyDefaults, policyDiff(c.Defaults, nil)),
 		slog.Any(keyTargets, targets),
+		slog.String(keyDiscover, discoverSummary(c.Discover)),
+		slog.Any(keyAccounts, accountsSummary(c)),
 	)
+}
+
+// accountsSummary renders each accounts[] entry on one line: name, role,
+// region, budget, targets (as targetSummary) and discovery.
+func accountsSummary(c *Config) []string {
+	out := make([]string, 0, len(c.Accounts))
+	for _, a := range c.Accounts {
+		parts := []string{a.Name}
+		if a.RoleARN != "" {
+			parts = append(parts, "role_arn="+a.RoleARN)
+		}
+		if a.ExternalID != "" {
+			parts = append(parts, "external_id=set") // not a secret, but not needed in logs
+		}
+		if a.Region != "" {
+			parts = append(parts, "region="+a.Region)
+		}
+		if a.Endpoint != "" {
+			parts = append(parts, "endpoint="+redactURL(a.Endpoint))
+		}
+		if a.LambdaRPS != 0 {
+			parts = append(parts, fmt.Sprintf("lambda_rps=%v", a.LambdaRPS))
+		}
+		ts := make([]string, len(a.Targets))
+		for i, t := range a.Targets {
+			ts[i] = targetSummary(t, c.Defaults)
+		}
+		parts = append(parts, "targets=["+strings.Join(ts, ", ")+"]")
+		if a.Discover != nil {
+			parts = append(parts, "discover=("+discoverSummary(a.Discover)+")")
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
+}
+
+// discoverSummary renders "tags=k=v|v,k qualifier=q interval=5m rps=1
+// schedules=a,b"; "" without discovery.
+func discoverSummary(d *Discover) string {
+	if d == nil {
+		return ""
+	}
+	var filters []string
+	for _, k := range sortedKeys(d.Tags) {
+		if len(d.Tags[k]) == 0 {
+			filters = append(filters, k)
+			continue
+		}
+		filters = append(filters, k+"="+strings.Join(d.Tags[k], "|"))
+	}
+	parts := []string{"tags=" + strings.Join(filters, ","), "qualifier=" + d.Qualifier,
+		"interval=" + d.Interval.String(), fmt.Sprintf("rps=%v", d.RPS)}
+	if len(d.Schedules) > 0 {
+		names := make([]string, len(d.Schedules))
+		for i, s := range d.Schedules {
+			names[i] = s.Name
+		}
+		parts = append(parts, "schedules="+strings.Join(names, ","))
+	}
+	return strings.Join(parts, " ")
 }
 
 // targetSummary renders "fn:qualifier key=value …" with the keys that differ

@@ -16,6 +16,12 @@ type Config struct {
 	Pricing  Pricing  `yaml:"pricing"`
 	Defaults Policy   `yaml:"defaults"`
 	Targets  []Target `yaml:"targets"`
+	// Discover, when set, adds the functions whose tags match (the
+	// Resource Groups Tagging API), re-discovered every Discover.Interval.
+	Discover *Discover `yaml:"discover"`
+	// Accounts are further account-Regions managed from this process, each
+	// with its own credentials, budget, targets and discovery.
+	Accounts []Account `yaml:"accounts"`
 }
 
 // Log selects slog's level and handler.

@@ -82,6 +82,9 @@ var (
 	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	functionRE  = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,256}$`)
 	qualifierRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	// tagNameRE: what a schedule name may be to be written in a tag value
+	// (AWS's tag characters, without the space that separates names).
+	tagNameRE = regexp.MustCompile(`^[\p{L}\p{N}_.:/=+@-]{1,64}$`)
 )
 
 type validator struct{ problems []Problem }
@@ -102,24 +105,31 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	v.top(c)
 	v.policy("defaults", c.Defaults, nil)
+	v.targets("targets", c.Targets, &c.Defaults)
+	v.accounts(c)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: v.problems}
+}
+
+// targets checks a list of targets at path (targets, accounts[i].targets):
+// each target, and no function and qualifier twice.
+func (v *validator) targets(path string, ts []Target, defaults *Policy) {
 	seen := map[string]int{}
-	for i, t := range c.Targets {
-		path := "targets[" + strconv.Itoa(i) + "]"
-		v.target(path, t, &c.Defaults)
+	for i, t := range ts {
+		tp := path + "[" + strconv.Itoa(i) + "]"
+		v.target(tp, t, defaults)
 		if t.Function == "" || t.Qualifier == "" {
 			continue
 		}
 		key := functionName(t.Function) + ":" + t.Qualifier
 		if first, dup := seen[key]; dup {
-			v.add(path, "duplicates targets[%d] (%s:%s)", first, functionName(t.Function), t.Qualifier)
+			v.add(tp, "duplicates %s[%d] (%s:%s)", path[strings.LastIndexByte(path, '.')+1:], first, functionName(t.Function), t.Qualifier)
 			continue
 		}
 		seen[key] = i
 	}
-	if len(v.problems) == 0 {
-		return nil
-	}
-	return &ValidationError{Problems: v.problems}
 }
 
 func (v *validator) top(c *Config) {
@@ -158,8 +168,11 @@ func (v *validator) top(c *Config) {
 	if p := c.Pricing.PCPricePerGBSecond; !(p >= 0) || math.IsInf(p, 0) {
 		v.add("pricing.pc_price_per_gb_second", "%v is out of range (value >= 0, USD)", p)
 	}
-	if len(c.Targets) == 0 {
-		v.add("targets", "at least one target is required")
+	if len(c.Targets) == 0 && c.Discover == nil && len(c.Accounts) == 0 {
+		v.add("targets", "at least one target is required (or a discover block)")
+	}
+	if c.Discover != nil {
+		v.discover("discover", c.Discover)
 	}
 }
 
@@ -280,13 +293,10 @@ func (v *validator) target(path string, t Target, defaults *Policy) {
 	case functionQualified(t.Function):
 		v.add(path+".function", "%q includes a qualifier (put it in qualifier instead)", t.Function)
 	}
-	switch {
-	case t.Qualifier == "":
+	if t.Qualifier == "" {
 		v.add(path+".qualifier", "is required (an alias or a published version)")
-	case t.Qualifier == "$LATEST":
-		v.add(path+".qualifier", `"$LATEST" is not allowed (use an alias or a published version)`)
-	case !qualifierRE.MatchString(t.Qualifier) || len(t.Qualifier) > maxQualifierSize:
-		v.add(path+".qualifier", "%q is not an alias or version (letters, digits, - and _, at most %d characters)", t.Qualifier, maxQualifierSize)
+	} else {
+		v.qualifier(path+".qualifier", t.Qualifier)
 	}
 	v.policy(path, t.Policy, defaults)
 
@@ -301,6 +311,16 @@ func (v *validator) target(path string, t Target, defaults *Policy) {
 			names[s.Name] = j
 		}
 		v.schedule(sp, s, t.Max)
+	}
+}
+
+// qualifier checks a qualifier that is set.
+func (v *validator) qualifier(path, q string) {
+	switch {
+	case q == "$LATEST":
+		v.add(path, `"$LATEST" is not allowed (use an alias or a published version)`)
+	case !qualifierRE.MatchString(q) || len(q) > maxQualifierSize:
+		v.add(path, "%q is not an alias or version (letters, digits, - and _, at most %d characters)", q, maxQualifierSize)
 	}
 }
 

@@ -210,7 +210,7 @@ func TestValidate(t *testing.T) {
 		{
 			name:   "no targets",
 			mutate: func(c *Config) { c.Targets = nil },
-			want:   []string{"targets: at least one target is required"},
+			want:   []string{"targets: at least one target is required (or a discover block)"},
 		},
 	}
 	for _, tt := range tests {

@@ -401,6 +401,7 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 	arnOf := map[string]*regexp.Regexp{
 		"lambda":   regexp.MustCompile(`^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:\*)?$`),
 		"dynamodb": regexp.MustCompile(`^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$`),
+		"sts":      regexp.MustCompile(`^arn:aws:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$`), // accounts[].role_arn
 	}
 	inPolicy := map[string]bool{} // action → scoped to its service's resource ARNs
 	for _, st := range pol.Statement {
@@ -463,4 +464,31 @@ func TestDockerfile(t *testing.T) {
 	for _, s := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version="} {
 		require.Contains(t, string(script), s)
 	}
+}
+
+// TestIAMTrustPolicy: the trust policy each accounts[] role carries lets the
+// daemon's identity assume it, with the external ID the config sends.
+func TestIAMTrustPolicy(t *testing.T) {
+	var pol struct {
+		Version   string
+		Statement []struct {
+			Sid       string
+			Effect    string
+			Principal struct{ AWS string }
+			Action    string
+			Condition map[string]map[string]string
+		}
+	}
+	data, err := os.ReadFile("iam/trust-policy.json")
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&pol))
+	require.Equal(t, "2012-10-17", pol.Version)
+	require.Len(t, pol.Statement, 1)
+	st := pol.Statement[0]
+	require.Equal(t, "Allow", st.Effect)
+	require.Equal(t, "sts:AssumeRole", st.Action)
+	require.Regexp(t, `^arn:aws:iam::\d{12}:(role/[A-Za-z0-9_+=,.@/-]+|root)$`, st.Principal.AWS)
+	require.NotEmpty(t, st.Condition["StringEquals"]["sts:ExternalId"], "the external ID guards against the confused deputy")
 }

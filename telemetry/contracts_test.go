@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/discover"
 	"github.com/pcautoscaler/pcautoscaler/metrics"
 )
 
@@ -9,4 +10,5 @@ import (
 var (
 	_ controller.Recorder = (*Metrics)(nil)
 	_ metrics.Observer    = (*Metrics)(nil)
+	_ discover.Recorder   = (*Metrics)(nil)
 )

@@ -33,6 +33,9 @@ const (
 	LabelOperation = "operation"
 	LabelCode      = "code"
 	LabelStatus    = "status"
+	// LabelAccount is added to every series of an account's loop when the
+	// config has accounts: (the accounts[] entry's name, or "default").
+	LabelAccount = "account"
 )
 
 // actionResults are the results of a Put/Delete as Recorder.Acted reports
@@ -121,11 +124,19 @@ type Metrics struct {
 	queueDepth prometheus.Gauge
 	queueWait  prometheus.Gauge
 
+	// Discovery by tags (Discovered).
+	discoveryRuns     *prometheus.CounterVec
+	discoveredFns     prometheus.Gauge
+	discoveredManaged prometheus.Gauge
+	discoveryProblems prometheus.Gauge
+	discoveryLastOK   prometheus.Gauge
+
 	mu        sync.Mutex
 	price     float64                     // USD per GB-second
 	memoryCfg map[controller.TargetID]int // memory_mb from the config; wins over Lambda's value
 	memory    map[controller.TargetID]int // memory in use for the estimate
 	readiness *Readiness
+	targets   map[controller.TargetID]bool // whose per-target series exist (SetTargets)
 }
 
 // NewMetrics creates and registers every series on reg and pre-creates the
@@ -245,8 +256,30 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Buckets: []float64{15, 30, 60, 90, 120, 180, 240, 300, 450, 600, 900},
 		})),
 
+		discoveryRuns: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "discovery_runs_total",
+			Help: "Discoveries by tags (Resource Groups Tagging API GetResources) by result: ok, or error when the listing failed and the targets stayed as they were.",
+		}, []string{LabelResult})),
+		discoveredFns: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "discovered_functions",
+			Help: "Functions whose tags matched discover.tags at the last successful discovery.",
+		})),
+		discoveredManaged: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "discovered_targets",
+			Help: "Targets managed from discovered functions' tags (explicit targets excluded).",
+		})),
+		discoveryProblems: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "discovery_tag_problem_functions",
+			Help: "Discovered functions whose pcautoscaler/ tags have problems (logged with the ARN and tag key); they are not managed from those tags.",
+		})),
+		discoveryLastOK: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "discovery_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful discovery (seconds); 0 before the first.",
+		})),
+
 		memoryCfg: map[controller.TargetID]int{},
 		memory:    map[controller.TargetID]int{},
+		targets:   map[controller.TargetID]bool{},
 	}
 	registerOptional(reg, collectors.NewGoCollector())
 	registerOptional(reg, collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -268,10 +301,51 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 	m.watermarkLag.Set(math.NaN())
 	m.publishDelay.Set(math.NaN())
 	m.precreateCalls()
+	for _, r := range []string{TickOK, TickError} {
+		m.discoveryRuns.WithLabelValues(r)
+	}
 	for _, id := range targets {
 		m.precreate(id)
+		m.targets[id] = true
 	}
 	return m
+}
+
+// SetTargets follows a change of the managed targets (discovery, reload):
+// series of new targets are created, those of dropped ones deleted, so a
+// function that leaves does not linger on dashboards at its last value.
+func (m *Metrics) SetTargets(ids []controller.TargetID) {
+	keep := make(map[controller.TargetID]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.targets {
+		if !keep[id] {
+			f, q := targetLabels(id)
+			m.deleteTarget(prometheus.Labels{LabelFunction: f, LabelQualifier: q})
+			delete(m.memory, id)
+		}
+	}
+	for id := range keep {
+		if !m.targets[id] {
+			m.precreate(id)
+		}
+	}
+	m.targets = keep
+	m.configuredTargets.Set(float64(len(ids)))
+}
+
+func (m *Metrics) deleteTarget(l prometheus.Labels) {
+	for _, g := range []*prometheus.GaugeVec{m.pcRequested, m.pcAllocated, m.pcDesired, m.utilization,
+		m.effectiveMin, m.effectiveMax, m.constrained, m.spillover, m.demand, m.costPerHour, m.configStatus, m.stalled} {
+		g.DeletePartialMatch(l)
+	}
+	// Every per-target vector (TestSetTargets finds one left out).
+	for _, c := range []*prometheus.CounterVec{m.decisions, m.actions, m.foreign} {
+		c.DeletePartialMatch(l)
+	}
 }
 
 // decisionSeries are the direction × reason pairs the policy can produce;

@@ -410,3 +410,65 @@ func TestDefaultBuildInfo(t *testing.T) {
 	require.Equal(t, "v0.1.0", b.Version)
 	require.True(t, strings.HasPrefix(b.GoVersion, "go"), b.GoVersion)
 }
+
+// TestSetTargets: a discovered target gets its series at once; a dropped
+// one loses them (no stale last value on a dashboard).
+func TestSetTargets(t *testing.T) {
+	m, reg := newTestMetrics(t, checkout)
+	perTarget := func() int { return testutil.CollectAndCount(m.pcRequested) }
+	m.Observed(checkout, controller.PCConfig{Exists: true, Requested: 7}, controller.Limits{}, controller.Decision{})
+	m.Acted(checkout, controller.Decision{Direction: controller.DirOut}, controller.ResultOK)
+
+	m.SetTargets([]controller.TargetID{checkout, search})
+	require.Equal(t, 2, perTarget())
+	require.Equal(t, 2*len(controller.StallReasons()), testutil.CollectAndCount(m.stalled))
+	require.InDelta(t, 7, testutil.ToFloat64(m.pcRequested.WithLabelValues(checkout.Function, checkout.Qualifier)), 0,
+		"a target that remains keeps its series")
+
+	m.SetTargets([]controller.TargetID{search})
+	require.Equal(t, 1, perTarget())
+	for _, c := range []prometheus.Collector{m.configStatus, m.decisions, m.actions, m.stalled} {
+		require.NotZero(t, testutil.CollectAndCount(c))
+	}
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				require.False(t, l.GetName() == LabelFunction && l.GetValue() == checkout.Function,
+					"%s still has a series of the dropped target", f.GetName())
+			}
+		}
+	}
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP pcautoscaler_targets Targets (function aliases or versions) under management.
+# TYPE pcautoscaler_targets gauge
+pcautoscaler_targets 1
+`), "pcautoscaler_targets"))
+}
+
+func TestDiscovered(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	at := time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
+	m.Discovered(at, 12, 10, 1, nil)
+	m.Discovered(at.Add(5*time.Minute), -1, 10, -1, errors.New("throttled"))
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP pcautoscaler_discovered_functions Functions whose tags matched discover.tags at the last successful discovery.
+# TYPE pcautoscaler_discovered_functions gauge
+pcautoscaler_discovered_functions 12
+# HELP pcautoscaler_discovered_targets Targets managed from discovered functions' tags (explicit targets excluded).
+# TYPE pcautoscaler_discovered_targets gauge
+pcautoscaler_discovered_targets 10
+# HELP pcautoscaler_discovery_last_success_timestamp_seconds Unix time of the last successful discovery (seconds); 0 before the first.
+# TYPE pcautoscaler_discovery_last_success_timestamp_seconds gauge
+pcautoscaler_discovery_last_success_timestamp_seconds 1.7954568e+09
+# HELP pcautoscaler_discovery_runs_total Discoveries by tags (Resource Groups Tagging API GetResources) by result: ok, or error when the listing failed and the targets stayed as they were.
+# TYPE pcautoscaler_discovery_runs_total counter
+pcautoscaler_discovery_runs_total{result="error"} 1
+pcautoscaler_discovery_runs_total{result="ok"} 1
+# HELP pcautoscaler_discovery_tag_problem_functions Discovered functions whose pcautoscaler/ tags have problems (logged with the ARN and tag key); they are not managed from those tags.
+# TYPE pcautoscaler_discovery_tag_problem_functions gauge
+pcautoscaler_discovery_tag_problem_functions 1
+`), "pcautoscaler_discovered_functions", "pcautoscaler_discovered_targets", "pcautoscaler_discovery_last_success_timestamp_seconds",
+		"pcautoscaler_discovery_runs_total", "pcautoscaler_discovery_tag_problem_functions"))
+}

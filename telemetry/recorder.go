@@ -120,6 +120,34 @@ func (m *Metrics) ObserveQueue(depth int, oldestWait time.Duration) {
 	m.queueWait.Set(oldestWait.Seconds())
 }
 
+// Discovered records one discovery at (the loop's clock) (discover.Recorder):
+// functions found, targets managed from their tags, functions with bad
+// tags; err non-nil when the listing failed (the gauges then stay as they
+// were).
+func (m *Metrics) Discovered(at time.Time, found, managed, problems int, err error) {
+	if err != nil {
+		m.discoveryRuns.WithLabelValues(TickError).Inc()
+		return
+	}
+	m.discoveryRuns.WithLabelValues(TickOK).Inc()
+	m.discoveredFns.Set(float64(found))
+	m.discoveredManaged.Set(float64(managed))
+	m.discoveryProblems.Set(float64(problems))
+	m.discoveryLastOK.Set(float64(at.Unix()))
+}
+
+// SetMemory sets the memory_mb of targets added after SetPricing
+// (discovered ones); 0 clears it.
+func (m *Metrics) SetMemory(id controller.TargetID, memoryMB int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if memoryMB > 0 {
+		m.memoryCfg[id] = memoryMB
+	} else {
+		delete(m.memoryCfg, id)
+	}
+}
+
 // SetPricing sets the price of provisioned concurrency (USD per GB-second)
 // and the memory sizes the config file sets (memory_mb; they win over the
 // size Lambda reports in Limits.MemoryMB). Call it once before the first tick.

@@ -24,18 +24,20 @@ func isolateAWS(t *testing.T) {
 func awsTestEnv(t *testing.T) map[string]string {
 	dir := t.TempDir()
 	return map[string]string{
-		"AWS_ACCESS_KEY_ID":           "AKIDPCAUTOSCALERTEST",
-		"AWS_SECRET_ACCESS_KEY":       "pcautoscaler-test-secret",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_REGION":                  "us-east-1",
-		"AWS_DEFAULT_REGION":          "",
-		"AWS_PROFILE":                 "",
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "no-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "no-credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_ENDPOINT_URL":            "",
-		"AWS_ENDPOINT_URL_LAMBDA":     "",
-		"AWS_ENDPOINT_URL_CLOUDWATCH": "",
+		"AWS_ACCESS_KEY_ID":                            "AKIDPCAUTOSCALERTEST",
+		"AWS_SECRET_ACCESS_KEY":                        "pcautoscaler-test-secret",
+		"AWS_SESSION_TOKEN":                            "",
+		"AWS_REGION":                                   "us-east-1",
+		"AWS_DEFAULT_REGION":                           "",
+		"AWS_PROFILE":                                  "",
+		"AWS_CONFIG_FILE":                              filepath.Join(dir, "no-config"),
+		"AWS_SHARED_CREDENTIALS_FILE":                  filepath.Join(dir, "no-credentials"),
+		"AWS_EC2_METADATA_DISABLED":                    "true",
+		"AWS_ENDPOINT_URL":                             "",
+		"AWS_ENDPOINT_URL_LAMBDA":                      "",
+		"AWS_ENDPOINT_URL_CLOUDWATCH":                  "",
+		"AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API": "",
+		"AWS_ENDPOINT_URL_STS":                         "",
 	}
 }
 

@@ -49,16 +49,25 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	checkEndpointClocks(ctx, logger, endpointsOf(awsCfg), clock, *simClock)
-	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: true,
-		serverClock: serverClock})
+	fl, err := wireFleet(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: true,
+		serverClock: serverClock, ctx: ctx}, accountLoader(logger))
 	if err != nil {
 		fmt.Fprintf(stderr, "plan: %v\n", err)
 		return exitRuntime
 	}
-	rows, err := d.ctrl.Plan(ctx, clock.Now())
-	if err != nil && len(rows) == 0 {
-		fmt.Fprintf(stderr, "plan: %v\n", err)
-		return exitRuntime
+	var rows []controller.PlanRow
+	for i, d := range fl.daemons {
+		accRows, err := d.ctrl.Plan(ctx, clock.Now())
+		if err != nil && len(accRows) == 0 {
+			fmt.Fprintf(stderr, "plan: %s%v\n", fl.label(i), err)
+			return exitRuntime
+		}
+		for _, r := range accRows {
+			if fl.names[i] != "" {
+				r.ID.Function = fl.names[i] + "/" + r.ID.Function // the account, for the reader
+			}
+			rows = append(rows, r)
+		}
 	}
 	failed := writePlan(stdout, rows)
 	if failed > 0 {

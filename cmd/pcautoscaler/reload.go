@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
-	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
 // reloadPoll is how often the config file is looked at for a change (its
@@ -36,11 +35,12 @@ const (
 // replaced between ticks (controller.SetTargets: targets that remain keep
 // their memory; a tick in progress finishes first, so no write is cut).
 type reloader struct {
-	path string // "" with --config-env: nothing to re-read
-	ctrl *controller.Controller
-	log  *slog.Logger
+	path  string // "" with --config-env: nothing to re-read
+	fleet *fleet // every account-Region's loop (and discovery)
+	log   *slog.Logger
 
 	current *config.Config
+	managed []string // every target managed after the last load (account/function:qualifier)
 	sum     [32]byte // of the file as last read
 	flags   runFlags // the command line's overrides, applied to every new file too
 
@@ -48,9 +48,9 @@ type reloader struct {
 	successAt prometheus.Gauge
 }
 
-func newReloader(f runFlags, cfg *config.Config, ctrl *controller.Controller, reg prometheus.Registerer, logger *slog.Logger) *reloader {
+func newReloader(f runFlags, cfg *config.Config, fl *fleet, reg prometheus.Registerer, logger *slog.Logger) *reloader {
 	path := f.config
-	r := &reloader{path: path, ctrl: ctrl, log: logger, current: cfg, flags: f,
+	r := &reloader{path: path, fleet: fl, log: logger, current: cfg, flags: f,
 		success: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "pcautoscaler", Name: "config_last_reload_success",
 			Help: "1 when the last config load (start-up or reload) succeeded, 0 when it failed and the old config stayed."}),
 		successAt: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "pcautoscaler", Name: "config_last_reload_success_timestamp_seconds",
@@ -63,6 +63,9 @@ func newReloader(f runFlags, cfg *config.Config, ctrl *controller.Controller, re
 	}
 	r.success.Set(1)
 	r.successAt.Set(float64(time.Now().Unix()))
+	if fl != nil {
+		r.managed = fl.managed()
+	}
 	if path != "" {
 		if data, err := os.ReadFile(path); err == nil {
 			r.sum = sha256.Sum256(data)
@@ -112,31 +115,31 @@ func (r *reloader) reload(trigger string) bool {
 		return r.failed(trigger, err)
 	}
 	applyRunFlags(cfg, r.flags)
-	targets, ids, err := controllerTargets(cfg)
-	if err == nil {
-		err = r.ctrl.SetTargets(targets)
-	}
+	// Every account-Region's targets; discovered ones are kept (resolved
+	// again from the last discovery with the new defaults and filters).
+	ids, restartKeys, err := r.fleet.reconfigure(cfg)
 	if err != nil {
 		return r.failed(trigger, err)
 	}
-	old := map[controller.TargetID]bool{}
-	for _, t := range r.current.Targets {
-		old[controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}] = true
+	old := map[string]bool{}
+	for _, id := range r.managed {
+		old[id] = true
 	}
 	var added, removed []string
 	for _, id := range ids {
 		if !old[id] {
-			added = append(added, id.String())
+			added = append(added, id)
 		}
 		delete(old, id)
 	}
 	for id := range old {
-		removed = append(removed, id.String())
+		removed = append(removed, id)
 	}
 	slices.Sort(removed)
+	r.managed = ids
 	r.log.Info("config reloaded: targets and their settings apply from the next tick", keyTrigger, trigger,
 		keyConfig, r.path, keyTargets, len(ids), keyAdded, added, keyRemoved, removed)
-	if keys := restartOnly(r.current, cfg); len(keys) > 0 {
+	if keys := append(restartOnly(r.current, cfg), restartKeys...); len(keys) > 0 {
 		r.log.Warn("config reloaded, but these settings apply only at the next restart", keyRestart, keys)
 	}
 	r.current = cfg

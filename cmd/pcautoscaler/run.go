@@ -112,13 +112,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	eps := endpointsOf(awsCfg)
 	gate := &haGate{}
-	d, err := wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun,
-		serverClock: serverClock, gate: gate})
+	fl, err := wireFleet(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clock, dryRun: cfg.DryRun,
+		serverClock: serverClock, gate: gate, ctx: ctx}, accountLoader(logger))
 	if err != nil {
 		logger.Error("cannot start", keyError, err)
 		return exitRuntime
 	}
-	elector, err := newElector(cfg.HA, awsCfg, logger, d)
+	elector, err := newElector(cfg.HA, awsCfg, logger, fl.primary())
 	if err != nil {
 		logger.Error("cannot start leader election", keyError, err)
 		return exitRuntime
@@ -137,7 +137,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		logger.Error("cannot listen", keyListen, cfg.Listen, keyError, err)
 		return exitRuntime
 	}
-	srv := newTelemetryServer(d, cfg.Listen, logger)
+	srv := fl.telemetryServer(cfg.Listen, logger)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("telemetry server stopped", keyError, err)
@@ -146,7 +146,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer shutdownServer(srv, logger)
 	logger.Info("serving /metrics /healthz /readyz", keyListen, ln.Addr().String())
 
-	if err := d.preflight(ctx); err != nil {
+	if err := fl.preflight(ctx); err != nil {
 		logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
 		return exitRuntime
 	}
@@ -156,11 +156,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	// Followers run the same read-only ticks (warm state); losing the lease
 	// closes the write gate at once and the replica goes on as a follower.
-	// The lease is released only once the controller stopped: no write of
-	// ours is in flight when a follower takes over.
+	// The lease is released only once the controllers stopped: no write of
+	// ours is in flight when a follower takes over. One lease guards every
+	// account-Region's loop of this process.
 	stopElector := startElector(elector, logger)
-	go newReloader(f, cfg, d.ctrl, d.registry, logger).run(ctx, hup)
-	err = d.ctrl.Run(ctx)
+	go newReloader(f, cfg, fl, fl.registry, logger).run(ctx, hup)
+	err = fl.run(ctx) // every account-Region's loop (and discovery) until ctx ends
 	stopElector()
 	if err != nil {
 		logger.Error("controller stopped", keyError, err)
@@ -188,6 +189,19 @@ func loadAWSConfig(ctx context.Context, cfg *config.Config, logger *slog.Logger)
 	}
 	awsCfg.Logger = sdkLogger{l: logger}
 	return awsCfg, nil
+}
+
+// accountLoader loads an accounts[] entry's SDK config as loadAWSConfig
+// does the top level's.
+func accountLoader(logger *slog.Logger) loadAccountAWS {
+	return func(ctx context.Context, region, endpoint string) (aws.Config, error) {
+		awsCfg, err := awsapi.LoadAWSConfig(ctx, region, endpoint)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		awsCfg.Logger = sdkLogger{l: logger}
+		return awsCfg, nil
+	}
 }
 
 // awsEndpoint is logged for a service that talks to AWS's own endpoint.

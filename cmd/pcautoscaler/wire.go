@@ -13,8 +13,8 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/discover"
 	"github.com/pcautoscaler/pcautoscaler/metrics"
-	"github.com/pcautoscaler/pcautoscaler/schedule"
 	"github.com/pcautoscaler/pcautoscaler/telemetry"
 )
 
@@ -28,6 +28,9 @@ type daemon struct {
 	readiness *telemetry.Readiness
 	registry  *prometheus.Registry
 	ids       []controller.TargetID
+	// syncer re-discovers the discover: block's targets (nil without one);
+	// run starts its loop.
+	syncer *discover.Syncer
 	// serverClock is AWS's clock as the loop sees it: measured from the
 	// clients' responses, or the one wireOptions gave.
 	serverClock controller.ServerClock
@@ -47,22 +50,45 @@ type wireOptions struct {
 	serverClock controller.ServerClock
 	// gate is asked before every write (leader election, `run`); nil: write.
 	gate controller.WriteGate
+	// ctx bounds the first discovery (discover:); nil is Background.
+	ctx context.Context
+	// reg is the registry to register on (a fleet's; nil: a new one) and
+	// account the account label every series of this daemon carries
+	// ("": none, a config without accounts:).
+	reg     *prometheus.Registry
+	account string
+	// onMetrics sees the daemon's telemetry as soon as it exists (before
+	// any AWS call): an account's assumed role reports its STS calls there.
+	onMetrics func(*telemetry.Metrics)
 }
 
 func wire(o wireOptions) (*daemon, error) {
 	cfg := o.cfg
+	ctx := o.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	targets, ids, err := controllerTargets(cfg)
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	ver, rev, gov := buildInfo() // the revision build.sh stamped when Go's VCS stamp is absent
-	m := telemetry.NewMetrics(reg, ids, telemetry.BuildInfo{Version: ver, Revision: rev, GoVersion: gov})
-	memory := map[controller.TargetID]int{}
-	for _, t := range cfg.Targets {
-		memory[controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}] = t.MemoryMB
+	reg := o.reg
+	if reg == nil {
+		reg = prometheus.NewRegistry()
 	}
-	m.SetPricing(cfg.Pricing.PCPricePerGBSecond, memory)
+	var regr prometheus.Registerer = reg
+	if o.account != "" {
+		// One loop per account-Region on one registry: every series of
+		// this one carries its account (functions may share names across
+		// accounts; the budget, queue and ticks are per account).
+		regr = prometheus.WrapRegistererWith(prometheus.Labels{telemetry.LabelAccount: o.account}, reg)
+	}
+	ver, rev, gov := buildInfo() // the revision build.sh stamped when Go's VCS stamp is absent
+	m := telemetry.NewMetrics(regr, ids, telemetry.BuildInfo{Version: ver, Revision: rev, GoVersion: gov})
+	if o.onMetrics != nil {
+		o.onMetrics(m)
+	}
+	m.SetPricing(cfg.Pricing.PCPricePerGBSecond, memoryOf(cfg.Targets))
 	ready := telemetry.NewReadiness(cfg.Interval.Duration, o.clock.Now)
 	m.AttachReadiness(ready)
 
@@ -91,8 +117,52 @@ func wire(o wireOptions) (*daemon, error) {
 	if o.extra != nil {
 		rec = controller.Tee(m, o.extra)
 	}
-	ctrl, err := controller.New(controller.Options{
-		Targets:  targets,
+
+	// Discovery: the first one now, so the controller starts with what it
+	// finds; then the syncer hands every change to the controller.
+	var ctrl *controller.Controller
+	var syncer *discover.Syncer
+	if cfg.Discover != nil {
+		apply := func(ts []controller.Target, cfgs []config.Target) error {
+			if ctrl == nil { // the first discovery, before the controller exists
+				targets = ts
+				return nil
+			}
+			if err := ctrl.SetTargets(ts); err != nil {
+				return err
+			}
+			m.SetTargets(idsOf(ts))
+			for id, mb := range memoryOf(cfgs) {
+				m.SetMemory(id, mb)
+			}
+			return nil
+		}
+		finder := discover.NewSource(o.awsCfg, cfg.Discover, discover.WithObserver(m), discover.WithClock(o.clock))
+		syncer, err = discover.NewSyncer(discover.SyncerOptions{Config: cfg, Discover: cfg.Discover, Explicit: cfg.Targets,
+			Lister: finder, Apply: apply, Logger: o.logger, Recorder: m, Clock: o.clock})
+		if err != nil {
+			return nil, err
+		}
+		// An error stops the start-up: a missing tag:GetResources
+		// permission is named at once, as preflight names Lambda's.
+		if _, err := syncer.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+		m.SetTargets(idsOf(targets))
+		for id, mb := range memoryOf(syncer.Configs()) {
+			m.SetMemory(id, mb)
+		}
+		ids = idsOf(targets)
+	}
+	// controller.New refuses an empty list, SetTargets takes one (the loop
+	// idles): with nothing found yet it starts on a placeholder that is
+	// emptied before any tick, and discovery adds targets as they appear.
+	initial := targets
+	if len(initial) == 0 {
+		initial = []controller.Target{{ID: controller.TargetID{Function: "(none)", Qualifier: "(none)"}}}
+	}
+	ctrl, err = controller.New(controller.Options{
+		Targets:  initial,
 		Store:    lam,
 		Metrics:  src,
 		Clock:    o.clock,
@@ -111,8 +181,29 @@ func wire(o wireOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(targets) == 0 {
+		if err := ctrl.SetTargets(nil); err != nil {
+			return nil, err
+		}
+	}
 	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids,
-		serverClock: serverClock}, nil
+		serverClock: serverClock, syncer: syncer}, nil
+}
+
+func idsOf(ts []controller.Target) []controller.TargetID {
+	out := make([]controller.TargetID, len(ts))
+	for i, t := range ts {
+		out[i] = t.ID
+	}
+	return out
+}
+
+func memoryOf(ts []config.Target) map[controller.TargetID]int {
+	memory := map[controller.TargetID]int{}
+	for _, t := range ts {
+		memory[controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}] = t.MemoryMB
+	}
+	return memory
 }
 
 // metricsProbe maps aws.metrics_probe (0 = off) to controller.Options
@@ -125,35 +216,29 @@ func metricsProbe(d time.Duration) time.Duration {
 }
 
 // controllerTargets compiles each target's schedule once and adapts it to
-// the controller's Bounds.
+// the controller's Bounds (discover.Compile).
 func controllerTargets(cfg *config.Config) ([]controller.Target, []controller.TargetID, error) {
 	var (
 		targets []controller.Target
 		ids     []controller.TargetID
 	)
 	for _, t := range cfg.Targets {
-		s, err := schedule.Compile(t.Schedules)
+		ct, err := discover.Compile(t)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s:%s schedules: %w", t.Function, t.Qualifier, err)
+			return nil, nil, err
 		}
-		id := controller.TargetID{Function: t.Function, Qualifier: t.Qualifier}
-		targets = append(targets, controller.Target{ID: id, Policy: t.Policy, Bounds: boundsOf(s)})
-		ids = append(ids, id)
+		targets = append(targets, ct)
+		ids = append(ids, ct.ID)
 	}
 	return targets, ids, nil
 }
 
-func boundsOf(s *schedule.Schedule) func(time.Time) controller.Bounds {
-	return func(now time.Time) controller.Bounds {
-		st := s.Active(now)
-		return controller.Bounds{Floor: st.Floor, HasFloor: st.HasFloor, Ceiling: st.Ceiling, HasCeiling: st.HasCeiling}
-	}
-}
-
-// preflight makes one cheap read per service so a missing IAM permission or a
-// wrong endpoint stops the daemon at once, naming the action.
+// preflight checks each permission the loop's reads need once (awsapi and
+// metrics Preflight), so a missing one or a wrong endpoint stops the
+// daemon at once, naming the action; discovery's was checked by its first
+// run.
 func (d *daemon) preflight(ctx context.Context) error {
-	if err := d.lambda.Preflight(ctx, d.ids); err != nil {
+	if err := d.lambda.Preflight(ctx, idsOf(d.ctrl.Targets())); err != nil {
 		return err
 	}
 	return d.source.Preflight(ctx)
