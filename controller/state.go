@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -35,7 +36,8 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 		c.backOff(st, ob.pcErr, now)
 	}
 	if ob.fresh {
-		if st.hasPC && (ob.pc.Exists != st.pc.Exists || ob.pc.Requested != st.pc.Requested) {
+		if st.hasPC && (ob.pc.Exists != st.pc.Exists || ob.pc.Requested != st.pc.Requested) && c.mayWrite() {
+			// A follower replica sees the leader's writes: not foreign.
 			c.foreign(st, ob, now)
 		}
 		if st.lastStatus == StatusInProgress && ob.pc.Status != StatusInProgress {
@@ -96,6 +98,12 @@ func (c *Controller) foreign(st *targetState, ob observation, now time.Time) {
 	if ob.t.Policy.OnForeignChange == config.ForeignYield && ob.t.Policy.YieldFor.Duration > 0 {
 		st.YieldUntil = now.Add(ob.t.Policy.YieldFor.Duration)
 	}
+}
+
+// mayWrite reports whether this replica writes now (no gate: always). The
+// gate's check is in memory (the lease as last renewed).
+func (c *Controller) mayWrite() bool {
+	return c.opts.Gate == nil || c.opts.Gate.MayWrite(context.Background()) == nil
 }
 
 // backOff reacts to a failed Lambda call by its class.

@@ -61,10 +61,16 @@ func TestGateIsAskedBeforeEveryWrite(t *testing.T) {
 	require.Contains(t, a.rec.results(), ResultNotLeader)
 	require.NotEmpty(t, a.store.callsOf("get"), "a follower keeps reading")
 
+	// The leader (another replica) writes: a follower must not read it as
+	// a foreign change.
+	a.store.set(checkout, 30, at(10, 0))
+	a.run(t, at(10, 3))
+	require.Zero(t, a.rec.foreign, "the leader's write is not foreign to a follower")
+
 	g.allow.Store(true)
 	a.run(t, at(10, 5))
 	require.NotEmpty(t, a.putsOf(checkout), "the new leader acts on its first tick")
-	require.LessOrEqual(t, a.putsOf(checkout)[0].at.Sub(at(10, 0)), 70*time.Second)
+	require.LessOrEqual(t, a.putsOf(checkout)[0].at.Sub(at(10, 3)), 70*time.Second)
 }
 
 // Another writer changes the PC: it is seen, logged at Warn with both
