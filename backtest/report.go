@@ -196,8 +196,8 @@ func observationCost(ts []Total) string {
 		own := t.CWPerTargetHour - t.CWProbesPerHour
 		b.WriteString("\n## Observation cost\n\n")
 		fmt.Fprintf(&b, "- ours: %s metrics per target-hour, $%s per target-month at $0.01 per 1,000 GetMetricData metrics. "+
-			"Of these, %s are ticks' reads (one per target per tick) and %s probes for a late minute, which a fleet shares "+
-			"(one query for all targets): $%s per target-month in a fleet of 100.\n",
+			"Of these, %s are the ticks' reads (derived mode: one metric per target and tick, four while its config is allocating) "+
+			"and %s the probes for a late minute, which a fleet shares (one query, whoever the pilot target is): $%s per target-month in a fleet of 100.\n",
 			ff(t.CWPerTargetHour, 0), ff(t.CWPerTargetHour*hoursPerMonth*GetMetricDataPerMetric, 2), ff(own, 0), ff(t.CWProbesPerHour, 0),
 			ff((own+t.CWProbesPerHour/100)*hoursPerMonth*GetMetricDataPerMetric, 2))
 		fmt.Fprintf(&b, "- aas: two alarms, $%s per target-month ($%s per standard-resolution alarm-month).\n", ff(2*AlarmPerMonth, 2), ff(AlarmPerMonth, 2))
