@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/schedule"
 )
 
@@ -34,17 +35,39 @@ func cmdSchedule(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	for _, t := range cfg.Targets {
-		s, err := schedule.Compile(t.Schedules)
+	// Every target of the file (an account's named account/function:q),
+	// then each discover block's named windows, which found functions join
+	// by their pcautoscaler/schedules tag.
+	type entry struct {
+		name  string
+		specs []config.ScheduleSpec
+	}
+	var entries []entry
+	addAccount := func(prefix string, ts []config.Target, d *config.Discover) {
+		for _, t := range ts {
+			entries = append(entries, entry{prefix + t.Function + ":" + t.Qualifier, t.Schedules})
+		}
+		if d != nil {
+			for _, w := range d.Schedules {
+				entries = append(entries, entry{prefix + "discover.schedules " + w.Name, []config.ScheduleSpec{w}})
+			}
+		}
+	}
+	addAccount("", cfg.Targets, cfg.Discover)
+	for _, a := range cfg.Accounts {
+		addAccount(a.Name+"/", a.Targets, a.Discover)
+	}
+	for _, e := range entries {
+		s, err := schedule.Compile(e.specs)
 		if err != nil { // Validate already parsed these; this is a bug if it happens
-			fmt.Fprintf(stderr, "%s:%s: %v\n", t.Function, t.Qualifier, err)
+			fmt.Fprintf(stderr, "%s: %v\n", e.name, err)
 			return exitRuntime
 		}
 		if s.Len() == 0 {
-			fmt.Fprintf(stdout, "%s:%s  no scheduled windows\n\n", t.Function, t.Qualifier)
+			fmt.Fprintf(stdout, "%s  no scheduled windows\n\n", e.name)
 			continue
 		}
-		schedule.WritePreview(stdout, t.Function+":"+t.Qualifier, s.Preview(start, *days), s.Location())
+		schedule.WritePreview(stdout, e.name, s.Preview(start, *days), s.Location())
 		fmt.Fprintln(stdout)
 	}
 	return exitOK

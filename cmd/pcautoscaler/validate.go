@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
 )
@@ -66,6 +67,32 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "%s: OK (%s)\n", *path, plural(len(cfg.Targets), "target", "targets"))
+	fmt.Fprintf(stdout, "%s: OK (%s)\n", *path, validSummary(cfg))
 	return exitOK
+}
+
+// validSummary counts what a valid file manages: its targets (accounts'
+// included), the discover blocks and the accounts.
+func validSummary(cfg *config.Config) string {
+	targets, discover := len(cfg.Targets), 0
+	if cfg.Discover != nil {
+		discover++
+	}
+	for _, a := range cfg.Accounts {
+		targets += len(a.Targets)
+		if a.Discover != nil {
+			discover++
+		}
+	}
+	parts := []string{plural(targets, "target", "targets")}
+	switch {
+	case discover > 0 && len(cfg.Accounts) == 0:
+		parts = append(parts, "discovery by tags")
+	case discover > 0:
+		parts = append(parts, "discovery by tags in "+plural(discover, "account", "accounts"))
+	}
+	if n := len(cfg.Accounts); n > 0 {
+		parts = append(parts, plural(n, "more account", "more accounts"))
+	}
+	return strings.Join(parts, ", ")
 }
