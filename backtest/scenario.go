@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
@@ -156,15 +157,23 @@ func boundsOf(s *schedule.Schedule) func(time.Time) controller.Bounds {
 // changeLog records every successful write with the value it replaced.
 type changeLog struct {
 	controller.PCStore
-	clock   controller.Clock
+	clock controller.Clock
+
+	mu      sync.Mutex // the loop writes through a worker pool
 	changes map[controller.TargetID][]Change
+}
+
+func (l *changeLog) record(id controller.TargetID, c Change) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.changes[id] = append(l.changes[id], c)
 }
 
 func (l *changeLog) PutPC(ctx context.Context, id controller.TargetID, n int) (controller.PCConfig, error) {
 	before, _ := l.PCStore.GetPC(ctx, id)
 	pc, err := l.PCStore.PutPC(ctx, id, n)
 	if err == nil {
-		l.changes[id] = append(l.changes[id], Change{At: l.clock.Now(), From: before.Requested, To: n})
+		l.record(id, Change{At: l.clock.Now(), From: before.Requested, To: n})
 	}
 	return pc, err
 }
@@ -173,7 +182,7 @@ func (l *changeLog) DeletePC(ctx context.Context, id controller.TargetID) error 
 	before, _ := l.PCStore.GetPC(ctx, id)
 	err := l.PCStore.DeletePC(ctx, id)
 	if err == nil {
-		l.changes[id] = append(l.changes[id], Change{At: l.clock.Now(), From: before.Requested, To: 0})
+		l.record(id, Change{At: l.clock.Now(), From: before.Requested, To: 0})
 	}
 	return err
 }
