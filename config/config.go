@@ -31,6 +31,12 @@ const (
 	// DefaultMetricsProbe: how often a late minute is looked for (one
 	// GetMetricData query per probe).
 	DefaultMetricsProbe = 10 * time.Second
+	// DefaultStartupTimeout: how long start-up retries throttling and
+	// transient errors before exiting (an orchestrator restarts it then).
+	DefaultStartupTimeout = 2 * time.Minute
+	// DefaultWeightedAlarmAfter: a canary or linear deploy shifts traffic
+	// in minutes; weights left longer are most likely a failed deploy.
+	DefaultWeightedAlarmAfter = 30 * time.Minute
 )
 
 // Default returns the configuration a file with only targets would produce.
@@ -38,6 +44,7 @@ func Default() Config {
 	return Config{
 		Interval: Duration{DefaultInterval},
 		Listen:   DefaultListen,
+		Mode:     ModeNormal,
 		Log:      Log{Level: "info", Format: "json"},
 		AWS: AWS{
 			LambdaRPS:          DefaultLambdaRPS,
@@ -46,6 +53,7 @@ func Default() Config {
 			Workers:            DefaultWorkers,
 			MetricsMaxLag:      Duration{DefaultMetricsMaxLag},
 			MetricsProbe:       Duration{DefaultMetricsProbe},
+			StartupTimeout:     Duration{DefaultStartupTimeout},
 		},
 		HA:       DefaultHA(),
 		Pricing:  Pricing{PCPricePerGBSecond: DefaultPCPricePerGBSecond},
@@ -76,6 +84,7 @@ func DefaultPolicy() Policy {
 		PredictLookback:    Duration{3 * time.Hour},
 		OnForeignChange:    ForeignOverride,
 		YieldFor:           Duration{30 * time.Minute},
+		WeightedAlarmAfter: Duration{DefaultWeightedAlarmAfter},
 	}
 }
 

@@ -17,7 +17,7 @@ func TestDefaultMatchesDesign(t *testing.T) {
 	require.Equal(t, ":9102", c.Listen)
 	require.Equal(t, Log{Level: "info", Format: "json"}, c.Log)
 	require.Equal(t, AWS{LambdaRPS: 10, CloudWatchProtocol: "cbor", CloudWatchMetrics: "derived", Workers: 8,
-		MetricsMaxLag: Duration{5 * time.Minute}, MetricsProbe: Duration{10 * time.Second}}, c.AWS)
+		MetricsMaxLag: Duration{5 * time.Minute}, MetricsProbe: Duration{10 * time.Second}, StartupTimeout: Duration{2 * time.Minute}}, c.AWS)
 	require.InDelta(t, 0.0000041667, c.Pricing.PCPricePerGBSecond, 1e-15)
 	require.Equal(t, Policy{
 		Statistic:          "Maximum",
@@ -38,7 +38,9 @@ func TestDefaultMatchesDesign(t *testing.T) {
 		PredictLookback:    Duration{3 * time.Hour},
 		OnForeignChange:    "override",
 		YieldFor:           Duration{30 * time.Minute},
+		WeightedAlarmAfter: Duration{30 * time.Minute},
 	}, c.Defaults)
+	require.Equal(t, "normal", c.Mode)
 	require.Empty(t, c.Targets)
 }
 

@@ -178,7 +178,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "unknown top-level key lists allowed keys",
 			yaml: "xyz: &x {min: 7}\n" + oneTarget,
-			want: []string{"xyz: unknown key (allowed: region, interval, listen, dry_run, log, aws, ha, pricing, defaults, targets, discover, accounts) (line 1)"},
+			want: []string{"xyz: unknown key (allowed: region, interval, listen, dry_run, mode, log, aws, ha, pricing, defaults, targets, discover, accounts) (line 1)"},
 		},
 		{
 			name: "bad default reported once, not per inheriting target",

@@ -14,6 +14,8 @@ const (
 	keyInterval           = "interval"
 	keyListen             = "listen"
 	keyDryRun             = "dry_run"
+	keyMode               = "mode"
+	keyStartupTimeout     = "startup_timeout"
 	keyLogLevel           = "log_level"
 	keyLogFormat          = "log_format"
 	keyLambdaRPS          = "lambda_rps"
@@ -45,6 +47,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String(keyInterval, c.Interval.String()),
 		slog.String(keyListen, c.Listen),
 		slog.Bool(keyDryRun, c.DryRun),
+		slog.String(keyMode, c.Mode),
 		slog.String(keyLogLevel, c.Log.Level),
 		slog.String(keyLogFormat, c.Log.Format),
 		slog.Float64(keyLambdaRPS, c.AWS.LambdaRPS),
@@ -54,6 +57,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int(keyWorkers, c.AWS.Workers),
 		slog.String(keyMetricsMaxLag, c.AWS.MetricsMaxLag.String()),
 		slog.String(keyMetricsProbe, c.AWS.MetricsProbe.String()),
+		slog.String(keyStartupTimeout, c.AWS.StartupTimeout.String()),
 		slog.String(keyHA, c.HA.summary()),
 		slog.String(keyDefaults, policyDiff(c.Defaults, nil)),
 		slog.Any(keyTargets, targets),

@@ -10,6 +10,9 @@ type Config struct {
 	Interval Duration `yaml:"interval"`
 	Listen   string   `yaml:"listen"`
 	DryRun   bool     `yaml:"dry_run"`
+	// Mode is normal (decide and write) or shadow (decide, write nothing,
+	// and compare with what the current controller sets).
+	Mode     string   `yaml:"mode"`
 	Log      Log      `yaml:"log"`
 	AWS      AWS      `yaml:"aws"`
 	HA       HA       `yaml:"ha"`
@@ -43,6 +46,9 @@ type AWS struct {
 	// MetricsProbe is how often the loop probes CloudWatch for the next
 	// minute while it is late; 0 turns probing off.
 	MetricsProbe Duration `yaml:"metrics_probe"`
+	// StartupTimeout is how long start-up retries what can be retried
+	// (throttling, 5xx, network) before the daemon gives up and exits.
+	StartupTimeout Duration `yaml:"startup_timeout"`
 }
 
 // Pricing turns PC into money for the spend estimate.
@@ -67,13 +73,21 @@ type Policy struct {
 	Min                int      `yaml:"min"`
 	Max                int      `yaml:"max"`
 	AllowZero          bool     `yaml:"allow_zero"`
-	MemoryMB           int      `yaml:"memory_mb"`         // 0: read from Lambda (GetFunctionConfiguration)
-	Predict            string   `yaml:"predict"`           // periodic | off: pre-provision for bursts that recur on a period
-	PredictLead        Duration `yaml:"predict_lead"`      // how long before a predicted burst the floor starts
-	PredictLookback    Duration `yaml:"predict_lookback"`  // datapoints the predictor reads
-	OnForeignChange    string   `yaml:"on_foreign_change"` // override | yield: when someone else changes the PC
-	YieldFor           Duration `yaml:"yield_for"`         // with yield: how long to leave the target alone
+	MemoryMB           int      `yaml:"memory_mb"`            // 0: read from Lambda (GetFunctionConfiguration)
+	Predict            string   `yaml:"predict"`              // periodic | off: pre-provision for bursts that recur on a period
+	PredictLead        Duration `yaml:"predict_lead"`         // how long before a predicted burst the floor starts
+	PredictLookback    Duration `yaml:"predict_lookback"`     // datapoints the predictor reads
+	OnForeignChange    string   `yaml:"on_foreign_change"`    // override | yield: when someone else changes the PC
+	YieldFor           Duration `yaml:"yield_for"`            // with yield: how long to leave the target alone
+	WeightedAlarmAfter Duration `yaml:"weighted_alarm_after"` // routing weights standing longer than this raise a Warn and an alert
+	CoexistWithAAS     bool     `yaml:"coexist_with_aas"`     // manage an alias that Application Auto Scaling also has a scalable target on
 }
+
+// Modes of the daemon.
+const (
+	ModeNormal = "normal" // decide and write
+	ModeShadow = "shadow" // decide, write nothing, record what the current controller set
+)
 
 // What the daemon does when another writer changes a target's PC.
 const (

@@ -164,6 +164,10 @@ func (v *validator) top(c *Config) {
 	if p := c.AWS.MetricsProbe.Duration; p != 0 && (p < MinMetricsProbe || intervalOK && p > c.Interval.Duration) {
 		v.add("aws.metrics_probe", "%s is out of range (0s = off, or %s <= value <= interval %s)", c.AWS.MetricsProbe, Duration{MinMetricsProbe}, c.Interval)
 	}
+	if t := c.AWS.StartupTimeout.Duration; t < 0 || t > time.Hour {
+		v.add("aws.startup_timeout", "%s is out of range (0s = no retries, or value <= 1h)", c.AWS.StartupTimeout)
+	}
+	oneOf(v, "mode", c.Mode, ModeNormal, ModeShadow)
 	v.ha(c.HA)
 	if p := c.Pricing.PCPricePerGBSecond; !(p >= 0) || math.IsInf(p, 0) {
 		v.add("pricing.pc_price_per_gb_second", "%v is out of range (value >= 0, USD)", p)
@@ -233,6 +237,9 @@ func (v *validator) policy(prefix string, p Policy, base *Policy) {
 	}
 	if own(func(b *Policy) bool { return p.YieldFor != b.YieldFor }) && (p.YieldFor.Duration <= 0 || p.YieldFor.Duration > 24*time.Hour) {
 		v.add(at("yield_for"), "%s is out of range (0s < value <= 24h)", p.YieldFor)
+	}
+	if own(func(b *Policy) bool { return p.WeightedAlarmAfter != b.WeightedAlarmAfter }) && (p.WeightedAlarmAfter.Duration < time.Minute || p.WeightedAlarmAfter.Duration > 7*24*time.Hour) {
+		v.add(at("weighted_alarm_after"), "%s is out of range (1m <= value <= 168h)", p.WeightedAlarmAfter)
 	}
 
 	ownMin := own(func(b *Policy) bool { return p.Min != b.Min })

@@ -88,6 +88,25 @@ func TestValidate(t *testing.T) {
 			want:   []string{"aws.metrics_max_lag: 1h1m is out of range (1m <= value <= 1h)"},
 		},
 		{
+			name:   "startup_timeout above an hour",
+			mutate: func(c *Config) { c.AWS.StartupTimeout = Duration{2 * time.Hour} },
+			want:   []string{"aws.startup_timeout: 2h is out of range (0s = no retries, or value <= 1h)"},
+		},
+		{
+			name:   "startup_timeout off",
+			mutate: func(c *Config) { c.AWS.StartupTimeout = Duration{} },
+		},
+		{
+			name:   "unknown mode",
+			mutate: func(c *Config) { c.Mode = "audit" },
+			want:   []string{`mode: "audit" is not one of normal, shadow`},
+		},
+		{
+			name:   "weighted_alarm_after below a minute",
+			mutate: func(c *Config) { c.Defaults.WeightedAlarmAfter = Duration{30 * time.Second} },
+			want:   []string{"defaults.weighted_alarm_after: 30s is out of range (1m <= value <= 168h)"},
+		},
+		{
 			name:   "metrics_probe off",
 			mutate: func(c *Config) { c.AWS.MetricsProbe = Duration{} },
 		},
