@@ -27,8 +27,8 @@ const (
 	driftShareBusy = 0.02
 	// limitsShare: limits refreshes (each several calls).
 	limitsShare = 0.03
-	// limitsCalls: calls one Limits read makes (concurrency, other
-	// qualifiers' PC, configuration, alias; the account's is cached).
+	// limitsCalls: calls of the shared budget one Limits read makes when
+	// the store does not say (LimitsCoster).
 	limitsCalls = 4
 	// allocatingPoll: an allocating config is read again this long after
 	// the change (preparation takes a minute or two), then every tick.
@@ -140,14 +140,30 @@ func (c *Controller) readPlan(now time.Time, obs []observation, b callBudget) {
 			ob.readLimits = true
 			continue
 		}
-		if (rejected || st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh) && limitsLeft >= limitsCalls {
+		cost := c.limitsCost(ob.t.ID)
+		if (rejected || st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh) && limitsLeft >= cost {
 			ob.readLimits = true
-			limitsLeft -= limitsCalls
-		} else if rejected && reads >= limitsCalls {
+			limitsLeft -= cost
+		} else if rejected && reads >= cost {
 			ob.readLimits = true
-			reads -= limitsCalls
+			reads -= cost
 		}
 	}
+}
+
+// LimitsCoster is implemented by a PCStore that knows what one Limits read
+// costs in the shared Lambda budget (calls with their own quota, such as
+// GetFunction's, and cached ones do not count).
+type LimitsCoster interface {
+	LimitsCalls(id TargetID) int
+}
+
+// limitsCost is what a Limits read of id spends of the tick's budget.
+func (c *Controller) limitsCost(id TargetID) int {
+	if lc, ok := c.opts.Store.(LimitsCoster); ok {
+		return max(0, lc.LimitsCalls(id))
+	}
+	return limitsCalls
 }
 
 // urgency ranks a target by its newest datapoint: spillover, then

@@ -42,6 +42,12 @@ const (
 //
 // A decision's Reason is the stage that settled it.
 func Decide(in Input) Decision {
+	d := decide(in)
+	d.State = stateOf(in, d)
+	return d
+}
+
+func decide(in Input) Decision {
 	d := newDecider(in)
 	if dec, done := d.gates(); done {
 		return dec

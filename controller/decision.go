@@ -72,6 +72,7 @@ type Decision struct {
 	Constrained  bool    // effective min > effective max, or the value was clamped by a limit
 	Utilization  float64 // the latest complete datapoint used, for logs and telemetry
 	Detail       string  // a short human explanation for the log line
+	State        TargetState
 }
 
 // Recorder receives what the loop observes and does; telemetry implements it.

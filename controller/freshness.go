@@ -50,13 +50,8 @@ const (
 	StallThrottled    StallReason = "throttled"     // Lambda keeps answering 429
 	StallLambdaError  StallReason = "lambda_error"  // reading the config from Lambda keeps failing
 	StallBudget       StallReason = "api_budget"    // not read yet: waiting for its turn in the Lambda API budget
-	StallWeighted     StallReason = "weighted"      // routing weights on the alias for longer than WeightedAlarmAfter
+	StallWeighted     StallReason = "weighted"      // routing weights on the alias for longer than the policy's weighted_alarm_after
 )
-
-// WeightedAlarmAfter: routing weights standing longer than this are a deploy
-// that did not finish (a failed canary can leave them until someone clears
-// them by hand, AWS-FACTS §6): the target is reported stalled.
-const WeightedAlarmAfter = 30 * time.Minute
 
 // StallReasons lists every StallReason but StallNone, so telemetry can
 // pre-create its series.

@@ -37,4 +37,6 @@ const (
 	KeyBudget       = "budget"
 	KeyChangedAt    = "changed_at"
 	KeyCount        = "count"
+	KeyWeights      = "weights"
+	KeyState        = "state"
 )

@@ -218,7 +218,7 @@ func blocker(ob observation, d Decision, st targetState, now time.Time, global S
 		return StallThrottled, "Lambda throttles its writes"
 	case st.writeErr != "":
 		return StallLambdaError, fmt.Sprintf("its last write failed (%s)", st.writeErr)
-	case !st.WeightedSince.IsZero() && now.Sub(st.WeightedSince) >= WeightedAlarmAfter:
+	case !st.WeightedSince.IsZero() && now.Sub(st.WeightedSince) >= weightedAlarmAfter(ob.t.Policy):
 		return StallWeighted, fmt.Sprintf("alias has had routing weights since %s", st.WeightedSince.UTC().Format(time.RFC3339))
 	case st.FailedAttempts > 0 && ob.pc.Exists && ob.pc.Status == StatusInProgress:
 		return StallFailed, fmt.Sprintf("retrying a FAILED allocation (%d attempts)", st.FailedAttempts)
@@ -238,6 +238,15 @@ func blocker(ob observation, d Decision, st targetState, now time.Time, global S
 		return global, ""
 	}
 	return StallNone, ""
+}
+
+// weightedAlarmAfter is the policy's weighted_alarm_after (the default
+// for a hand-built policy that leaves it zero).
+func weightedAlarmAfter(p config.Policy) time.Duration {
+	if p.WeightedAlarmAfter.Duration > 0 {
+		return p.WeightedAlarmAfter.Duration
+	}
+	return config.DefaultWeightedAlarmAfter
 }
 
 func limitsChanged(a, b Limits) bool {

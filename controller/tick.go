@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +23,7 @@ type observation struct {
 	limits     Limits
 	limFetched bool
 	limErr     error
+	weights    map[string]float64 // the alias's routing weights, when limErr is weighted
 	series     Series
 	read       readKind // why the config was read this tick (readNone: cached)
 	readLimits bool     // the limits too
@@ -77,7 +81,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 			jobs = append(jobs, j)
 		}
 	}
-	budget := c.budget(c.loop.backlog > 0).total - readsMade(obs)
+	budget := c.budget(c.loop.backlog > 0).total - c.readsMade(obs)
 	run, depth, oldest := c.queueWrites(v.awsNow, jobs, budget)
 	if depth > 0 && c.loop.backlog == 0 {
 		c.log.Warn("more writes due than the Lambda API budget allows: the rest wait for the next tick",
@@ -125,7 +129,7 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 	}
 	switch {
 	case before.WeightedSince.IsZero() && !after.WeightedSince.IsZero():
-		log.Info("alias has routing weights (a deploy shifting traffic): no change while they stand")
+		log.Info("alias has routing weights (a deploy shifting traffic): no change while they stand", KeyWeights, weightsString(ob.weights))
 	case !before.WeightedSince.IsZero() && after.WeightedSince.IsZero():
 		log.Info("routing weights cleared: deciding again", KeyDetail, "weighted for "+now.Sub(before.WeightedSince).Round(time.Second).String())
 	}
@@ -315,6 +319,8 @@ func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]
 				ob.limFetched, ob.limErr = true, err
 				if err == nil {
 					ob.limits = lim
+				} else if errClass(err) == ClassWeighted {
+					ob.weights = lim.Weights // for the Info line
 				}
 			}
 		}()
@@ -379,15 +385,29 @@ func timeString(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// weightsString renders routing weights as "2=10% 3=90%", versions in
+// order; "unknown" when the store did not say.
+func weightsString(w map[string]float64) string {
+	if len(w) == 0 {
+		return "unknown"
+	}
+	vs := slices.Sorted(maps.Keys(w))
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%s=%.4g%%", v, w[v]*100)
+	}
+	return strings.Join(parts, " ")
+}
+
 // readsMade counts the Lambda calls the observation made.
-func readsMade(obs []observation) int {
+func (c *Controller) readsMade(obs []observation) int {
 	n := 0
 	for _, ob := range obs {
 		if ob.read != readNone && ob.read != readSkipped && ob.read != readDeferred {
 			n++
 		}
 		if ob.limFetched {
-			n += limitsCalls
+			n += c.limitsCost(ob.t.ID)
 		}
 	}
 	return n

@@ -44,6 +44,11 @@ type Limits struct {
 	OtherPC           int  // PC requested on the function's other qualifiers
 	AccountUnreserved int  // GetAccountSettings UnreservedConcurrentExecutions
 	MemoryMB          int  // for the spend estimate; 0 = unknown
+	// AliasVersion is the version the alias points to ("" for a version
+	// target or when unknown); Weights are its routing weights (version →
+	// share of traffic), empty when none.
+	AliasVersion string
+	Weights      map[string]float64
 }
 
 // PCStore is the Lambda control plane as the controller needs it.
