@@ -75,8 +75,9 @@ const (
 // AWS_ENDPOINT_URL_CLOUDWATCH (and their shared-config equivalents), then
 // endpoint, then AWS_ENDPOINT_URL, then AWS's own endpoints. Credentials are
 // resolved lazily by the SDK and never logged here. The config's AppID is
-// ReplicaAppID.
-func LoadAWSConfig(ctx context.Context, region, endpoint string) (aws.Config, error) {
+// ReplicaAppID. extra options apply last (the daemon's config.WithLogger,
+// so the SDK's own lines while loading the chain go through its logger).
+func LoadAWSConfig(ctx context.Context, region, endpoint string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
 	if endpoint != "" {
 		if u, err := url.Parse(endpoint); err != nil || u.Scheme == "" || u.Host == "" {
 			return aws.Config{}, fmt.Errorf("aws.endpoint: %q is not an absolute URL (want e.g. http://127.0.0.1:4566)", endpoint)
@@ -96,6 +97,7 @@ func LoadAWSConfig(ctx context.Context, region, endpoint string) (aws.Config, er
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}
+	opts = append(opts, extra...)
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
