@@ -25,6 +25,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pcautoscaler/pcautoscaler/aas"
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/telemetry"
@@ -435,7 +436,8 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 	}
 
 	var want, got []string
-	for _, a := range awsapi.Actions() {
+	// awsapi's calls, and the Application Auto Scaling check's (aas).
+	for _, a := range append(awsapi.Actions(), aas.Actions()...) {
 		want = append(want, a.Name)
 		scoped, ok := inPolicy[a.Name]
 		require.True(t, ok, "the code calls %s but deploy/iam/policy.json does not allow it", a.Name)
