@@ -18,9 +18,13 @@ const (
 	// budgetUsable: what a tick plans on; the rest absorbs account-wide
 	// calls (GetAccountSettings) and retries.
 	budgetUsable = 0.9
-	// readShare caps urgent and first reads of configs (allocating,
-	// FAILED due, refused, never read): the rest stays for writes.
+	// readShare caps urgent reads of configs (allocating, FAILED due,
+	// refused, weighted) once every target has been read.
 	readShare = 0.4
+	// writeReserveMin/Max bound what reads leave for writes: the writes
+	// the last tick left plus the targets spilling or saturated now.
+	writeReserveMin = 0.2
+	writeReserveMax = 0.9
 	// driftShare: round-robin re-reads of quiet targets' configs, to see
 	// changes made by others; cut to driftShareBusy while writes wait.
 	driftShare     = 0.15
@@ -38,24 +42,48 @@ const (
 // callBudget is what one tick may spend on Lambda.
 type callBudget struct {
 	total, reads, drift, limits int
+	// limitsDue: refresh limits on their cadence (off while writes wait:
+	// then only a refusal's limits are read).
+	limitsDue bool
 }
 
-func (c *Controller) budget(backlog bool) callBudget {
+// tickLoad is what the tick's metrics read and the last tick show about
+// the writes this tick will have to make.
+type tickLoad struct {
+	backlog  int // writes the last tick left for this one
+	urgent   int // read targets whose newest minute shows spillover or saturation
+	unread   int // targets never read since start: they cannot be decided yet
+	nTargets int
+}
+
+// budget splits a tick's calls. Writes come first: what the last tick left
+// and what the metrics already show spilling or saturated is reserved for
+// them (at least writeReserveMin of the tick). While some targets were never
+// read, first reads take everything else and drift waits (a target cannot
+// be decided before its first read, and every config was read recently);
+// otherwise urgent reads are capped at readShare and drift has its share,
+// cut while writes wait.
+func (c *Controller) budget(l tickLoad) callBudget {
 	rps := c.opts.LambdaRPS
 	if rps <= 0 {
 		rps = config.DefaultLambdaRPS
 	}
 	total := max(1, int(rps*c.opts.Interval.Seconds()*budgetUsable))
-	drift := driftShare
-	if backlog {
-		drift = driftShareBusy
+	busy := l.backlog > 0 || l.urgent > int(float64(total)*writeReserveMin)
+	b := callBudget{total: total, limitsDue: !busy}
+	b.drift = max(1, int(float64(total)*driftShare))
+	if busy {
+		b.drift = max(1, int(float64(total)*driftShareBusy))
 	}
-	return callBudget{
-		total:  total,
-		reads:  max(1, int(float64(total)*readShare)),
-		drift:  max(1, int(float64(total)*drift)),
-		limits: max(limitsCalls, int(float64(total)*limitsShare)),
+	b.limits = max(limitsCalls, int(float64(total)*limitsShare))
+	reserve := min(max(l.backlog+l.urgent, int(float64(total)*writeReserveMin)), int(float64(total)*writeReserveMax))
+	if l.unread > 0 {
+		b.drift = 0
+		b.reads = max(1, total-reserve-b.limits)
+		return b
 	}
+	b.reads = max(1, min(int(float64(total)*readShare), total-reserve-b.drift-b.limits))
+	return b
 }
 
 // readKind is why a target's config is read this tick, most urgent first.
@@ -110,6 +138,15 @@ func (c *Controller) readPlan(now time.Time, obs []observation, b callBudget) {
 		cands = append(cands, cand{i: i, kind: k, urgency: urgency(ob.series), last: st.readAt})
 	}
 	slices.SortStableFunc(cands, func(a, b cand) int {
+		// A spilling or saturated target's first read goes before any
+		// allocating re-read: it may need a write; the re-read only
+		// learns when an allocation is READY.
+		if ua, ub := a.kind == readFirst && a.urgency >= urgentRank, b.kind == readFirst && b.urgency >= urgentRank; ua != ub {
+			if ua {
+				return -1
+			}
+			return 1
+		}
 		if a.kind != b.kind {
 			return cmp.Compare(b.kind, a.kind)
 		}
@@ -141,7 +178,8 @@ func (c *Controller) readPlan(now time.Time, obs []observation, b callBudget) {
 			continue
 		}
 		cost := c.limitsCost(ob.t.ID)
-		if (rejected || st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh) && limitsLeft >= cost {
+		due := st.limitsAt.IsZero() || now.Sub(st.limitsAt) >= c.opts.LimitsRefresh
+		if (rejected || b.limitsDue && due) && limitsLeft >= cost {
 			ob.readLimits = true
 			limitsLeft -= cost
 		} else if rejected && reads >= cost {
@@ -164,6 +202,25 @@ func (c *Controller) limitsCost(id TargetID) int {
 		return max(0, lc.LimitsCalls(id))
 	}
 	return limitsCalls
+}
+
+// urgentRank: urgency at or above it is spillover or saturation.
+const urgentRank = 2e9
+
+// load is what this tick's metrics and the last tick say about the writes
+// to come (see budget).
+func (c *Controller) load(now time.Time, obs []observation) tickLoad {
+	l := tickLoad{backlog: c.loop.backlog, nTargets: len(obs)}
+	for i := range obs {
+		st := c.stateCopy(obs[i].t.ID)
+		switch {
+		case !st.hasPC:
+			l.unread++
+		case urgency(obs[i].series) >= urgentRank && !(st.pc.Exists && st.pc.Status == StatusInProgress):
+			l.urgent++
+		}
+	}
+	return l
 }
 
 // urgency ranks a target by its newest datapoint: spillover, then

@@ -68,7 +68,7 @@ func (f *fleet) tick(t *testing.T, now time.Time) []call {
 // still re-reads every one of them.
 func TestReadPlanQuietFleetIsReadRoundRobinInsideTheBudget(t *testing.T) {
 	f := newFleet(t, 300, 10, 3, func(int, time.Time) float64 { return 6.5 }) // u 0.65: inside the deadband
-	b := f.c.budget(false)
+	b := f.c.budget(tickLoad{})
 	seen := map[TargetID]int{}
 	for m := range 25 {
 		calls := f.tick(t, at(9, 1+m).Add(5*time.Second))
@@ -104,7 +104,7 @@ func TestWriteQueueSpilloverFirstNothingStarves(t *testing.T) {
 		}
 		return 2
 	})
-	b := f.c.budget(true)
+	b := f.c.budget(tickLoad{backlog: 1})
 	firstOut := map[TargetID]time.Time{}
 	firstIn := map[TargetID]time.Time{}
 	for m := range 90 {
@@ -154,7 +154,7 @@ func TestStartupReadsMostUrgentFirst(t *testing.T) {
 		return 5
 	})
 	calls := f.tick(t, at(9, 0).Add(5*time.Second))
-	b := f.c.budget(false)
+	b := f.c.budget(tickLoad{unread: 600, urgent: 0, nTargets: 600})
 	var gets []TargetID
 	for _, c := range calls {
 		if c.op == "get" {
@@ -220,4 +220,72 @@ func TestRefusedForALimitSettlesOnTheLargestAccepted(t *testing.T) {
 		constrained = constrained || d.Constrained
 	}
 	require.True(t, constrained)
+}
+
+// Start-up of a fleet larger than a tick's budget: first reads take all the
+// budget the writes leave (drift waits), so every target is read in about
+// n / (total − write reserve − limits) ticks, and a target waiting for its
+// first read while first reads go on is not reported as stalled.
+func TestStartUpFirstReadsTakeTheBudgetAndAreNoStall(t *testing.T) {
+	const n = 600
+	f := newFleet(t, n, 10, 1, func(int, time.Time) float64 { return 6.5 })
+	b := f.c.budget(tickLoad{unread: n, nTargets: n})
+	require.Zero(t, b.drift, "no drift while targets were never read")
+	perTick := b.reads
+	require.GreaterOrEqual(t, perTick, int(float64(b.total)*(1-writeReserveMin))-b.limits)
+	read := map[TargetID]bool{}
+	ticks := 0
+	for m := 0; len(read) < n && m < 60; m++ {
+		for _, c := range f.tick(t, at(9, 0+m).Add(5*time.Second)) {
+			if c.op == "get" {
+				read[c.id] = true
+			}
+		}
+		ticks++
+	}
+	require.Len(t, read, n)
+	require.LessOrEqual(t, ticks, (n+perTick-1)/perTick+1, "%d first reads a tick", perTick)
+	f.rec.mu.Lock()
+	defer f.rec.mu.Unlock()
+	for id, ss := range f.rec.stalls {
+		for _, s := range ss {
+			require.NotEqual(t, StallBudget, s, "%s reported stalled while waiting its turn", id)
+		}
+	}
+}
+
+// The tick that first sees many targets spill spends its budget on their
+// writes: drift is cut and limits refreshes wait at once, not only once a
+// backlog was left by an earlier tick.
+func TestSurgeTickCutsDriftAndLimitsForWrites(t *testing.T) {
+	surge := at(9, 30)
+	f := newFleet(t, 300, 10, 3, func(i int, m time.Time) float64 {
+		if !m.Before(surge) && i < 200 {
+			return 40
+		}
+		return 6.5
+	})
+	quiet := f.c.budget(tickLoad{})
+	busy := f.c.budget(tickLoad{urgent: 200})
+	require.Less(t, busy.drift, quiet.drift)
+	require.False(t, busy.limitsDue)
+	for m := range 60 {
+		now := at(9, m).Add(5 * time.Second)
+		calls := f.tick(t, now)
+		puts, other := 0, 0
+		for _, c := range calls {
+			if c.op == "put" {
+				puts++
+			} else {
+				other++
+			}
+		}
+		if puts > 0 {
+			// The first tick with writes is the one that sees the surge.
+			require.LessOrEqual(t, other, busy.drift, "reads in the surge's first tick at %s", now.Format("15:04"))
+			require.GreaterOrEqual(t, puts, quiet.total-busy.drift, "writes in the surge's first tick")
+			return
+		}
+	}
+	t.Fatal("the surge was never written")
 }

@@ -89,32 +89,36 @@ func buildSlots(in Input, cur int, start, end time.Time, period time.Duration) [
 	if !end.After(start) {
 		return nil
 	}
-	byTime := make(map[int64]Datapoint, len(in.Series.Points))
-	for _, pt := range in.Series.Points {
-		byTime[pt.Time.Truncate(period).UnixNano()] = pt
+	// One slot per period, filled by offset: points come oldest first and
+	// a later point for the same period wins (no map: this runs for every
+	// target every tick over the whole lookback).
+	n := int((end.Sub(start) + period - 1) / period)
+	out := make([]slot, n)
+	for i := range out {
+		out[i].kind = slotMissing
 	}
-	var out []slot
-	for t := start; t.Before(end); t = t.Add(period) {
-		pt, ok := byTime[t.UnixNano()]
-		s := slot{kind: slotQuiet}
-		if ok {
-			s.spill, s.conc, s.hasConc = pt.Spillover, pt.Concurrency, pt.HasConcurrency
-			switch {
-			case pt.HasUtilization:
-				s.kind, s.u = slotUtil, pt.Utilization
-				s.saturated = s.u >= saturatedUtilization || s.spill > 0
-			case s.spill > 0 || (cur == 0 && s.hasConc && s.conc > 0):
-				// Traffic with nothing (or no PC) to measure it against:
-				// all of it ran on standard concurrency.
-				s.kind, s.u, s.saturated = slotUtil, 1, true
-			case active(pt):
-				s.kind = slotUnknown
-			}
+	for _, pt := range in.Series.Points {
+		t := pt.Time.Truncate(period)
+		if t.Before(start) || !t.Before(end) {
+			continue
 		}
-		if !ok {
-			s.kind = slotMissing
+		i := int(t.Sub(start) / period)
+		if !start.Add(time.Duration(i) * period).Equal(t) {
+			continue // not on the window's grid (a window not aligned to the period)
 		}
-		out = append(out, s)
+		s := slot{kind: slotQuiet, spill: pt.Spillover, conc: pt.Concurrency, hasConc: pt.HasConcurrency}
+		switch {
+		case pt.HasUtilization:
+			s.kind, s.u = slotUtil, pt.Utilization
+			s.saturated = s.u >= saturatedUtilization || s.spill > 0
+		case s.spill > 0 || (cur == 0 && s.hasConc && s.conc > 0):
+			// Traffic with nothing (or no PC) to measure it against:
+			// all of it ran on standard concurrency.
+			s.kind, s.u, s.saturated = slotUtil, 1, true
+		case active(pt):
+			s.kind = slotUnknown
+		}
+		out[i] = s
 	}
 	// A missing minute before the target's newest datapoint had no
 	// invocations (Lambda publishes nothing then). After it, a missing

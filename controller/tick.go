@@ -81,7 +81,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 			jobs = append(jobs, j)
 		}
 	}
-	budget := c.budget(c.loop.backlog > 0).total - c.readsMade(obs)
+	budget := c.budget(tickLoad{}).total - c.readsMade(obs)
 	run, depth, oldest := c.queueWrites(v.awsNow, jobs, budget)
 	if depth > 0 && c.loop.backlog == 0 {
 		c.log.Warn("more writes due than the Lambda API budget allows: the rest wait for the next tick",
@@ -92,8 +92,9 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	c.actAll(ctx, v.awsNow, run)
 	// Stalls are judged after the writes: a write that failed now counts
 	// for this tick.
+	firstReadsMoving := c.noteFirstReads(v.awsNow, obs)
 	for i, ob := range obs {
-		c.noteStall(ob.t.ID, ob, decisions[i], v.awsNow, v.global)
+		c.noteStall(ob.t.ID, ob, decisions[i], v.awsNow, v.global, firstReadsMoving)
 	}
 	c.scheduleAfterTick(now, v, obs)
 
@@ -174,11 +175,47 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 	return job{t: ob.t, d: d, failed: ob.pc.Exists && ob.pc.Status == StatusFailed, allocated: ob.pc.Allocated}, true, err
 }
 
+// noteFirstReads logs, loop-wide, first reads spread over ticks by the
+// budget: once when they begin to wait, once when every target has been
+// read. It reports whether first reads are moving (this tick made some, or
+// none is waiting); a tick that leaves targets unread and reads none of
+// them lets them count as stalled.
+func (c *Controller) noteFirstReads(now time.Time, obs []observation) bool {
+	unread, first := 0, 0
+	for i := range obs {
+		if obs[i].skipped {
+			continue
+		}
+		if obs[i].read == readFirst && obs[i].fresh {
+			first++
+		}
+		if !c.stateCopy(obs[i].t.ID).hasPC {
+			unread++
+		}
+	}
+	switch {
+	case unread > 0 && c.loop.unreadSince.IsZero():
+		c.loop.unreadSince = now
+		ticks := (unread + max(first, 1) - 1) / max(first, 1)
+		c.log.Info("first reads spread over ticks by the Lambda API budget: targets not read yet are decided once read",
+			KeyCount, unread, KeyDetail, fmt.Sprintf("%d read this tick; about %d more ticks", first, ticks))
+	case unread == 0 && !c.loop.unreadSince.IsZero():
+		c.log.Info("every target read", KeyTook, now.Sub(c.loop.unreadSince).Round(time.Second).String())
+		c.loop.unreadSince = time.Time{}
+	}
+	return unread == 0 || first > 0
+}
+
 // noteStall reports a target that has not been able to act on its metrics
 // for more than StallTicks ticks: once at Warn when it begins (or its
 // reason changes), at Info when it ends, and every tick to the recorder.
-func (c *Controller) noteStall(id TargetID, ob observation, d Decision, now time.Time, global StallReason) {
+func (c *Controller) noteStall(id TargetID, ob observation, d Decision, now time.Time, global StallReason, firstReadsMoving bool) {
 	reason, detail := blocker(ob, d, c.stateCopy(id), now, global)
+	if reason == StallBudget && firstReadsMoving && !c.stateCopy(id).hasPC {
+		// Waiting for its first read while first reads go on is start-up,
+		// not a stall: one loop-wide line says it (noteFirstReads).
+		reason, detail = StallNone, ""
+	}
 	var report StallReason
 	var change stallChange
 	var ticks int
@@ -296,7 +333,7 @@ func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]
 		obs[i].series = s
 	}
 
-	c.readPlan(now, obs, c.budget(c.loop.backlog > 0))
+	c.readPlan(now, obs, c.budget(c.load(now, obs)))
 	sem := make(chan struct{}, c.opts.Workers)
 	var wg sync.WaitGroup
 	for i := range obs {

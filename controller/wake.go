@@ -22,6 +22,9 @@ type loopState struct {
 	skewWarned bool   // an offset above WarnClockSkew has been logged
 	heldWhy    string // the loop-wide hold last logged ("" none)
 	backlog    int    // writes the last tick left for later
+	// unreadSince: when the first tick found targets never read (zero:
+	// every target has been read, or none is waiting).
+	unreadSince time.Time
 
 	next  time.Time // our clock: next wake (zero: the next aligned tick)
 	probe bool      // the next wake is a probe, not a tick
