@@ -386,6 +386,7 @@ const CodeOK = "OK"
 //	(w *World) ListVersions(fn, marker string, maxItems int) ([]FunctionView, string, error)
 //	(w *World) ListFunctions(marker string, maxItems int) ([]FunctionView, string, error)
 //	(w *World) GetFunctionConfiguration(fn, qualifier string) (FunctionView, error)
+//	(w *World) GetFunction(fn, qualifier string) (GetFunctionView, error)
 //	(w *World) GetMetricData(in MetricDataInput) (MetricDataOutput, error)
 //	(w *World) PutMetricData(namespace string, data []MetricDatum) error
 //	(w *World) ListMetrics(namespace, metricName string, dims []Dimension) []Metric

@@ -486,7 +486,8 @@ func versionKeys(n int) []string {
 	return keys
 }
 
-// ListVersions is ListVersionsByFunction: $LATEST then each version.
+// ListVersions is ListVersionsByFunction: $LATEST then each version, at
+// most 50 a page.
 func (w *World) ListVersions(fn, marker string, maxItems int) ([]FunctionView, string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -499,7 +500,9 @@ func (w *World) ListVersions(fn, marker string, maxItems int) ([]FunctionView, s
 	if maxItems <= 0 {
 		maxItems = 50
 	}
-	maxItems = min(maxItems, 10000)
+	// AWS: "returns a maximum of 50 items in each response, even if you set
+	// the number higher" (MaxItems itself may be up to 10,000).
+	maxItems = min(maxItems, 50)
 	i := 0
 	if marker != "" {
 		i = -1
@@ -529,7 +532,8 @@ func (w *World) ListFunctions(marker string, maxItems int) ([]FunctionView, stri
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sync()
-	page, next, aerr := paginate(w.order, marker, maxItems, 50, 10000)
+	// At most 50 a page whatever MaxItems (1..10,000) says, as AWS answers.
+	page, next, aerr := paginate(w.order, marker, maxItems, 50, 50)
 	if aerr != nil {
 		return nil, "", aerr
 	}

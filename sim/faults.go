@@ -103,6 +103,10 @@ func (w *World) Fault(op string) (time.Duration, *APIError) {
 	var latency time.Duration
 	switch {
 	case cloudWatchOps[op]:
+	case op == opGetFunction: // GetFunction has its own quota (AWS-FACTS §3)
+		if rps := w.sc.Account.getFunctionRPS(); rps > 0 && !w.getFn.take(now, rps) {
+			return 0, &APIError{Status: 429, Code: CodeTooManyRequests, Message: "Rate exceeded", Type: TypeUser, RetryAfterSeconds: 1}
+		}
 	case op == opGetResources: // the Tagging API has its own quota
 		if rps := w.sc.Account.TaggingRPS; rps > 0 && !w.tagger.take(now, rps) {
 			return 0, &APIError{Status: 400, Code: CodeTagThrottled, Message: "Rate exceeded", Type: TypeSender}

@@ -50,6 +50,7 @@ const maxBodyBytes = 2 << 20
 //	PUT|DELETE /2017-10-31/functions/{fn}/concurrency
 //	GET    /2016-08-19/account-settings[/]
 //	GET    /2015-03-31/functions[/]                        ListFunctions
+//	GET    /2015-03-31/functions/{fn}[?Qualifier=Q]        GetFunction (own quota: account.get_function_rps)
 //	GET    /2015-03-31/functions/{fn}/aliases[/{name}]     ListAliases, GetAlias
 //	POST   /2015-03-31/functions/{fn}/aliases              CreateAlias
 //	PUT|DELETE /2015-03-31/functions/{fn}/aliases/{name}   UpdateAlias, DeleteAlias

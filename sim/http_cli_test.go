@@ -230,6 +230,41 @@ func TestAWSCLI(t *testing.T) {
 			},
 		},
 		{
+			name: "get-function of an alias",
+			args: []string{"lambda", "get-function", "--function-name", "capped", "--qualifier", "live"},
+			check: func(t *testing.T, out map[string]any, _ *simServer) {
+				require.Equal(t, "1", dig(out, "Configuration", "Version"))
+				require.InDelta(t, 128, dig(out, "Configuration", "MemorySize"), 0)
+				require.InDelta(t, 20, dig(out, "Concurrency", "ReservedConcurrentExecutions"), 0)
+			},
+		},
+		{
+			name: "get-function with tags",
+			args: []string{"lambda", "get-function", "--function-name", "checkout-api:1"},
+			check: func(t *testing.T, out map[string]any, _ *simServer) {
+				require.Equal(t, checkoutARN+":1", dig(out, "Configuration", "FunctionArn"))
+				require.Equal(t, map[string]any{"pcautoscaler": "on", "team": "pay"}, dig(out, "Tags"))
+				require.NotContains(t, out, "Concurrency")
+			},
+		},
+		{
+			name:    "get-function of an unknown qualifier",
+			args:    []string{"lambda", "get-function", "--function-name", "checkout-api", "--qualifier", "blue"},
+			wantErr: []string{"(ResourceNotFoundException) when calling the GetFunction operation", "Function not found: " + checkoutARN + ":blue"},
+		},
+		{
+			name: "list-versions-by-function 2 per page",
+			args: []string{"lambda", "list-versions-by-function", "--function-name", "checkout-api", "--page-size", "2"},
+			check: func(t *testing.T, out map[string]any, s *simServer) {
+				var vs []any
+				for _, v := range dig(out, "Versions").([]any) {
+					vs = append(vs, v.(map[string]any)["Version"])
+				}
+				require.Equal(t, []any{"$LATEST", "1", "2", "3"}, vs)
+				require.Equal(t, int64(2), s.world.Stats().APICalls[opListVersions][CodeOK], "two pages")
+			},
+		},
+		{
 			name:    "get-function-configuration of an unknown function",
 			args:    []string{"lambda", "get-function-configuration", "--function-name", "nope"},
 			wantErr: []string{"(ResourceNotFoundException) when calling the GetFunctionConfiguration operation", "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope"},

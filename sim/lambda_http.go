@@ -77,6 +77,8 @@ func routeLambda(method string, segs []string, q url.Values) lambdaRequest {
 		return lambdaRequest{}
 	case version == "2015-03-31" && n == 2 && method == http.MethodGet:
 		return lambdaRequest{op: opListFunctions}
+	case version == "2015-03-31" && n == 3 && method == http.MethodGet:
+		return lambdaRequest{op: opGetFunction, function: segs[2]}
 	case n < 4:
 		return lambdaRequest{}
 	}
@@ -276,6 +278,9 @@ func (h *handler) lambdaCall(w http.ResponseWriter, r *http.Request, req *lambda
 		return lambdaResult(http.StatusOK, lambdaVersionList{Versions: nonNil(list), NextMarker: next}, werr)
 	case opGetConfiguration:
 		v, werr := h.world.GetFunctionConfiguration(fn, qualifier)
+		return lambdaResult(http.StatusOK, v, werr)
+	case opGetFunction:
+		v, werr := h.world.GetFunction(fn, qualifier)
 		return lambdaResult(http.StatusOK, v, werr)
 	case opCreateAlias, opUpdateAlias, opDeleteAlias, opPublishVersion:
 		return h.deployCall(w, r, req, fn)

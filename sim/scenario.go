@@ -43,6 +43,18 @@ type AccountSpec struct {
 	// bucket of its own: it is not a Lambda operation. AWS's number is not
 	// documented where we looked; 0 (the default) disables the limit.
 	TaggingRPS float64 `yaml:"tagging_rps,omitempty"`
+	// GetFunctionRPS throttles GetFunction (429 TooManyRequestsException)
+	// in a bucket of its own: AWS gives it 100 rps outside the 15 shared by
+	// the other operations (AWS-FACTS §3). Absent means 100; 0 disables it.
+	GetFunctionRPS *float64 `yaml:"get_function_rps,omitempty"`
+}
+
+// getFunctionRPS is GetFunction's limit: DefaultGetFunctionRPS when not set.
+func (a AccountSpec) getFunctionRPS() float64 {
+	if a.GetFunctionRPS == nil {
+		return DefaultGetFunctionRPS
+	}
+	return *a.GetFunctionRPS
 }
 
 // AllocationSpec is how fast Lambda turns a Put into available environments.
@@ -224,7 +236,7 @@ var faultOps = map[string]bool{
 	"DeleteProvisionedConcurrencyConfig": true, "ListProvisionedConcurrencyConfigs": true,
 	"GetFunctionConcurrency": true, "PutFunctionConcurrency": true, "DeleteFunctionConcurrency": true,
 	"GetAccountSettings": true, "GetAlias": true, "ListAliases": true, "ListVersionsByFunction": true,
-	"ListFunctions": true, "GetFunctionConfiguration": true,
+	"ListFunctions": true, "GetFunctionConfiguration": true, "GetFunction": true,
 	"PublishVersion": true, "CreateAlias": true, "UpdateAlias": true, "DeleteAlias": true,
 	"TagResource": true, "UntagResource": true, "ListTags": true, "GetResources": true,
 	"GetMetricData": true, "PutMetricData": true, "ListMetrics": true,
@@ -265,6 +277,9 @@ func (sc *Scenario) Validate() error {
 	}
 	if !(sc.Account.TaggingRPS >= 0 && sc.Account.TaggingRPS <= 1e6) {
 		p.add("account.tagging_rps", "must be from 0 (no limit) to 1e6, got %v", sc.Account.TaggingRPS)
+	}
+	if r := sc.Account.getFunctionRPS(); !(r >= 0 && r <= 1e6) {
+		p.add("account.get_function_rps", "must be from 0 (no limit) to 1e6, got %v", r)
 	}
 	if sc.Allocation.PrepDelay.Duration < 0 {
 		p.add("allocation.prep_delay", "must not be negative")

@@ -22,6 +22,7 @@ func TestLoadScenarioFull(t *testing.T) {
 	require.Equal(t, map[string]float64{"3": 0.05}, sc.Functions[0].Aliases[1].Routing)
 	require.Equal(t, "200", sc.Functions[0].Tags["pcautoscaler/max"])
 	require.Equal(t, 5.0, sc.Account.TaggingRPS)
+	require.Equal(t, 50.0, sc.Account.getFunctionRPS())
 	require.Equal(t, WeightedFail, sc.Deploys.WeightedExistingConfig)
 	require.Len(t, sc.Deploys.Script, 4)
 	require.Equal(t, 10*time.Minute, sc.Deploys.Script[0].PromoteAfter.Duration)

@@ -31,6 +31,7 @@ type World struct {
 	faults []*faultState
 	bucket tokenBucket // Lambda control plane (account.control_plane_rps)
 	tagger tokenBucket // Resource Groups Tagging API (account.tagging_rps)
+	getFn  tokenBucket // GetFunction's own quota (account.get_function_rps)
 
 	// Running totals behind every account-limit check, kept exact by
 	// setPC, deletePC and setReserved so no check sums over all functions
