@@ -129,9 +129,8 @@ func New(o Options) (*Controller, error) {
 	if o.Metrics == nil {
 		errs = append(errs, errors.New("controller: Metrics is required"))
 	}
-	if len(o.Targets) == 0 {
-		errs = append(errs, errors.New("controller: no targets"))
-	}
+	// No targets is valid: discovery may find none yet, and SetTargets
+	// adds them as they appear (the loop idles meanwhile).
 	errs = append(errs, checkTargets(o.Targets)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
 )
 
 var checkout = TargetID{Function: "checkout-api", Qualifier: "live"}
@@ -379,6 +381,24 @@ func TestLoopPlanWritesNothing(t *testing.T) {
 	require.Equal(t, State{}, st, "plan leaves the loop's memory alone")
 }
 
+// An empty target list is valid (discovery may find nothing yet): ticks
+// idle, and SetTargets adds targets later.
+func TestNewWithoutTargetsIdlesUntilSetTargets(t *testing.T) {
+	clock := &vclock{t: at(9, 0)}
+	store := newFakeStore(clock.Now, 0)
+	store.set(checkout, 5, at(7, 0))
+	c, err := New(Options{Store: store, Metrics: &fakeMetrics{store: store, now: clock.Now,
+		demand: func(TargetID, time.Time) float64 { return 3 }}, Clock: clock,
+		Logger: slog.New(slog.DiscardHandler), MetricsProbe: -1})
+	require.NoError(t, err)
+	require.NoError(t, c.Tick(context.Background(), at(9, 1)))
+	require.Empty(t, store.callsOf(""), "nothing to read")
+	require.NoError(t, c.SetTargets([]Target{{ID: checkout, Policy: config.DefaultPolicy()}}))
+	clock.Set(at(9, 2))
+	require.NoError(t, c.Tick(context.Background(), at(9, 2)))
+	require.NotEmpty(t, store.callsOf("get"), "the added target is read")
+}
+
 func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name string
@@ -386,7 +406,6 @@ func TestNewValidates(t *testing.T) {
 		want string
 	}{
 		{name: "nothing", opts: Options{}, want: "Store is required"},
-		{name: "no targets", opts: Options{Store: newFakeStore(time.Now, 0), Metrics: &fakeMetrics{}}, want: "no targets"},
 		{name: "duplicate", opts: Options{Store: newFakeStore(time.Now, 0), Metrics: &fakeMetrics{},
 			Targets: []Target{{ID: checkout}, {ID: checkout}}}, want: "checkout-api:live listed twice"},
 	}
