@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pcautoscaler/pcautoscaler/aas"
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
@@ -34,6 +35,9 @@ type daemon struct {
 	// serverClock is AWS's clock as the loop sees it: measured from the
 	// clients' responses, or the one wireOptions gave.
 	serverClock controller.ServerClock
+	// aas keeps aliases Application Auto Scaling scales out of ctrl's
+	// targets: every change of the managed set goes through it (aas.go).
+	aas *aas.Guard
 }
 
 type wireOptions struct {
@@ -121,6 +125,7 @@ func wire(o wireOptions) (*daemon, error) {
 	// Discovery: the first one now, so the controller starts with what it
 	// finds; then the syncer hands every change to the controller.
 	var ctrl *controller.Controller
+	var guard *aas.Guard
 	var syncer *discover.Syncer
 	if cfg.Discover != nil {
 		apply := func(ts []controller.Target, cfgs []config.Target) error {
@@ -128,7 +133,7 @@ func wire(o wireOptions) (*daemon, error) {
 				targets = ts
 				return nil
 			}
-			if err := ctrl.SetTargets(ts); err != nil {
+			if err := guard.SetTargets(ts); err != nil {
 				return err
 			}
 			m.SetTargets(idsOf(ts))
@@ -186,8 +191,9 @@ func wire(o wireOptions) (*daemon, error) {
 			return nil, err
 		}
 	}
+	guard = newAASGuard(o, ctrl, m, targets)
 	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids,
-		serverClock: serverClock, syncer: syncer}, nil
+		serverClock: serverClock, syncer: syncer, aas: guard}, nil
 }
 
 func idsOf(ts []controller.Target) []controller.TargetID {
@@ -241,7 +247,11 @@ func (d *daemon) preflight(ctx context.Context) error {
 	if err := d.lambda.Preflight(ctx, idsOf(d.ctrl.Targets())); err != nil {
 		return err
 	}
-	return d.source.Preflight(ctx)
+	if err := d.source.Preflight(ctx); err != nil {
+		return err
+	}
+	d.startAAS(ctx) // never fatal; keeps checking until ctx ends
+	return nil
 }
 
 func newTelemetryServer(d *daemon, addr string, logger *slog.Logger) *http.Server {
