@@ -148,6 +148,7 @@ type Guard struct {
 	refused map[controller.TargetID]string
 	warned  map[controller.TargetID]string // coexisting targets warned about (resource id)
 	failed  string                         // class of the last failed read, logged once per class
+	absent  bool                           // the endpoint does not serve AAS (an emulator): no more checks
 }
 
 // NewGuard returns a Guard managing wanted until told otherwise; it reads
@@ -194,12 +195,23 @@ func (g *Guard) Refused() []controller.TargetID {
 // upgrading the daemon must not stop it before its role gains the new
 // permission, and AAS's writes still show as foreign changes.
 func (g *Guard) Check(ctx context.Context) error {
-	if g.o.Off {
+	g.mu.Lock()
+	off := g.o.Off || g.absent
+	g.mu.Unlock()
+	if off {
 		return nil
 	}
 	regs, err := List(ctx, g.o.API, g.o.Observer, g.o.Clock)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if err != nil && notServed(err) {
+		// AWS always serves AAS; an endpoint that does not know the
+		// operation is an emulator (the simulator) where nothing else
+		// scales PC either.
+		g.absent = true
+		g.o.Logger.Info("the endpoint does not serve Application Auto Scaling; its scalable targets are not checked", KeyError, err.Error())
+		return nil
+	}
 	if err != nil {
 		class := awsapi.Classify(err)
 		if class != g.failed {
@@ -214,9 +226,7 @@ func (g *Guard) Check(ctx context.Context) error {
 	}
 	g.failed = ""
 	g.regs = regs
-	before := len(g.refused)
-	changed := g.judge()
-	if !changed && before == len(g.refused) {
+	if !g.judge() {
 		return nil
 	}
 	return g.o.Set(g.filter())
@@ -277,7 +287,7 @@ func (g *Guard) judge() bool {
 		}
 		delete(g.refused, id)
 		changed = true
-		if g.wanted != nil && slices.ContainsFunc(g.wanted, func(t controller.Target) bool { return t.ID == id }) {
+		if slices.ContainsFunc(g.wanted, func(t controller.Target) bool { return t.ID == id }) {
 			g.o.Logger.Info("Application Auto Scaling no longer scales this alias; managing it", controller.KeyTarget, id.String(),
 				controller.KeyFunction, id.Function, controller.KeyQualifier, id.Qualifier, KeyResourceID, rid)
 		}
@@ -312,6 +322,16 @@ func (g *Guard) Describe() string {
 		s[i] = id.String()
 	}
 	return "refused (Application Auto Scaling scales them): " + strings.Join(s, ", ")
+}
+
+// notServed: the endpoint does not know AAS's operation (an emulator:
+// the simulator answers InvalidAction, others UnknownOperationException).
+func notServed(err error) bool {
+	switch awsapi.ErrorCode(err) {
+	case "InvalidAction", "UnknownOperationException", "UnknownOperation":
+		return true
+	}
+	return false
 }
 
 // IsAccessDenied reports whether err is a denied AAS read.

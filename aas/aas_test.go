@@ -227,3 +227,33 @@ func TestResourceID(t *testing.T) {
 	require.Equal(t, "function:checkout:live", ResourceID(controller.TargetID{Function: "checkout", Qualifier: "live"}))
 	require.Equal(t, "function:checkout:7", ResourceID(controller.TargetID{Function: "checkout", Qualifier: "7"}))
 }
+
+// TestGuardEndpointWithoutAAS: an emulator that does not know the
+// operation (the simulator answers InvalidAction) is told once at Info and
+// not asked again.
+func TestGuardEndpointWithoutAAS(t *testing.T) {
+	var calls int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"InvalidAction","message":"Unknown operation AnyScaleFrontendService.DescribeScalableTargets"}`))
+	}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	s := &setter{}
+	ts := []controller.Target{target("g-fn", "live", false)}
+	g := NewGuard(Options{API: client(t, srv.URL), Set: s.set, Logger: slog.New(slog.NewJSONHandler(&buf, nil))}, ts)
+	for range 3 {
+		require.NoError(t, g.Check(context.Background()))
+	}
+	mu.Lock()
+	require.Equal(t, 1, calls)
+	mu.Unlock()
+	ls := lines(t, &buf)
+	require.Len(t, ls, 1)
+	require.Equal(t, "INFO", ls[0].Level)
+}
