@@ -34,19 +34,20 @@ func (o Op) Name() string { return o.name }
 // Action is the IAM action, e.g. "lambda:GetProvisionedConcurrencyConfig".
 func (o Op) Action() string { return o.service + ":" + o.name }
 
-// Every operation the daemon (run, plan) can call. Lambda's PC, concurrency,
-// configuration and alias actions accept a function ARN as Resource;
+// Every operation the daemon (run, plan) can call. Lambda's PC, function and
+// alias actions accept a function ARN as Resource;
 // GetAccountSettings and cloudwatch:GetMetricData only accept "*".
 var (
-	OpGetPC             = declare("lambda", "GetProvisionedConcurrencyConfig", true)
-	OpPutPC             = declare("lambda", "PutProvisionedConcurrencyConfig", true)
-	OpDeletePC          = declare("lambda", "DeleteProvisionedConcurrencyConfig", true)
-	OpListPC            = declare("lambda", "ListProvisionedConcurrencyConfigs", true)
-	OpGetConcurrency    = declare("lambda", "GetFunctionConcurrency", true)
-	OpGetFunctionConfig = declare("lambda", "GetFunctionConfiguration", true)
-	OpGetAlias          = declare("lambda", "GetAlias", true)
-	OpGetAccount        = declare("lambda", "GetAccountSettings", false)
-	OpGetMetricData     = declare("cloudwatch", "GetMetricData", false)
+	OpGetPC    = declare("lambda", "GetProvisionedConcurrencyConfig", true)
+	OpPutPC    = declare("lambda", "PutProvisionedConcurrencyConfig", true)
+	OpDeletePC = declare("lambda", "DeleteProvisionedConcurrencyConfig", true)
+	OpListPC   = declare("lambda", "ListProvisionedConcurrencyConfigs", true)
+	// GetFunction: reserved concurrency and memory in one call, on its own
+	// quota (Limits).
+	OpGetFunction   = declare("lambda", "GetFunction", true)
+	OpGetAlias      = declare("lambda", "GetAlias", true)
+	OpGetAccount    = declare("lambda", "GetAccountSettings", false)
+	OpGetMetricData = declare("cloudwatch", "GetMetricData", false)
 	// Discovery (discover:): the Resource Groups Tagging API, Resource "*".
 	OpGetResources = declare("tag", "GetResources", false)
 	// accounts[].role_arn: the daemon's own identity assumes each role,

@@ -38,13 +38,24 @@ func NewCaller(bucket *Bucket, observer CallObserver, clock controller.Clock) *C
 // Call runs fn as op about resource ("" for account-wide calls). The error is
 // nil or an *Error.
 func (c *Caller) Call(ctx context.Context, op Op, resource string, fn func(context.Context) error) error {
+	return c.callGated(ctx, op, resource, nil, fn)
+}
+
+// callGated is Call for a write: once the bucket lets it go, gate (nil:
+// none) is asked, and a refusal sends nothing (see gateRefused). The SDK's
+// retries of the request ask it again (meterRetries).
+func (c *Caller) callGated(ctx context.Context, op Op, resource string, gate controller.WriteGate, fn func(context.Context) error) error {
 	if c.bucket != nil {
 		if err := c.bucket.Wait(ctx); err != nil {
 			return wrap(op, resource, err)
 		}
 	}
+	info := &callInfo{bucket: c.bucket, gate: gate, op: op, resource: resource}
+	if err := info.mayWrite(ctx); err != nil {
+		return err // not sent: nothing to observe, nothing learned about the bucket
+	}
 	start := c.clock.Now()
-	err := wrap(op, resource, fn(ctx))
+	err := wrap(op, resource, fn(context.WithValue(ctx, callInfoKey{}, info)))
 	took := c.clock.Now().Sub(start)
 	class := Classify(err)
 	if c.bucket != nil {
@@ -64,6 +75,29 @@ func (c *Caller) Call(ctx context.Context, op Op, resource string, fn func(conte
 		c.observer.ObserveCall(op.Service(), op.Name(), class, took)
 	}
 	return err
+}
+
+// callInfoKey carries a call's *callInfo to the SDK middleware.
+type callInfoKey struct{}
+
+// callInfo is what the SDK middleware needs of the Caller's call: the
+// bucket its retries wait on, and the write gate they ask.
+type callInfo struct {
+	bucket   *Bucket
+	gate     controller.WriteGate
+	op       Op
+	resource string
+}
+
+// mayWrite asks the gate (nil, or no gate: yes).
+func (ci *callInfo) mayWrite(ctx context.Context) error {
+	if ci == nil || ci.gate == nil {
+		return nil
+	}
+	if err := ci.gate.MayWrite(ctx); err != nil {
+		return &Error{Op: ci.op.Action(), Resource: ci.resource, Class: ClassNotLeader, Err: err}
+	}
+	return nil
 }
 
 // WallClock is real time, for the daemon.

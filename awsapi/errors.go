@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
 // Error classes: the only vocabulary the controller and telemetry see. They
@@ -27,6 +29,10 @@ const (
 	// ClassWeighted: the alias has routing weights (a deploy shifting
 	// traffic); Lambda refuses PC changes until they are gone. Not a limit.
 	ClassWeighted = "weighted"
+	// ClassNotLeader: the write gate (WithWriteGate) refused a Put or Delete
+	// after its wait for the bucket; nothing was sent. The same word as the
+	// controller's own refusal, controller.ResultNotLeader.
+	ClassNotLeader = controller.ResultNotLeader
 )
 
 // weightedMessage is the one error told apart by its message: Lambda answers
@@ -40,7 +46,7 @@ const weightedMessage = "alias with weights"
 // its series.
 func Classes() []string {
 	return []string{ClassOK, ClassThrottled, ClassConflict, ClassInvalid, ClassNotFound,
-		ClassAccessDenied, ClassServer, ClassError, ClassWeighted}
+		ClassAccessDenied, ClassServer, ClassError, ClassWeighted, ClassNotLeader}
 }
 
 // Error is an AWS call's failure, classified. It implements

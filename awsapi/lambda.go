@@ -21,8 +21,7 @@ type LambdaAPI interface {
 	PutProvisionedConcurrencyConfig(ctx context.Context, in *lambda.PutProvisionedConcurrencyConfigInput, opts ...func(*lambda.Options)) (*lambda.PutProvisionedConcurrencyConfigOutput, error)
 	DeleteProvisionedConcurrencyConfig(ctx context.Context, in *lambda.DeleteProvisionedConcurrencyConfigInput, opts ...func(*lambda.Options)) (*lambda.DeleteProvisionedConcurrencyConfigOutput, error)
 	ListProvisionedConcurrencyConfigs(ctx context.Context, in *lambda.ListProvisionedConcurrencyConfigsInput, opts ...func(*lambda.Options)) (*lambda.ListProvisionedConcurrencyConfigsOutput, error)
-	GetFunctionConcurrency(ctx context.Context, in *lambda.GetFunctionConcurrencyInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConcurrencyOutput, error)
-	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+	GetFunction(ctx context.Context, in *lambda.GetFunctionInput, opts ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
 	GetAlias(ctx context.Context, in *lambda.GetAliasInput, opts ...func(*lambda.Options)) (*lambda.GetAliasOutput, error)
 	GetAccountSettings(ctx context.Context, in *lambda.GetAccountSettingsInput, opts ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error)
 }
@@ -39,14 +38,17 @@ const accountTTL = 5 * time.Minute
 // (controller.PCStore). Safe for concurrent use.
 type Lambda struct {
 	api    LambdaAPI
-	caller *Caller
+	caller *Caller // the shared control-plane budget (aws.lambda_rps)
 	bucket *Bucket
+	getFn  *Caller // GetFunction, on its own quota (GetFunctionRPS)
+	gate   controller.WriteGate
 	clock  controller.Clock
 
 	mu          sync.Mutex
 	unreserved  int
 	accountRead time.Time
 	allocated   map[controller.TargetID]int // last seen, for metrics' derived utilization
+	listPages   map[string]int              // function → ListProvisionedConcurrencyConfigs pages, when more than 1
 }
 
 var _ controller.PCStore = (*Lambda)(nil)
@@ -60,7 +62,14 @@ type lambdaOptions struct {
 	server   *ServerClock
 	client   []func(*lambda.Options)
 	backoff  retry.BackoffDelayer // nil: the SDK's jittered exponential backoff
+	gate     controller.WriteGate
 }
+
+// WithWriteGate makes PutPC and DeletePC ask g right before each request is
+// sent: after the wait for the rate bucket, where a replica can lose its
+// lease, and before every SDK retry. A refusal sends nothing and returns a
+// ClassNotLeader *Error wrapping g's error. A nil g gates nothing.
+func WithWriteGate(g controller.WriteGate) Option { return func(l *lambdaOptions) { l.gate = g } }
 
 // withBackoff replaces the SDK's backoff between retries (tests).
 func withBackoff(b retry.BackoffDelayer) Option { return func(l *lambdaOptions) { l.backoff = b } }
@@ -81,7 +90,9 @@ func WithClientOptions(fns ...func(*lambda.Options)) Option {
 }
 
 // NewLambda returns the Lambda store for cfg with every call through one token
-// bucket of rps requests per second (DefaultLambdaRPS when rps ≤ 0).
+// bucket of rps requests per second (DefaultLambdaRPS when rps ≤ 0), except
+// GetFunction, which waits on a bucket of its own (GetFunctionRPS): Lambda
+// gives it a separate quota.
 //
 // The SDK's retryer keeps retrying 5xx and network errors but not throttling:
 // a throttled call comes back to the Caller at once, which pauses the bucket
@@ -95,9 +106,10 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 	if o.clock == nil {
 		o.clock = WallClock{}
 	}
-	l := &Lambda{clock: o.clock, allocated: map[controller.TargetID]int{}}
+	l := &Lambda{clock: o.clock, gate: o.gate, allocated: map[controller.TargetID]int{}, listPages: map[string]int{}}
 	l.bucket = NewBucket(rps, o.clock)
 	l.caller = NewCaller(l.bucket, o.observer, o.clock)
+	l.getFn = NewCaller(NewBucket(GetFunctionRPS, o.clock), o.observer, o.clock)
 	clientOpts := append([]func(*lambda.Options){func(lo *lambda.Options) {
 		lo.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Retryables = append([]retry.IsErrorRetryable{noThrottleRetry{}}, so.Retryables...)
@@ -117,7 +129,8 @@ func NewLambda(cfg aws.Config, rps float64, opts ...Option) *Lambda {
 	return l
 }
 
-// Bucket is the shared token bucket (for telemetry of its current rate).
+// Bucket is the shared token bucket (for telemetry of its current rate);
+// GetFunction's own bucket is not in it.
 func (l *Lambda) Bucket() *Bucket { return l.bucket }
 
 // noThrottleRetry stops the SDK from retrying throttling errors itself.
@@ -189,7 +202,7 @@ func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (cont
 			Err: fmt.Errorf("provisioned concurrency %d out of range: Put needs at least 1 (use Delete for 0)", n)}
 	}
 	var out *lambda.PutProvisionedConcurrencyConfigOutput
-	err := l.caller.Call(ctx, OpPutPC, id.String(), func(ctx context.Context) (err error) {
+	err := l.caller.callGated(ctx, OpPutPC, id.String(), l.gate, func(ctx context.Context) (err error) {
 		out, err = l.api.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
 			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
 			ProvisionedConcurrentExecutions: aws.Int32(int32(n)),
@@ -207,7 +220,7 @@ func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (cont
 
 // DeletePC removes the target's PC config; an already missing config is fine.
 func (l *Lambda) DeletePC(ctx context.Context, id controller.TargetID) error {
-	err := l.caller.Call(ctx, OpDeletePC, id.String(), func(ctx context.Context) error {
+	err := l.caller.callGated(ctx, OpDeletePC, id.String(), l.gate, func(ctx context.Context) error {
 		_, err := l.api.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
 			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
 		})

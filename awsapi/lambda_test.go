@@ -160,13 +160,14 @@ func TestLimits(t *testing.T) {
 		err  error
 	}{
 		{name: "alias, other qualifier's PC", id: controller.TargetID{Function: "checkout", Qualifier: "live"},
-			want: controller.Limits{Known: true, OtherPC: 7, AccountUnreserved: 850, MemoryMB: 1024}},
+			want: controller.Limits{Known: true, OtherPC: 7, AccountUnreserved: 850, MemoryMB: 1024, AliasVersion: "3"}},
 		{name: "reserved concurrency", id: controller.TargetID{Function: "report", Qualifier: "prod"},
-			want: controller.Limits{Known: true, Reserved: intp(150), AccountUnreserved: 850, MemoryMB: 2048}},
+			want: controller.Limits{Known: true, Reserved: intp(150), AccountUnreserved: 850, MemoryMB: 2048, AliasVersion: "1"}},
 		{name: "version qualifier, List paginated over 55 configs", id: controller.TargetID{Function: "many", Qualifier: "56"},
 			want: controller.Limits{Known: true, OtherPC: 55, AccountUnreserved: 850, MemoryMB: 128}},
-		{name: "weighted alias", id: controller.TargetID{Function: "search", Qualifier: "canary"},
-			want: controller.Limits{Known: true, AccountUnreserved: 850, MemoryMB: 512}, err: ErrWeightedAlias},
+		{name: "weighted alias: the limits, its version and weights with the error", id: controller.TargetID{Function: "search", Qualifier: "canary"},
+			want: controller.Limits{Known: true, AccountUnreserved: 850, MemoryMB: 512, AliasVersion: "2", Weights: map[string]float64{"1": 0.1}},
+			err: ErrWeightedAlias},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := e.store.Limits(ctx, tc.id)
@@ -185,6 +186,70 @@ func TestLimits(t *testing.T) {
 	require.Equal(t, int64(2+1+1+1), e.requests("ListProvisionedConcurrencyConfigs")[sim.CodeOK])
 	// GetAlias only for aliases, never for the version qualifier.
 	require.Equal(t, 3, e.obs.count("GetAlias"))
+	// Reserved concurrency and memory: one GetFunction per read, nothing else.
+	require.Equal(t, int64(4), e.requests("GetFunction")[sim.CodeOK])
+	require.Empty(t, e.requests("GetFunctionConcurrency"))
+	require.Empty(t, e.requests("GetFunctionConfiguration"))
+}
+
+// TestLimitsCalls: what a Limits read costs of the shared budget is what it
+// then spends there — GetFunction, on its own bucket, is not in it.
+func TestLimitsCalls(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	for _, tc := range []struct {
+		name string
+		id   controller.TargetID
+		want int
+	}{
+		{name: "alias, account settings due", id: controller.TargetID{Function: "checkout", Qualifier: "live"}, want: 3},
+		{name: "alias, account settings cached", id: controller.TargetID{Function: "report", Qualifier: "prod"}, want: 2},
+		{name: "version, 55 configs: first read guesses one page", id: controller.TargetID{Function: "many", Qualifier: "56"}, want: 1},
+		{name: "version, 55 configs: two pages since", id: controller.TargetID{Function: "many", Qualifier: "56"}, want: 2},
+		{name: "version", id: controller.TargetID{Function: "checkout", Qualifier: "3"}, want: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, e.store.LimitsCalls(tc.id))
+			shared := func() int {
+				n := 0
+				for _, op := range []string{"ListProvisionedConcurrencyConfigs", "GetAlias", "GetAccountSettings"} {
+					n += e.obs.count(op)
+				}
+				return n
+			}
+			before, beforeGF := shared(), e.obs.count("GetFunction")
+			_, err := e.store.Limits(ctx, tc.id)
+			require.NoError(t, err)
+			if tc.name != "version, 55 configs: first read guesses one page" {
+				require.Equal(t, tc.want, shared()-before, "calls on the shared bucket")
+			}
+			require.Equal(t, 1, e.obs.count("GetFunction")-beforeGF)
+		})
+	}
+	var lc controller.LimitsCoster = e.store
+	require.NotNil(t, lc)
+}
+
+// TestGetFunctionOwnBucket: GetFunction waits on its own bucket
+// (GetFunctionRPS), never on the shared one, and the shared one's waits do
+// not slow it.
+func TestGetFunctionOwnBucket(t *testing.T) {
+	ctx := context.Background()
+	e := newSimEnv(t, testScenario(), nil)
+	id := controller.TargetID{Function: "checkout", Qualifier: "3"}
+	for range 10 {
+		_, err := e.store.Limits(ctx, id)
+		require.NoError(t, err)
+	}
+	// 10 Limits of a version: 11 shared calls (10 List, 1 account) at
+	// 10 rps and 10 GetFunction at 20 rps, on the same virtual clock. Each
+	// bucket's first token is free; the shared bucket's 100 ms spacing
+	// covers GetFunction's 50 ms, so it never waits itself.
+	n, total := e.bucket.slept()
+	require.Equal(t, 10, n)
+	require.Equal(t, time.Second, total)
+	require.Equal(t, int64(10), e.requests("GetFunction")[sim.CodeOK])
+	require.InDelta(t, 10, e.store.Bucket().Rate(), 1e-9, "the shared bucket is untouched by GetFunction")
 }
 
 func TestErrorsFromFaults(t *testing.T) {
@@ -296,12 +361,12 @@ func TestPreflight(t *testing.T) {
 			}},
 		{name: "no GetAccountSettings", deny: []string{"/account-settings"},
 			want: []string{"missing IAM permission lambda:GetAccountSettings: AccessDeniedException"}},
-		{name: "no GetFunctionConcurrency", deny: []string{"/concurrency"},
-			want: []string{"missing IAM permission lambda:GetFunctionConcurrency on checkout:live: AccessDeniedException"}},
+		{name: "no GetFunction", denyIf: func(r *http.Request) bool {
+			return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") && strings.Count(r.URL.Path, "/") == 3
+		},
+			want: []string{"missing IAM permission lambda:GetFunction on checkout:live: AccessDeniedException"}},
 		{name: "no ListProvisionedConcurrencyConfigs", deny: []string{"List=ALL"},
 			want: []string{"missing IAM permission lambda:ListProvisionedConcurrencyConfigs on checkout: AccessDeniedException"}},
-		{name: "no GetFunctionConfiguration", deny: []string{"/configuration"},
-			want: []string{"missing IAM permission lambda:GetFunctionConfiguration on checkout:live: AccessDeniedException"}},
 		{name: "no GetAlias", deny: []string{"/aliases/"},
 			want: []string{"missing IAM permission lambda:GetAlias on checkout:live: AccessDeniedException"}},
 	} {
@@ -357,17 +422,18 @@ func TestPreflightIsBounded(t *testing.T) {
 	require.Len(t, e.obs.calls, PreflightCalls, "%v", e.obs.calls)
 	require.LessOrEqual(t, len(e.obs.calls), PreflightCalls)
 	var reached int64
-	for _, op := range []string{"GetAccountSettings", "GetProvisionedConcurrencyConfig", "GetFunctionConcurrency",
-		"ListProvisionedConcurrencyConfigs", "GetFunctionConfiguration", "GetAlias"} {
+	for _, op := range []string{"GetAccountSettings", "GetProvisionedConcurrencyConfig", "GetFunction",
+		"ListProvisionedConcurrencyConfigs", "GetAlias"} {
 		require.Equal(t, 1, e.obs.count(op), op)
 		for _, n := range e.requests(op) {
 			reached += n
 		}
 	}
 	require.Equal(t, int64(PreflightCalls), reached, "requests that reached Lambda")
-	// A token each on the shared bucket (the first is free): 0.5 s at
-	// 10 rps, where one call per target took ~100 s.
+	// A token each on the shared bucket (the first is free): 0.3 s at
+	// 10 rps, where one call per target took ~100 s. GetFunction's first
+	// token on its own bucket is free.
 	waits, total := e.bucket.slept()
-	require.Equal(t, PreflightCalls-1, waits)
-	require.Equal(t, time.Duration(PreflightCalls-1)*100*time.Millisecond, total)
+	require.Equal(t, PreflightCalls-2, waits)
+	require.Equal(t, time.Duration(PreflightCalls-2)*100*time.Millisecond, total)
 }

@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"errors"
+	"maps"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -10,26 +11,40 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
+// GetFunctionRPS is the rate of the GetFunction bucket. GetFunction has a
+// quota of its own, 100 requests per second per account and Region, outside
+// the 15 the other control-plane calls share (AWS-FACTS §3); deploy tools
+// (CloudFormation, SAM, Terraform, the console) call GetFunction a lot and
+// draw from the same 100, so the daemon takes a fifth of it and leaves the
+// rest to them.
+const GetFunctionRPS = 20
+
 // Limits reads what bounds the target's PC: the function's reserved
-// concurrency, PC requested on its other qualifiers, the account's unreserved
-// concurrency (cached for accountTTL) and the memory size. For an alias with
-// routing weights it returns the limits and a weighted-class *Error wrapping
+// concurrency and the qualifier's memory size (one GetFunction, on its own
+// quota), PC requested on its other qualifiers (ListProvisionedConcurrency-
+// Configs, one call per 50 configs), the account's unreserved concurrency
+// (GetAccountSettings, cached for accountTTL) and, for an alias, its version
+// and routing weights (GetAlias). For an alias with routing weights it
+// returns the limits, weights included, and a weighted-class *Error wrapping
 // ErrWeightedAlias.
 func (l *Lambda) Limits(ctx context.Context, id controller.TargetID) (controller.Limits, error) {
 	var lim controller.Limits
 	res := id.String()
 	fn := aws.String(id.Function)
 
-	var conc *lambda.GetFunctionConcurrencyOutput
-	if err := l.caller.Call(ctx, OpGetConcurrency, res, func(ctx context.Context) (err error) {
-		conc, err = l.api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn})
+	var gf *lambda.GetFunctionOutput
+	if err := l.getFn.Call(ctx, OpGetFunction, res, func(ctx context.Context) (err error) {
+		gf, err = l.api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: fn, Qualifier: aws.String(id.Qualifier)})
 		return err
 	}); err != nil {
 		return lim, err
 	}
-	if conc.ReservedConcurrentExecutions != nil {
-		r := int(*conc.ReservedConcurrentExecutions)
+	if gf.Concurrency != nil && gf.Concurrency.ReservedConcurrentExecutions != nil {
+		r := int(*gf.Concurrency.ReservedConcurrentExecutions)
 		lim.Reserved = &r
+	}
+	if gf.Configuration != nil && gf.Configuration.MemorySize != nil {
+		lim.MemoryMB = int(*gf.Configuration.MemorySize)
 	}
 
 	other, err := l.otherPC(ctx, id)
@@ -40,17 +55,6 @@ func (l *Lambda) Limits(ctx context.Context, id controller.TargetID) (controller
 
 	if lim.AccountUnreserved, err = l.accountUnreserved(ctx); err != nil {
 		return lim, err
-	}
-
-	var fc *lambda.GetFunctionConfigurationOutput
-	if err := l.caller.Call(ctx, OpGetFunctionConfig, res, func(ctx context.Context) (err error) {
-		fc, err = l.api.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: fn, Qualifier: aws.String(id.Qualifier)})
-		return err
-	}); err != nil {
-		return lim, err
-	}
-	if fc.MemorySize != nil {
-		lim.MemoryMB = int(*fc.MemorySize)
 	}
 	lim.Known = true
 
@@ -64,17 +68,41 @@ func (l *Lambda) Limits(ctx context.Context, id controller.TargetID) (controller
 	}); err != nil {
 		return lim, err
 	}
+	lim.AliasVersion = aws.ToString(alias.FunctionVersion)
 	if alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) > 0 {
+		lim.Weights = maps.Clone(alias.RoutingConfig.AdditionalVersionWeights)
 		return lim, &Error{Op: OpGetAlias.Action(), Resource: res, Class: ClassWeighted, Err: ErrWeightedAlias}
 	}
 	return lim, nil
 }
 
+// LimitsCalls is what one Limits read of id costs of the shared control-plane
+// budget (controller.LimitsCoster): the ListProvisionedConcurrencyConfigs
+// pages the function took last time (1 before the first read), GetAlias for
+// an alias, and GetAccountSettings when its cache is due — once per
+// accountTTL for the whole account, so usually 0. GetFunction is not
+// counted: it has its own quota and bucket.
+func (l *Lambda) LimitsCalls(id controller.TargetID) int {
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := max(1, l.listPages[id.Function])
+	if !isVersion(id.Qualifier) {
+		n++
+	}
+	if l.accountRead.IsZero() || now.Sub(l.accountRead) >= accountTTL {
+		n++
+	}
+	return n
+}
+
+var _ controller.LimitsCoster = (*Lambda)(nil)
+
 // otherPC sums the PC requested on the function's qualifiers other than id's.
 func (l *Lambda) otherPC(ctx context.Context, id controller.TargetID) (int, error) {
 	in := &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(id.Function), MaxItems: aws.Int32(50)}
 	sum := 0
-	for page := 0; ; page++ {
+	for page := 1; ; page++ {
 		var out *lambda.ListProvisionedConcurrencyConfigsOutput
 		if err := l.caller.Call(ctx, OpListPC, id.Function, func(ctx context.Context) (err error) {
 			out, err = l.api.ListProvisionedConcurrencyConfigs(ctx, in)
@@ -90,7 +118,14 @@ func (l *Lambda) otherPC(ctx context.Context, id controller.TargetID) (int, erro
 		next := aws.ToString(out.NextMarker)
 		// A marker that does not move would loop forever; a function has at
 		// most a few hundred qualifiers, so 100 pages is far beyond real.
-		if next == "" || next == aws.ToString(in.Marker) || page >= 100 {
+		if next == "" || next == aws.ToString(in.Marker) || page > 100 {
+			l.mu.Lock()
+			if page > 1 {
+				l.listPages[id.Function] = page
+			} else {
+				delete(l.listPages, id.Function) // the common case costs no memory
+			}
+			l.mu.Unlock()
 			return sum, nil
 		}
 		in.Marker = aws.String(next)

@@ -15,9 +15,8 @@ import (
 // once, so a missing one fails at once, naming the action and resource,
 // instead of on the first scaling decision: GetAccountSettings, then on one
 // target GetProvisionedConcurrencyConfig (a missing config is fine),
-// GetFunctionConcurrency, ListProvisionedConcurrencyConfigs and
-// GetFunctionConfiguration, and GetAlias on the first alias among the
-// targets. That is at most PreflightCalls calls whatever the number of
+// GetFunction and ListProvisionedConcurrencyConfigs, and GetAlias on the
+// first alias among the targets. That is at most PreflightCalls calls whatever the number of
 // targets; the rest — a function deleted since the config was written, a
 // policy scoped to fewer functions — is learned as the loop runs, from each
 // target's own reads, inside the budget. Writes (Put, Delete) cannot be
@@ -48,16 +47,12 @@ func (l *Lambda) Preflight(ctx context.Context, targets []controller.TargetID) e
 	fn, res := aws.String(id.Function), id.String()
 	_, err = l.GetPC(ctx, id)
 	check(err)
-	check(l.caller.Call(ctx, OpGetConcurrency, res, func(ctx context.Context) error {
-		_, err := l.api.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: fn})
+	check(l.getFn.Call(ctx, OpGetFunction, res, func(ctx context.Context) error {
+		_, err := l.api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: fn, Qualifier: aws.String(id.Qualifier)})
 		return err
 	}))
 	check(l.caller.Call(ctx, OpListPC, id.Function, func(ctx context.Context) error {
 		_, err := l.api.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: fn, MaxItems: aws.Int32(1)})
-		return err
-	}))
-	check(l.caller.Call(ctx, OpGetFunctionConfig, res, func(ctx context.Context) error {
-		_, err := l.api.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: fn, Qualifier: aws.String(id.Qualifier)})
 		return err
 	}))
 	for _, a := range targets {
@@ -74,8 +69,8 @@ func (l *Lambda) Preflight(ctx context.Context, targets []controller.TargetID) e
 }
 
 // PreflightCalls bounds the calls Preflight makes, whatever the number of
-// targets.
-const PreflightCalls = 6
+// targets; one of them (GetFunction) is on its own quota.
+const PreflightCalls = 5
 
 // PreflightError names what an operator must fix. It unwraps to the *Error.
 type PreflightError struct{ Err *Error }

@@ -12,7 +12,10 @@ type attemptsKey struct{}
 
 // meterRetries makes every retry attempt the SDK sends (5xx, network errors)
 // wait for the bucket too: Caller.Call takes a token only for the first
-// attempt, and Lambda's 15 rps count every request.
+// attempt, and Lambda's 15 rps count every request. The bucket is the
+// calling Caller's (GetFunction has its own), b when the call did not come
+// through a Caller. After the wait a write asks its gate again: the lease
+// may have been lost meanwhile.
 func meterRetries(b *Bucket) func(*middleware.Stack) error {
 	return func(st *middleware.Stack) error {
 		count := middleware.FinalizeMiddlewareFunc("pcautoscalerCountAttempts",
@@ -27,7 +30,17 @@ func meterRetries(b *Bucket) func(*middleware.Stack) error {
 				if n, ok := ctx.Value(attemptsKey{}).(*int); ok {
 					*n++ // attempts of one request run one after another
 					if *n > 1 {
-						if err := b.Wait(ctx); err != nil {
+						info, _ := ctx.Value(callInfoKey{}).(*callInfo)
+						bucket := b
+						if info != nil {
+							bucket = info.bucket
+						}
+						if bucket != nil {
+							if err := bucket.Wait(ctx); err != nil {
+								return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+							}
+						}
+						if err := info.mayWrite(ctx); err != nil {
 							return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 						}
 					}
