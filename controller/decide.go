@@ -205,9 +205,15 @@ func (x *decider) bounds(p proposal) proposal {
 		if b.minOverMax {
 			p.detail = fmt.Sprintf("effective min %d above effective max %d (%s): using max", b.min, b.max, b.maxBy)
 		}
+	case p.desired > b.max && p.desired > x.cur && b.max >= x.cur:
+		// A move up cut by the max keeps its cause as the reason (a
+		// saturation capped at 200 is still a saturation that wanted 266).
+		p.detail = fmt.Sprintf("%s: wanted %d, capped at effective max %d (%s)", p.detail, p.desired, b.max, b.maxBy)
+		p.desired = b.max
+		x.d.Constrained = true
 	case p.desired > b.max:
-		// The cause stays in the detail: a saturation capped by a ceiling
-		// must still say it wanted more.
+		// Above the max already (a ceiling window opened, the max or a
+		// limit went down): the move is the ceiling's.
 		p.detail = fmt.Sprintf("%s wanted %d (%s); effective max %d (%s)", p.reason, p.desired, p.detail, b.max, b.maxBy)
 		p.desired, p.reason = b.max, ReasonCeiling
 		if b.byLimit {
@@ -360,10 +366,18 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	// may ask for more than was just requested (never utilization). That
 	// includes the periods just before the change, which CloudWatch may
 	// not have published when it was decided (up to MaxLag late).
+	// A period that ended before the loop's own change is saturated
+	// against the PC of its time (LastFrom), not the one after it: after a
+	// release the burst's own minutes, already answered by the PC just
+	// released, must not raise it again.
 	during := 0
 	if !changed.IsZero() && settledStart.After(changed) {
 		from := latest(start, changed.Add(-maxLagOf(in)).Truncate(period))
-		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period), target)
+		before := -1.0
+		if !in.State.LastChange.IsZero() && !in.State.LastChange.Before(changed) {
+			before = float64(in.State.LastFrom)
+		}
+		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period, changed, before), target)
 	}
 	slots := buildSlots(in, cur, settledStart, end, period)
 	n := len(slots)
@@ -430,9 +444,14 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	}
 	switch {
 	case runLen == inDP:
-		if want := ceilDiv(float64(cur)*maxU, target); want < cur {
+		// Hysteresis: the new PC puts the largest utilization of the last
+		// scaleInMemory published periods (at least the run) at the low
+		// threshold, not at the target, so the next minute's noise does
+		// not cross the target and scale out again.
+		maxU = math.Max(maxU, recentMaxU(slots, scaleInMemory))
+		if want := ceilDiv(float64(cur)*maxU, low); want < cur {
 			r.desired, r.reason = want, ReasonUtilization
-			r.detail = fmt.Sprintf("%s below %.2f, window max %.2f", periods(inDP), low, maxU)
+			r.detail = fmt.Sprintf("%s below %.2f, max %.2f over the last %s", periods(inDP), low, maxU, periods(scaleInMemory))
 		}
 	case !broke:
 		// Every period since the change is low or quiet, but not yet
@@ -449,6 +468,26 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 		r.detail = fmt.Sprintf("%d of %s above target since the last change", n, periods(p.ScaleOutDatapoints))
 	}
 	return r
+}
+
+// scaleInMemory: periods of published utilization a scale-in sizes on.
+const scaleInMemory = 15
+
+// recentMaxU is the largest utilization among the newest n slots that
+// published one (saturated slots count as 1).
+func recentMaxU(slots []slot, n int) float64 {
+	u, seen := 0.0, 0
+	for i := len(slots) - 1; i >= 0 && seen < n; i-- {
+		if slots[i].kind != slotUtil {
+			continue
+		}
+		seen++
+		u = math.Max(u, math.Min(slots[i].u, 1))
+		if slots[i].saturated {
+			u = 1
+		}
+	}
+	return u
 }
 
 // jump is the saturation path: demand = the largest concurrent executions in

@@ -194,14 +194,14 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 20, reason: ReasonSaturated, action: ActPut, detail: "max_scale_out_step 10"},
 		},
 		{
-			name: "rule4 scale in uses the window's max u 20→16",
+			name: "rule4 scale in puts the window's max u at the low threshold 20→18",
 			mod: func(in *Input) {
 				in.PC.Requested = 20
 				pts := repeat(15, p(0.3, 6, 0))
 				pts[3] = p(0.55, 11, 0)
 				withPoints(in, pts...)
 			},
-			want: want{desired: 16, reason: ReasonUtilization, action: ActPut},
+			want: want{desired: 18, reason: ReasonUtilization, action: ActPut},
 		},
 		{
 			name: "rule4 max_scale_in_step 25% limits 100→75",
@@ -345,12 +345,12 @@ func TestDecide(t *testing.T) {
 			want: want{desired: 5, reason: ReasonCeiling, action: ActPut},
 		},
 		{
-			name: "rule6 config max caps a jump, not constrained",
+			name: "rule6 config max caps a jump: the cause stays the reason, constrained",
 			mod: func(in *Input) {
 				in.Policy.Max = 30
 				withPoints(in, p(1, 30, 0), p(1, 30, 0))
 			},
-			want: want{desired: 30, reason: ReasonCeiling, action: ActPut},
+			want: want{desired: 30, reason: ReasonSaturated, action: ActPut, constrained: true, detail: "capped at effective max 30 (max)"},
 		},
 		{
 			name: "rule6 reserved concurrency − other PC caps and constrains",
@@ -358,7 +358,7 @@ func TestDecide(t *testing.T) {
 				in.Limits = Limits{Known: true, Reserved: intp(40), OtherPC: 10, AccountUnreserved: 900}
 				withPoints(in, p(1, 30, 0), p(1, 30, 0))
 			},
-			want: want{desired: 30, reason: ReasonCeiling, action: ActPut, constrained: true, detail: "reserved"},
+			want: want{desired: 30, reason: ReasonSaturated, action: ActPut, constrained: true, detail: "reserved"},
 		},
 		{
 			name: "rule6 account unreserved − 100 (− other qualifiers' PC) caps and constrains",
@@ -366,7 +366,7 @@ func TestDecide(t *testing.T) {
 				in.Limits = Limits{Known: true, AccountUnreserved: 150, OtherPC: 20}
 				withPoints(in, p(1, 30, 0), p(1, 30, 0))
 			},
-			want: want{desired: 30, reason: ReasonCeiling, action: ActPut, constrained: true, detail: "account"},
+			want: want{desired: 30, reason: ReasonSaturated, action: ActPut, constrained: true, detail: "account"},
 		},
 		{
 			name: "rule6 effective min above effective max: use max, constrained",

@@ -36,6 +36,11 @@ const (
 	// the base traffic's need is released at once (no datapoints, cooldown
 	// or step needed): it was raised for the burst, not by the traffic.
 	releaseSpan = 10
+	// baseSpan: the base a release goes back to is what the newest baseSpan
+	// periods outside the bursts needed: over 10 minutes the next minute's
+	// noise exceeds it, and bursts that cluster with the predicted ones
+	// find nothing left.
+	baseSpan = 30
 	// hotShare: a burst's periods at this share of its peak are covered.
 	hotShare = 0.5
 	// closeSlack: periods the window stays open after the hot part.
@@ -85,7 +90,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 	predicted := make([]bool, n) // periods of predicted bursts
 	baseOf := func() int {
 		base := 0.0
-		for i := max(0, n-releaseSpan); i < n; i++ {
+		for i := max(0, n-baseSpan); i < n; i++ {
 			if !predicted[i] && (P > 0 || conc[i] <= thr) {
 				base = max(base, conc[i])
 			}
@@ -108,6 +113,13 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 		if !ok {
 			continue
 		}
+		// b and prev are on the period: their minutes are the predictor's,
+		// not the base traffic's.
+		for _, x := range []burst{b, prev} {
+			for i := max(x.start, n-baseSpan); i < min(x.start+x.width, n); i++ {
+				predicted[i] = true
+			}
+		}
 		// b and prev are one period apart: predict the next two cycles
 		// (the nearer may already be visible, the farther not yet).
 		for j := 1; j <= 2; j++ {
@@ -126,7 +138,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			// are published (end is the freshness watermark): the burst
 			// may run late, and those minutes may not be in CloudWatch yet.
 			if !end.Before(hotClose) {
-				for i := max(f-periodTolerance, n-releaseSpan, 0); i < min(f+c.width+periodTolerance, n); i++ {
+				for i := max(f-periodTolerance, n-baseSpan, 0); i < min(f+c.width+periodTolerance, n); i++ {
 					predicted[i] = true
 				}
 			}

@@ -152,9 +152,9 @@ func TestPredict(t *testing.T) {
 			want: want{base: 5},
 		},
 		{
-			name: "small wiggles under the absolute margin are not bursts",
+			name: "small wiggles under the absolute margin are not bursts: the base covers them",
 			conc: trace(1, every(15, indexOf(12, 2), 9)),
-			want: want{base: 2},
+			want: want{base: 13}, // ceil(9 / 0.7): the newest baseSpan (30) periods hold a wiggle
 		},
 	}
 	for _, tc := range tests {

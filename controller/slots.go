@@ -26,13 +26,19 @@ type slot struct {
 }
 
 // saturatedDemand is the largest concurrency of a saturated complete period
-// in [from, to).
-func saturatedDemand(in Input, from, to, end time.Time, period time.Duration) float64 {
+// in [from, to). With before ≥ 0, a period that ended by changed is
+// saturated when its concurrency reached before (the PC of its time):
+// spillover and utilization may be derived from the allocation after the
+// change.
+func saturatedDemand(in Input, from, to, end time.Time, period time.Duration, changed time.Time, before float64) float64 {
 	to = earliest(to, end)
 	demand := 0.0
 	for _, pt := range in.Series.Points {
 		t := pt.Time.Truncate(period)
 		sat := pt.Spillover > 0 || (pt.HasUtilization && pt.Utilization >= saturatedUtilization)
+		if before >= 0 && !t.Add(period).After(changed) {
+			sat = pt.HasConcurrency && pt.Concurrency >= saturatedUtilization*before
+		}
 		if sat && pt.HasConcurrency && !t.Before(from) && t.Before(to) {
 			demand = math.Max(demand, pt.Concurrency)
 		}
