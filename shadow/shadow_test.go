@@ -1,0 +1,149 @@
+package shadow
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pcautoscaler/pcautoscaler/config"
+	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/sim"
+)
+
+const (
+	fn, qual = "checkout-api", "live"
+	fixedPC  = 60 // the other controller's value, never changed
+)
+
+// loads of the simulated day: a diurnal day (~10 concurrent at night,
+// ~200 at 13:00 UTC), and 2-minute bursts to ~150 every 45 minutes over
+// ~20 (where ours spills too, at each burst's onset).
+var loads = []struct {
+	name string
+	load sim.Load
+}{
+	{"diurnal", sim.Load{Qualifier: qual, Kind: "diurnal", DurationMS: 250, Rate: 2400, Peak: 48000,
+		PeakAt: "13:00", Timezone: "UTC", Width: sim.Duration{Duration: 3 * time.Hour}}},
+	{"bursts", sim.Load{Qualifier: qual, Kind: "bursts", DurationMS: 400, Rate: 3000, Peak: 22500,
+		Every: sim.Duration{Duration: 45 * time.Minute}, Width: sim.Duration{Duration: 2 * time.Minute},
+		Offset: sim.Duration{Duration: 10 * time.Minute}}},
+}
+
+var dayStart = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+
+// scenario: one alias with load whose PC the "other controller" holds at
+// fixedPC all day.
+func scenario(load sim.Load) *sim.Scenario {
+	sc := sim.DefaultScenario()
+	sc.Seed = 7
+	sc.Faults = nil
+	sc.Functions = []sim.FunctionSpec{{
+		Name: fn, MemoryMB: 1024, Versions: 1,
+		Aliases:     []sim.AliasSpec{{Name: qual, Version: "1"}},
+		Provisioned: map[string]int{qual: fixedPC},
+		Loads:       []sim.Load{load},
+	}}
+	return sc
+}
+
+func policy(t *testing.T) config.Policy {
+	t.Helper()
+	cfg, err := config.Parse([]byte("targets:\n  - {function: " + fn + ", qualifier: " + qual + ", min: 1, max: 400}\n"))
+	require.NoError(t, err)
+	return cfg.Targets[0].Policy
+}
+
+// day runs the real controller on the world for a simulated day, as the
+// daemon's Run loop does (NextWake, Wake) on the virtual clock.
+func day(t *testing.T, w *sim.World, clk *sim.VirtualClock, store controller.PCStore, ms controller.MetricSource) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := controller.New(controller.Options{
+		Targets: []controller.Target{{ID: controller.TargetID{Function: fn, Qualifier: qual}, Policy: policy(t)}},
+		Store:   store, Metrics: ms, Clock: clk, Workers: 1,
+	})
+	require.NoError(t, err)
+	end := dayStart.Add(24*time.Hour + 5*time.Minute)
+	for now := dayStart; now.Before(end); {
+		next := c.NextWake(now)
+		if !next.After(now) {
+			next = now.Add(time.Second)
+		}
+		now = next
+		clk.Set(now)
+		_ = c.Wake(ctx, now)
+	}
+	w.AdvanceTo(end)
+}
+
+// truth sums the simulator's own per-minute accounting over [from, to).
+func truth(w *sim.World, from, to time.Time) (pcSeconds, spill float64) {
+	for _, m := range w.Minutes(fn, qual) {
+		if !m.Start.Before(from) && m.Start.Before(to) {
+			pcSeconds += m.PCAllocated * 60
+			spill += float64(m.Spillover)
+		}
+	}
+	return pcSeconds, spill
+}
+
+func within(t *testing.T, what string, got, want, tol float64) {
+	t.Helper()
+	t.Logf("%-22s shadow %12.1f  simulator %12.1f  (%+.2f%%)", what, got, want, 100*(got-want)/math.Max(want, 1e-9))
+	require.InDelta(t, want, got, tol*want, what)
+}
+
+// TestShadowDay: shadow mode next to a fixed-PC other controller for a
+// simulated day. Theirs is checked against the world it ran in; ours
+// against a second world, same seed, where the controller wrote for real.
+func TestShadowDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two simulated days of the controller; skipped with -short")
+	}
+	for _, tc := range loads {
+		t.Run(tc.name, func(t *testing.T) {
+			id := controller.TargetID{Function: fn, Qualifier: qual}
+
+			// Shadow: nothing reaches the world; its PC stays fixedPC.
+			clkA := sim.NewVirtualClock(dayStart)
+			wA, err := sim.NewWorld(scenario(tc.load), clkA)
+			require.NoError(t, err)
+			realA, msA := wA.InProcess()
+			sh := New(realA, Options{Clock: clkA})
+			day(t, wA, clkA, sh, NewMetrics(msA, sh))
+			for _, wr := range wA.WriteLog() {
+				require.Failf(t, "shadow mode wrote to Lambda", "%+v", wr)
+			}
+			rep := sh.Report(dayStart)
+			require.Len(t, rep.Rows, 1)
+			row := rep.Rows[0]
+			require.Equal(t, id.String(), row.Target)
+			require.Equal(t, fixedPC, row.TheirsNow)
+			// The booked span: every minute from the first after the first read.
+			from := dayStart.Add(time.Minute)
+			to := from.Add(time.Duration(row.Minutes) * time.Minute)
+			require.GreaterOrEqual(t, row.Minutes, 24*60-5, "minutes booked")
+
+			// Normal: the same controller writes to a second world, same seed.
+			clkB := sim.NewVirtualClock(dayStart)
+			wB, err := sim.NewWorld(scenario(tc.load), clkB)
+			require.NoError(t, err)
+			realB, msB := wB.InProcess()
+			day(t, wB, clkB, realB, msB)
+
+			theirsPC, theirsSpill := truth(wA, from, to)
+			oursPC, oursSpill := truth(wB, from, to)
+			within(t, "theirs PC-hours", row.Theirs.PCSeconds/3600, theirsPC/3600, 0.05)
+			within(t, "theirs spillover", row.Theirs.Spillover, theirsSpill, 0.05)
+			within(t, "theirs spillover (CW)", row.TheirsMeasured, theirsSpill, 0.05)
+			within(t, "ours PC-hours", row.Ours.PCSeconds/3600, oursPC/3600, 0.05)
+			within(t, "ours spillover (est)", row.Ours.Spillover, oursSpill, 0.05)
+			// The comparison means something: the fixed PC spills at the peak and
+			// idles at night, ours follows the day.
+			require.Greater(t, row.Theirs.Spillover, row.Ours.Spillover)
+		})
+	}
+}
