@@ -233,9 +233,13 @@ func (g *Guard) Check(ctx context.Context) error {
 }
 
 // Run checks every Every of the clock until ctx ends (the first check is
-// the caller's, at start-up).
+// the caller's, at start-up), or at once when the endpoint does not serve
+// AAS.
 func (g *Guard) Run(ctx context.Context) {
-	if g.o.Off {
+	g.mu.Lock()
+	stop := g.o.Off || g.absent
+	g.mu.Unlock()
+	if stop {
 		return
 	}
 	for {
@@ -245,6 +249,12 @@ func (g *Guard) Run(ctx context.Context) {
 		case <-g.o.Clock.After(g.o.Every):
 		}
 		_ = g.Check(ctx) // logged by Check
+		g.mu.Lock()
+		absent := g.absent
+		g.mu.Unlock()
+		if absent { // nothing to check on this endpoint, ever
+			return
+		}
 	}
 }
 
