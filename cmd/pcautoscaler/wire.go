@@ -16,6 +16,7 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/discover"
 	"github.com/pcautoscaler/pcautoscaler/metrics"
+	"github.com/pcautoscaler/pcautoscaler/shadow"
 	"github.com/pcautoscaler/pcautoscaler/telemetry"
 )
 
@@ -38,6 +39,8 @@ type daemon struct {
 	// aas keeps aliases Application Auto Scaling scales out of ctrl's
 	// targets: every change of the managed set goes through it (aas.go).
 	aas *aas.Guard
+	// shadow is mode shadow's ledger (shadow.go); nil otherwise.
+	shadow *shadow.Store
 }
 
 type wireOptions struct {
@@ -166,10 +169,11 @@ func wire(o wireOptions) (*daemon, error) {
 	if len(initial) == 0 {
 		initial = []controller.Target{{ID: controller.TargetID{Function: "(none)", Qualifier: "(none)"}}}
 	}
+	store, msrc, sh := shadowWrap(cfg, lam, src, o.clock) // mode shadow writes nothing
 	ctrl, err = controller.New(controller.Options{
 		Targets:  initial,
-		Store:    lam,
-		Metrics:  src,
+		Store:    store,
+		Metrics:  msrc,
 		Clock:    o.clock,
 		Logger:   o.logger,
 		Recorder: rec,
@@ -193,7 +197,7 @@ func wire(o wireOptions) (*daemon, error) {
 	}
 	guard = newAASGuard(o, ctrl, m, targets)
 	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids,
-		serverClock: serverClock, syncer: syncer, aas: guard}, nil
+		serverClock: serverClock, syncer: syncer, aas: guard, shadow: sh}, nil
 }
 
 func idsOf(ts []controller.Target) []controller.TargetID {
