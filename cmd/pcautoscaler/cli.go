@@ -27,15 +27,16 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":         {"run the daemon", cmdRun},
-		"validate":    {"check a config file; list every problem", cmdValidate},
-		"plan":        {"one evaluation now: current → desired and why; writes nothing", cmdPlan},
-		"schedule":    {"preview each target's floors and ceilings, DST included", cmdSchedule},
-		"version":     {"print the version", cmdVersion},
-		"sim":         {"serve a simulated Lambda + CloudWatch any AWS client can use", cmdSim},
-		"demo":        {"the simulator and the daemon together, accelerated, with a summary", cmdDemo},
-		"backtest":    {"replay real traces: ours vs AAS vs static vs oracle", backtest.Command},
-		"healthcheck": {"probe /healthz (for container health checks)", cmdHealthcheck},
+		"run":           {"run the daemon", cmdRun},
+		"validate":      {"check a config file; list every problem", cmdValidate},
+		"plan":          {"one evaluation now: current → desired and why; writes nothing", cmdPlan},
+		"schedule":      {"preview each target's floors and ceilings, DST included", cmdSchedule},
+		"version":       {"print the version", cmdVersion},
+		"sim":           {"serve a simulated Lambda + CloudWatch any AWS client can use", cmdSim},
+		"demo":          {"the simulator and the daemon together, accelerated, with a summary", cmdDemo},
+		"backtest":      {"replay real traces: ours vs AAS vs static vs oracle", backtest.Command},
+		"healthcheck":   {"probe /healthz (for container health checks)", cmdHealthcheck},
+		"shadow-report": {"what a mode: shadow daemon would have set next to what was set (/shadow)", cmdShadowReport},
 	}
 }
 
