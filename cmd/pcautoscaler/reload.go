@@ -191,6 +191,9 @@ func applyRunFlags(cfg *config.Config, f runFlags) {
 	if f.dryRun {
 		cfg.DryRun = true
 	}
+	if f.shadow {
+		cfg.Mode = config.ModeShadow
+	}
 	if f.logLevel != "" {
 		cfg.Log.Level = f.logLevel
 	}

@@ -42,7 +42,7 @@ const (
 
 type runFlags struct {
 	config, configEnv, listen, logLevel, logFormat, simClock string
-	dryRun                                                   bool
+	dryRun, shadow                                           bool
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -51,6 +51,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.config, "config", "", "config `file` (YAML)")
 	fs.StringVar(&f.configEnv, "config-env", "", "read the config YAML from this environment `variable` instead of a file")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "decide and log, but never write to Lambda (overrides dry_run in the config)")
+	fs.BoolVar(&f.shadow, "shadow", false, "mode shadow: decide for every target, write nothing, record what the current controller set next to it (/shadow; overrides mode)")
 	fs.StringVar(&f.listen, "listen", "", "`address` for /metrics, /healthz, /readyz (overrides listen in the config)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug | info | warn | error (overrides log.level)")
 	fs.StringVar(&f.logFormat, "log-format", "", "log `format`: json | text (overrides log.format)")
@@ -73,6 +74,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.dryRun {
 		cfg.DryRun = true
+	}
+	if f.shadow {
+		cfg.Mode = config.ModeShadow
 	}
 	level, format := cfg.Log.Level, cfg.Log.Format
 	if f.logLevel != "" {
@@ -138,6 +142,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	srv := fl.telemetryServer(cfg.Listen, logger)
+	srv.Handler = mountShadow(fl, srv.Handler, clock.Now) // /shadow in mode shadow
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("telemetry server stopped", keyError, err)
