@@ -101,6 +101,8 @@ func (h history) prune(cut time.Time) history {
 
 // Side is one controller's account over a span.
 type Side struct {
+	// PCSeconds: allocated PC integrated over time (ours: the virtual
+	// allocation; theirs: each real read held until the next).
 	PCSeconds float64 `json:"pc_seconds"`
 	// Spillover of theirs is Lambda's own count
 	// (ProvisionedConcurrencySpilloverInvocations) when the metrics read
@@ -163,6 +165,7 @@ type target struct {
 	theirs   controller.PCConfig
 	started  time.Time // first real read: minutes from then on are accounted
 	last     time.Time // start of the last minute accounted
+	pcTo     time.Time // PC-seconds are booked up to here
 	memoryMB int
 	hours    map[time.Time]*Bucket
 }
@@ -203,6 +206,7 @@ func (s *Store) GetPC(ctx context.Context, id controller.TargetID) (controller.P
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.get(id)
+	s.bookPC(t, now) // up to this read, at what was in force before it
 	t.theirs = real
 	t.theirsH = t.theirsH.set(now, real.Allocated).prune(now.Add(-historyKeep))
 	if t.started.IsZero() {
@@ -358,8 +362,6 @@ func (s *Store) account(id controller.TargetID, se controller.Series) controller
 				b.HasMeasured = true
 			}
 			b.Peak = math.Max(b.Peak, p.Concurrency)
-			b.Ours.PCSeconds += ours * 60
-			b.Theirs.PCSeconds += theirs * 60
 			b.Ours.Spillover += estimate(p, effective(p, theirs), ours)
 			if p.HasInvocations { // Lambda's own count, exact
 				b.Theirs.Spillover += p.Spillover
@@ -384,6 +386,36 @@ func (s *Store) account(id controller.TargetID, se controller.Series) controller
 		out.Points[i] = q
 	}
 	return out
+}
+
+// bookPC adds both sides' PC-seconds from pcTo to now, hour by hour: by
+// time, not by datapoints, since a minute without invocations has no
+// datapoint and still holds (and costs) its PC. Caller holds mu.
+func (s *Store) bookPC(t *target, now time.Time) {
+	if t.started.IsZero() {
+		return
+	}
+	from := t.pcTo
+	if from.IsZero() {
+		from = t.started
+	}
+	for from.Before(now) {
+		h := from.Truncate(time.Hour)
+		to := h.Add(time.Hour)
+		if to.After(now) {
+			to = now
+		}
+		b := t.hours[h]
+		if b == nil {
+			b = &Bucket{Start: h}
+			t.hours[h] = b
+		}
+		secs := to.Sub(from).Seconds()
+		b.Ours.PCSeconds += t.oursH.mean(from, to) * secs
+		b.Theirs.PCSeconds += t.theirsH.mean(from, to) * secs
+		from = to
+	}
+	t.pcTo = now
 }
 
 // Metrics wraps the real metric source: every series is booked and
@@ -415,6 +447,10 @@ type Row struct {
 	Bucket
 	OursNow   int `json:"ours_requested_now"`
 	TheirsNow int `json:"theirs_requested_now"`
+	// PCFrom, PCTo: the span PC-seconds are booked over (by time, from the
+	// first read to the last), within the report's hours.
+	PCFrom time.Time `json:"pc_from"`
+	PCTo   time.Time `json:"pc_to"`
 }
 
 // Report is the answer of /shadow.
@@ -437,7 +473,11 @@ func (s *Store) Report(since time.Time) Report {
 		if t.started.IsZero() {
 			continue
 		}
-		r := Row{Target: id.String(), MemoryMB: t.memoryMB, OursNow: t.ours.Requested, TheirsNow: t.theirs.Requested}
+		r := Row{Target: id.String(), MemoryMB: t.memoryMB, OursNow: t.ours.Requested, TheirsNow: t.theirs.Requested,
+			PCFrom: t.started, PCTo: t.pcTo}
+		if r.PCFrom.Before(rep.Since) {
+			r.PCFrom = rep.Since
+		}
 		for h, b := range t.hours {
 			if !h.Before(rep.Since) {
 				r.Bucket.add(*b)

@@ -134,8 +134,12 @@ func TestShadowDay(t *testing.T) {
 			realB, msB := wB.InProcess()
 			day(t, wB, clkB, realB, msB)
 
-			theirsPC, theirsSpill := truth(wA, from, to)
-			oursPC, oursSpill := truth(wB, from, to)
+			_, theirsSpill := truth(wA, from, to)
+			_, oursSpill := truth(wB, from, to)
+			// PC is booked by time, from the first read to the last.
+			pcFrom, pcTo := row.PCFrom.Truncate(time.Minute).Add(time.Minute), row.PCTo.Truncate(time.Minute)
+			theirsPC, _ := truth(wA, pcFrom, pcTo)
+			oursPC, _ := truth(wB, pcFrom, pcTo)
 			within(t, "theirs PC-hours", row.Theirs.PCSeconds/3600, theirsPC/3600, 0.05)
 			within(t, "theirs spillover", row.Theirs.Spillover, theirsSpill, 0.05)
 			within(t, "theirs spillover (CW)", row.TheirsMeasured, theirsSpill, 0.05)
