@@ -87,7 +87,7 @@ func TestPutPCLifecycle(t *testing.T) {
 	got, err := e.store.PutPC(ctx, id, 40)
 	require.NoError(t, err)
 	_, known = e.store.Allocated(id)
-	require.False(t, known, "an allocating config describes no past minute: measured metrics until it settles")
+	require.False(t, known, "no settled allocation read yet: still unknown")
 	require.Equal(t, 40, got.Requested)
 	require.Equal(t, controller.StatusInProgress, got.Status)
 	require.Equal(t, simStart, got.LastModified)
@@ -103,8 +103,22 @@ func TestPutPCLifecycle(t *testing.T) {
 	require.Equal(t, controller.PCConfig{Exists: true, Requested: 40, Allocated: 40, Available: 40,
 		Status: controller.StatusReady, LastModified: simStart}, got)
 	alloc, known := e.store.Allocated(id)
-	require.True(t, known, "settled: derived utilization again")
+	require.True(t, known, "settled")
 	require.Equal(t, 40, alloc)
+
+	// While the next change allocates, the settled 40 is what served the
+	// minutes the controller counts.
+	got, err = e.store.PutPC(ctx, id, 60)
+	require.NoError(t, err)
+	require.Equal(t, controller.StatusInProgress, got.Status)
+	alloc, known = e.store.Allocated(id)
+	require.True(t, known)
+	require.Equal(t, 40, alloc)
+	e.clock.Advance(5 * time.Minute)
+	_, err = e.store.GetPC(ctx, id)
+	require.NoError(t, err)
+	alloc, _ = e.store.Allocated(id)
+	require.Equal(t, 60, alloc)
 
 	require.NoError(t, e.store.DeletePC(ctx, id))
 	alloc, _ = e.store.Allocated(id)

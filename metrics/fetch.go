@@ -19,14 +19,44 @@ import (
 type kind struct {
 	tag    byte // query ID suffix
 	metric string
-	stat   string // "" = the target's configured statistic
+	stat   string  // "" = the target's configured statistic
+	name   *string // &metric, shared by every query of the kind
+}
+
+func newKind(tag byte, metric, stat string) kind {
+	return kind{tag: tag, metric: metric, stat: stat, name: aws.String(metric)}
 }
 
 var fullKinds = []kind{
-	{'u', "ProvisionedConcurrencyUtilization", ""},
-	{'s', "ProvisionedConcurrencySpilloverInvocations", "Sum"},
-	{'c', "ConcurrentExecutions", "Maximum"},
-	{'i', "Invocations", "Sum"},
+	newKind('u', "ProvisionedConcurrencyUtilization", ""),
+	newKind('s', "ProvisionedConcurrencySpilloverInvocations", "Sum"),
+	newKind('c', "ConcurrentExecutions", "Maximum"),
+	newKind('i', "Invocations", "Sum"),
+}
+
+// Members every query has alike, one pointer each.
+var (
+	namespacePtr    = aws.String(namespace)
+	periodPtr       = aws.Int32(period)
+	returnData      = aws.Bool(true)
+	dimFunctionName = aws.String("FunctionName")
+	dimResource     = aws.String("Resource")
+	statPtrs        = map[string]*string{}
+)
+
+func init() {
+	for _, st := range []string{"Maximum", "Average", "Minimum", "Sum", "SampleCount"} {
+		statPtrs[st] = aws.String(st)
+	}
+}
+
+// statPtr is a shared pointer to a known statistic, a new one otherwise
+// (a percentile such as p99).
+func statPtr(stat string) *string {
+	if p := statPtrs[stat]; p != nil {
+		return p
+	}
+	return aws.String(stat)
 }
 
 var (
@@ -51,6 +81,9 @@ func (s *Source) plan(q controller.MetricQuery) plan {
 		if a, ok := s.alloc(q.ID); ok && a >= 0 {
 			return plan{q: q, kinds: derivedKinds, derived: true, alloc: a}
 		}
+		// Allocation unknown (not read from Lambda yet): concurrency alone
+		// ranks its urgency until it is read, at one metric, not four.
+		return plan{q: q, kinds: derivedKinds}
 	}
 	return plan{q: q, kinds: s.kinds}
 }
@@ -124,22 +157,19 @@ func (s *Source) Fetch(ctx context.Context, queries []controller.MetricQuery, st
 // Series is controller.Series (an alias keeps signatures short).
 type Series = controller.Series
 
-// result accumulates one query's answer over pages.
-type result struct {
-	values map[int64]float64 // minute (unix seconds) → value
-	status types.StatusCode
-	seen   bool
-}
-
 func (s *Source) fetchBatch(ctx context.Context, batch []plan, start, end time.Time) (map[controller.TargetID]Series, error) {
-	mdq := make([]types.MetricDataQuery, 0, s.maxQ)
-	results := make(map[string]*result, s.maxQ)
+	results := newResults(batch, start, end)
+	mdq := make([]types.MetricDataQuery, 0, len(results.row))
+	// One MetricStat and Metric per query, in two slices; the constant
+	// members share one pointer each (the SDK only reads them).
+	stats := make([]types.MetricStat, 0, len(results.row))
+	metrics := make([]types.Metric, 0, len(results.row))
 	for j, p := range batch {
 		q := p.q
 		fn := awsapi.FunctionName(q.ID.Function)
 		dims := []types.Dimension{
-			{Name: aws.String("FunctionName"), Value: aws.String(fn)},
-			{Name: aws.String("Resource"), Value: aws.String(fn + ":" + q.ID.Qualifier)},
+			{Name: dimFunctionName, Value: aws.String(fn)},
+			{Name: dimResource, Value: aws.String(fn + ":" + q.ID.Qualifier)},
 		}
 		for _, k := range p.kinds {
 			stat := k.stat
@@ -149,16 +179,12 @@ func (s *Source) fetchBatch(ctx context.Context, batch []plan, start, end time.T
 					stat = "Maximum"
 				}
 			}
-			id := queryID(j, k.tag)
-			results[id] = &result{values: map[int64]float64{}}
+			metrics = append(metrics, types.Metric{Namespace: namespacePtr, MetricName: k.name, Dimensions: dims})
+			stats = append(stats, types.MetricStat{Metric: &metrics[len(metrics)-1], Period: periodPtr, Stat: statPtr(stat)})
 			mdq = append(mdq, types.MetricDataQuery{
-				Id: aws.String(id),
-				MetricStat: &types.MetricStat{
-					Metric: &types.Metric{Namespace: aws.String(namespace), MetricName: aws.String(k.metric), Dimensions: dims},
-					Period: aws.Int32(period),
-					Stat:   aws.String(stat),
-				},
-				ReturnData: aws.Bool(true),
+				Id:         aws.String(queryID(j, k.tag)),
+				MetricStat: &stats[len(stats)-1],
+				ReturnData: returnData,
 			})
 		}
 	}
@@ -185,7 +211,7 @@ func (s *Source) fetchBatch(ctx context.Context, batch []plan, start, end time.T
 			callErr = err
 			break
 		}
-		merge(results, resp.MetricDataResults, start, end)
+		results.merge(resp.MetricDataResults)
 		next := aws.ToString(resp.NextToken)
 		// A token that repeats would loop forever; 1000 pages of 100,800
 		// datapoints is far beyond any lookback the controller asks for.
@@ -204,7 +230,7 @@ func (s *Source) fetchBatch(ctx context.Context, batch []plan, start, end time.T
 			out[p.q.ID] = Series{}
 			continue
 		}
-		se := build(j, p.kinds, results)
+		se := results.build(j)
 		if p.derived {
 			derive(se.Points, p.alloc)
 		}

@@ -1,9 +1,9 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,52 +12,167 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
+// results accumulates one batch's answers over pages, indexed by query
+// position and minute offset from the window's start: no map per query and
+// no sort, since building walks the minutes in order (every tick reads the
+// whole lookback of every target, 10,000 × 185 minutes). A query's row is
+// taken from vals when its first value arrives, so queries without data
+// (idle targets) cost nothing; NaN marks a minute without a datapoint
+// (merge drops NaN values, as CloudWatch never means one).
+type results struct {
+	start   int64 // the window's first minute, Unix seconds
+	minutes int
+	first   []int    // plan j → position of its first query
+	kinds   [][]kind // plan j → its queries' kinds, in position order
+	row     []int32  // query → offset of its row in vals; -1 none yet
+	vals    []float64
+	nanRow  []float64 // minutes NaNs, a new row's start
+	status  []types.StatusCode
+	seen    []bool
+}
+
+// newResults sizes the accumulators for batch over [start, end).
+func newResults(batch []plan, start, end time.Time) *results {
+	r := &results{start: start.Unix(), minutes: int(end.Sub(start) / time.Minute),
+		first: make([]int, len(batch)), kinds: make([][]kind, len(batch))}
+	n := 0
+	for j, p := range batch {
+		r.first[j], r.kinds[j] = n, p.kinds
+		n += len(p.kinds)
+	}
+	r.row = make([]int32, n)
+	for i := range r.row {
+		r.row[i] = -1
+	}
+	r.status = make([]types.StatusCode, n)
+	r.seen = make([]bool, n)
+	r.nanRow = make([]float64, r.minutes)
+	for i := range r.nanRow {
+		r.nanRow[i] = math.NaN()
+	}
+	return r
+}
+
+// position is the query an ID names ("t<j><tag>", see queryID); -1 for an
+// ID this batch did not ask.
+func (r *results) position(id string) int {
+	if len(id) < 3 || id[0] != 't' || (id[1] == '0' && len(id) > 3) {
+		return -1
+	}
+	j := 0
+	for _, c := range []byte(id[1 : len(id)-1]) {
+		if c < '0' || c > '9' || j > len(r.kinds) {
+			return -1
+		}
+		j = j*10 + int(c-'0')
+	}
+	if j >= len(r.kinds) {
+		return -1
+	}
+	for k, kd := range r.kinds[j] {
+		if kd.tag == id[len(id)-1] {
+			return r.first[j] + k
+		}
+	}
+	return -1
+}
+
+// set records query q's value for minute offset m (later pages win, as
+// CloudWatch's last word on a minute is its answer).
+func (r *results) set(q, m int, v float64) {
+	if r.row[q] < 0 {
+		off := len(r.vals)
+		if off+r.minutes > math.MaxInt32 {
+			return // beyond any window the controller reads
+		}
+		r.row[q] = int32(off)
+		r.vals = append(r.vals, r.nanRow...)
+	}
+	r.vals[int(r.row[q])+m] = v
+}
+
 // merge adds one page's results to their accumulators. The status that
 // counts is the one from the last page naming the query: CloudWatch marks a
 // result PartialData on a page that a NextToken continues.
-func merge(results map[string]*result, page []types.MetricDataResult, start, end time.Time) {
-	for _, r := range page {
-		acc := results[aws.ToString(r.Id)]
-		if acc == nil {
+func (r *results) merge(page []types.MetricDataResult) {
+	// Room for the rows this page starts, at once: one allocation a page
+	// instead of a growing copy per row.
+	rows := 0
+	for _, res := range page {
+		if q := r.position(aws.ToString(res.Id)); q >= 0 && r.row[q] < 0 && len(res.Timestamps) > 0 {
+			rows++
+		}
+	}
+	r.vals = slices.Grow(r.vals, rows*r.minutes)
+	for _, res := range page {
+		q := r.position(aws.ToString(res.Id))
+		if q < 0 {
 			continue
 		}
-		acc.seen, acc.status = true, r.StatusCode
-		for i, ts := range r.Timestamps {
-			if i >= len(r.Values) {
+		r.seen[q], r.status[q] = true, res.StatusCode
+		for i, ts := range res.Timestamps {
+			if i >= len(res.Values) {
 				break
 			}
-			v := r.Values[i]
-			m := ts.UTC().Truncate(time.Minute)
-			if math.IsNaN(v) || math.IsInf(v, 0) || m.Before(start) || !m.Before(end) {
+			v := res.Values[i]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
 			}
-			acc.values[m.Unix()] = v
+			sec := ts.Unix()
+			sec -= ((sec % 60) + 60) % 60 // the minute's start, also before 1970
+			if sec < r.start {
+				continue
+			}
+			if m := (sec - r.start) / 60; m < int64(r.minutes) {
+				r.set(q, int(m), v)
+			}
 		}
 	}
 }
 
-func queryID(j int, tag byte) string { return fmt.Sprintf("t%d%c", j, tag) }
+// queryID names target j's query of kind tag: "t<j><tag>".
+func queryID(j int, tag byte) string {
+	var b [24]byte
+	out := append(strconv.AppendInt(append(b[:0], 't'), int64(j), 10), tag)
+	return string(out)
+}
 
-// build turns target j's results into its Series.
-func build(j int, kinds []kind, results map[string]*result) Series {
+// build turns plan j's results into its Series, points oldest first.
+func (r *results) build(j int) Series {
 	complete := true
-	minutes := map[int64]*controller.Datapoint{}
-	point := func(m int64) *controller.Datapoint {
-		p := minutes[m]
-		if p == nil {
-			p = &controller.Datapoint{Time: time.Unix(m, 0).UTC()}
-			minutes[m] = p
-		}
-		return p
-	}
-	for _, k := range kinds {
-		r := results[queryID(j, k.tag)]
-		if !r.seen || r.status != types.StatusCodeComplete {
+	first, kinds := r.first[j], r.kinds[j]
+	rows := make([][]float64, 0, 4)
+	tags := make([]byte, 0, 4)
+	for k, kd := range kinds {
+		q := first + k
+		if !r.seen[q] || r.status[q] != types.StatusCodeComplete {
 			complete = false
 		}
-		for m, v := range r.values {
-			p := point(m)
-			switch k.tag {
+		if off := r.row[q]; off >= 0 {
+			rows = append(rows, r.vals[off:int(off)+r.minutes])
+			tags = append(tags, kd.tag)
+		}
+	}
+	count := 0
+	for m := range r.minutes {
+		for _, row := range rows {
+			if !math.IsNaN(row[m]) {
+				count++
+				break
+			}
+		}
+	}
+	pts := make([]controller.Datapoint, 0, count)
+	for m := range r.minutes {
+		var p controller.Datapoint
+		found := false
+		for i, row := range rows {
+			v := row[m]
+			if math.IsNaN(v) {
+				continue
+			}
+			found = true
+			switch tags[i] {
 			case 'u':
 				p.Utilization, p.HasUtilization = v, true
 			case 's':
@@ -68,12 +183,11 @@ func build(j int, kinds []kind, results map[string]*result) Series {
 				p.Invocations, p.HasInvocations = v, true
 			}
 		}
+		if found {
+			p.Time = time.Unix(r.start+int64(m)*60, 0).UTC()
+			pts = append(pts, p)
+		}
 	}
-	pts := make([]controller.Datapoint, 0, len(minutes))
-	for _, p := range minutes {
-		pts = append(pts, *p)
-	}
-	slices.SortFunc(pts, func(a, b controller.Datapoint) int { return a.Time.Compare(b.Time) })
 	return Series{Points: pts, Complete: complete}
 }
 

@@ -358,7 +358,12 @@ func TestFetchDerivedUtilization(t *testing.T) {
 	sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: "bare", Versions: 1,
 		Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}},
 		Loads:   []sim.Load{{Qualifier: "live", Kind: sim.LoadConstant, Rate: 120, DurationMS: 1000}}})
+	// "fresh" has PC and traffic and is never read from Lambda.
+	sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: "fresh", Versions: 1,
+		Aliases: []sim.AliasSpec{{Name: "live", Version: "1"}}, Provisioned: map[string]int{"live": 5},
+		Loads: []sim.Load{{Qualifier: "live", Kind: sim.LoadConstant, Rate: 600, DurationMS: 500}}})
 	bareLive := controller.TargetID{Function: "bare", Qualifier: "live"}
+	freshLive := controller.TargetID{Function: "fresh", Qualifier: "live"}
 	e := newSimEnv(t, sc)
 	e.clock.Advance(30 * time.Minute)
 	start, end := simStart.Add(2*time.Minute), simStart.Add(25*time.Minute)
@@ -371,7 +376,7 @@ func TestFetchDerivedUtilization(t *testing.T) {
 	}
 	all := []controller.MetricQuery{
 		{ID: apiLive, Statistic: "Maximum"}, {ID: bareLive, Statistic: "Maximum"},
-		{ID: idleLive, Statistic: "Maximum"}, // never read from Lambda: full metrics
+		{ID: freshLive, Statistic: "Maximum"}, // never read from Lambda: concurrency alone
 	}
 	full, err := e.source(t, ProtocolCBOR, nil).Fetch(ctx, all, start, end)
 	require.NoError(t, err)
@@ -379,7 +384,7 @@ func TestFetchDerivedUtilization(t *testing.T) {
 	obs := &countingObserver{}
 	got, err := e.source(t, ProtocolCBOR, obs, WithDerivedUtilization(store.Allocated)).Fetch(ctx, all, start, end)
 	require.NoError(t, err)
-	require.Equal(t, 1+1+4, obs.metrics())
+	require.Equal(t, 1+1+1, obs.metrics())
 
 	t.Run("with PC: utilization as Lambda reports it", func(t *testing.T) {
 		f, d := full[apiLive], got[apiLive]
@@ -411,8 +416,30 @@ func TestFetchDerivedUtilization(t *testing.T) {
 			require.Positive(t, p.Spillover)
 		}
 	})
-	t.Run("allocation unknown: full metrics", func(t *testing.T) {
-		require.Equal(t, full[idleLive], got[idleLive])
+	t.Run("allocation unknown: concurrency alone", func(t *testing.T) {
+		f, d := full[freshLive], got[freshLive]
+		require.True(t, d.Complete)
+		require.NotEmpty(t, d.Points)
+		require.Len(t, d.Points, len(f.Points))
+		for i, p := range d.Points {
+			require.Equal(t, controller.Datapoint{Time: f.Points[i].Time, Concurrency: f.Points[i].Concurrency, HasConcurrency: true}, p)
+		}
+	})
+	t.Run("allocating: derived from the last settled allocation", func(t *testing.T) {
+		_, err := store.PutPC(ctx, apiLive, 20)
+		require.NoError(t, err)
+		pc, err := store.GetPC(ctx, apiLive)
+		require.NoError(t, err)
+		require.Equal(t, controller.StatusInProgress, pc.Status)
+		a, ok := store.Allocated(apiLive)
+		require.True(t, ok)
+		require.Equal(t, 5, a, "the allocation that served the minutes read")
+		obs := &countingObserver{}
+		d, err := e.source(t, ProtocolCBOR, obs, WithDerivedUtilization(store.Allocated)).
+			Fetch(ctx, []controller.MetricQuery{{ID: apiLive, Statistic: "Maximum"}}, start, end)
+		require.NoError(t, err)
+		require.Equal(t, 1, obs.metrics())
+		require.Equal(t, got[apiLive], d[apiLive])
 	})
 	t.Run("Average statistic is never derived", func(t *testing.T) {
 		obs := &countingObserver{}
@@ -425,8 +452,9 @@ func TestFetchDerivedUtilization(t *testing.T) {
 
 func TestBatchPacking(t *testing.T) {
 	ctx := context.Background()
-	// 400 derived targets (1 query) and 100 full ones (4): 800 queries,
-	// packed into two calls without splitting a target.
+	// 400 derived targets (1 query) and 100 Average ones (4, never
+	// derived): 800 queries, packed into two calls without splitting a
+	// target.
 	sc := &sim.Scenario{Seed: 1}
 	known := map[controller.TargetID]bool{}
 	var queries []controller.MetricQuery
@@ -435,7 +463,11 @@ func TestBatchPacking(t *testing.T) {
 		sc.Functions = append(sc.Functions, sim.FunctionSpec{Name: name, Versions: 1})
 		id := controller.TargetID{Function: name, Qualifier: "1"}
 		known[id] = i%5 != 0
-		queries = append(queries, controller.MetricQuery{ID: id, Statistic: "Maximum"})
+		stat := "Maximum"
+		if !known[id] {
+			stat = "Average"
+		}
+		queries = append(queries, controller.MetricQuery{ID: id, Statistic: stat})
 	}
 	e := newSimEnv(t, sc)
 	obs := &countingObserver{}

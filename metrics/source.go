@@ -104,14 +104,19 @@ type AllocatedFunc func(id controller.TargetID) (allocated int, ok bool)
 // bound of the spilled invocations (that many ran on standard concurrency
 // at the peak), enough for the controller's spillover fast path, which only
 // asks whether it is positive. Invocations are not read (HasInvocations
-// false; idle detection uses concurrency). Periods before the allocation
-// last changed get a wrong denominator, but the controller ignores periods
-// before the config settled.
+// false; idle detection uses concurrency). While a config is allocating,
+// allocated is the last settled allocation (awsapi.Lambda.Allocated): it
+// served the minutes before the change, and the controller ignores the
+// minutes after it until the config settles (an increase in progress then
+// looks saturated from the old PC on: demand is read from concurrency, on
+// the side of more PC). Periods before an earlier change get a wrong
+// denominator, but the controller ignores periods before the config settled.
 //
-// Applies to targets with the Maximum statistic whose allocation is known;
-// others (Average, or not read from Lambda yet) get the full four metrics
-// (two with WithCompact). 10,000 targets: 20 GetMetricData calls a tick
-// instead of 80, and a quarter of the CloudWatch cost.
+// Applies to targets with the Maximum statistic. A target whose allocation
+// is not known yet (not read from Lambda) gets ConcurrentExecutions alone,
+// which ranks its urgency until it is read; Average targets get the full
+// four metrics (two with WithCompact). 10,000 targets: 20 GetMetricData
+// calls a tick instead of 80, and a quarter of the CloudWatch cost.
 func WithDerivedUtilization(allocated AllocatedFunc) Option {
 	return func(p *options) { p.alloc = allocated }
 }

@@ -62,16 +62,34 @@ func TestMergeAndBuild(t *testing.T) {
 				{Time: t0.Add(time.Minute), HasInvocations: true},
 				{Time: t0.Add(2 * time.Minute), Utilization: 0.9, HasUtilization: true},
 			}}},
+		{name: "pages out of order: minutes sorted, a later value wins",
+			pages: [][]types.MetricDataResult{
+				{res("t0c", types.StatusCodePartialData, []time.Time{t0.Add(3 * time.Minute), t0.Add(4 * time.Minute)}, []float64{5, 6})},
+				{res("t0c", types.StatusCodeComplete, []time.Time{t0, t0.Add(3 * time.Minute)}, []float64{1, 7})},
+				{res("t0u", types.StatusCodeComplete, nil, nil), res("t0s", types.StatusCodeComplete, nil, nil), res("t0i", types.StatusCodeComplete, nil, nil)},
+			},
+			want: controller.Series{Complete: true, Points: []controller.Datapoint{
+				{Time: t0, Concurrency: 1, HasConcurrency: true},
+				{Time: t0.Add(3 * time.Minute), Concurrency: 7, HasConcurrency: true},
+				{Time: t0.Add(4 * time.Minute), Concurrency: 6, HasConcurrency: true},
+			}}},
+		{name: "IDs this batch did not ask are ignored",
+			pages: [][]types.MetricDataResult{append(all(types.StatusCodeComplete),
+				res("t00c", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{9}),
+				res("t+0c", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{9}),
+				res("t1c", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{9}),
+				res("t0x", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{9}),
+				res("t0", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{9}),
+				res("t99999999999999999999999c", types.StatusCodeComplete, []time.Time{t0.Add(time.Minute)}, []float64{9}),
+			)},
+			want: controller.Series{Points: []controller.Datapoint{point}, Complete: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			results := map[string]*result{}
-			for _, k := range fullKinds {
-				results[queryID(0, k.tag)] = &result{values: map[int64]float64{}}
-			}
+			results := newResults([]plan{{kinds: fullKinds}}, start, end)
 			for _, p := range tc.pages {
-				merge(results, p, start, end)
+				results.merge(p)
 			}
-			got := build(0, fullKinds, results)
+			got := results.build(0)
 			if len(tc.want.Points) == 0 {
 				tc.want.Points = []controller.Datapoint{}
 			}
@@ -84,15 +102,17 @@ func FuzzMerge(f *testing.F) {
 	f.Add(int64(0), 0.5, "Complete", "t0u")
 	f.Add(int64(-1<<62), math.Inf(-1), "PartialData", "t0c")
 	f.Add(int64(1<<62), math.NaN(), "", "zz")
+	f.Add(int64(1767261600), 1.0, "Complete", "t1c")
+	f.Add(int64(1767261600), 1.0, "Complete", "t01c")
+	f.Add(int64(1767261600), 1.0, "Complete", "t+0u")
+	f.Add(int64(1767261660), 2.0, "Complete", "t99999999999999999999c")
 	f.Fuzz(func(t *testing.T, sec int64, v float64, status, id string) {
 		t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-		results := map[string]*result{}
-		for _, k := range fullKinds {
-			results[queryID(0, k.tag)] = &result{values: map[int64]float64{}}
-		}
-		merge(results, []types.MetricDataResult{{Id: aws.String(id), StatusCode: types.StatusCode(status),
-			Timestamps: []time.Time{time.Unix(sec, 0)}, Values: []float64{v}}}, t0, t0.Add(time.Hour))
-		s := build(0, fullKinds, results)
+		results := newResults([]plan{{kinds: fullKinds}, {kinds: derivedKinds}}, t0, t0.Add(time.Hour))
+		results.merge([]types.MetricDataResult{{Id: aws.String(id), StatusCode: types.StatusCode(status),
+			Timestamps: []time.Time{time.Unix(sec, 0)}, Values: []float64{v}}})
+		s := results.build(0)
+		_ = results.build(1)
 		derive(s.Points, int(sec%100))
 		for _, p := range s.Points {
 			if p.Time.Before(t0) || !p.Time.Before(t0.Add(time.Hour)) || math.IsNaN(p.Utilization) {
