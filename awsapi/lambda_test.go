@@ -181,7 +181,7 @@ func TestLimits(t *testing.T) {
 			want: controller.Limits{Known: true, OtherPC: 55, AccountUnreserved: 850, MemoryMB: 128}},
 		{name: "weighted alias: the limits, its version and weights with the error", id: controller.TargetID{Function: "search", Qualifier: "canary"},
 			want: controller.Limits{Known: true, AccountUnreserved: 850, MemoryMB: 512, AliasVersion: "2", Weights: map[string]float64{"1": 0.1}},
-			err: ErrWeightedAlias},
+			err:  ErrWeightedAlias},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := e.store.Limits(ctx, tc.id)
