@@ -128,7 +128,8 @@ func TestNames(t *testing.T) {
 		{name: "partial ARN", in: "123456789012:function:checkout", function: "checkout"},
 		{name: "full ARN", in: "arn:aws:lambda:us-east-1:123456789012:function:checkout", function: "checkout"},
 		{name: "qualified ARN", in: "arn:aws:lambda:us-east-1:123456789012:function:checkout:live", function: "checkout", qualifier: "live"},
-		{name: "trailing function", in: "x:function", function: "x:function"},
+		{name: "name:qualifier", in: "x:function", function: "x", qualifier: "function"},
+		{name: "not a reference", in: "a b:c", function: "a b:c"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.function, FunctionName(tc.in))

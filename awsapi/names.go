@@ -1,8 +1,9 @@
 package awsapi
 
 import (
-	"strings"
 	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // lastModifiedLayouts: Lambda writes "2019-11-21T19:32:12+0000"; emulators
@@ -25,15 +26,9 @@ func parseLastModified(s string) time.Time {
 	return time.Time{}
 }
 
-// qualifierOf returns the qualifier of a qualified function ARN
+// qualifierOf returns the qualifier a function reference carries
 // (arn:aws:lambda:region:account:function:name:qualifier), "" otherwise.
-func qualifierOf(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) == 8 && parts[5] == "function" {
-		return parts[7]
-	}
-	return ""
-}
+func qualifierOf(arn string) string { return awsname.QualifierOf(arn) }
 
 // isVersion reports whether a qualifier is a published version number, which
 // has no routing config (GetAlias would 404).
@@ -52,12 +47,4 @@ func isVersion(q string) bool {
 // FunctionName returns the bare function name of a name, partial ARN
 // (123456789012:function:name) or full ARN, as CloudWatch's FunctionName
 // dimension needs it.
-func FunctionName(function string) string {
-	parts := strings.Split(function, ":")
-	for i := 0; i+1 < len(parts); i++ {
-		if parts[i] == "function" {
-			return parts[i+1]
-		}
-	}
-	return function
-}
+func FunctionName(function string) string { return awsname.FunctionName(function) }

@@ -3,6 +3,8 @@ package config
 import (
 	"regexp"
 	"strconv"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // Account is one account and Region the daemon manages from the same
@@ -72,7 +74,7 @@ func (v *validator) accounts(c *Config) {
 		case a.ExternalID != "" && (!externalIDRE.MatchString(a.ExternalID) || len(a.ExternalID) < 2 || len(a.ExternalID) > 1224):
 			v.add(at("external_id"), "is not an external ID (2 to 1224 of letters, digits and + = , . @ : / - _)")
 		}
-		if a.Region != "" && !regionRE.MatchString(a.Region) {
+		if a.Region != "" && !awsname.ValidRegion(a.Region) {
 			v.add(at("region"), "%q is not an AWS region name (e.g. eu-west-1)", a.Region)
 		}
 		if a.Endpoint != "" && !validEndpoint(a.Endpoint) {

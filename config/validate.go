@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // Problem is one thing wrong with a config, at a YAML path such as
@@ -79,8 +81,6 @@ const (
 )
 
 var (
-	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	functionRE  = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,256}$`)
 	qualifierRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	// tagNameRE: what a schedule name may be to be written in a tag value
 	// (AWS's tag characters, without the space that separates names).
@@ -133,7 +133,7 @@ func (v *validator) targets(path string, ts []Target, defaults *Policy) {
 }
 
 func (v *validator) top(c *Config) {
-	if c.Region != "" && !regionRE.MatchString(c.Region) {
+	if c.Region != "" && !awsname.ValidRegion(c.Region) {
 		v.add("region", "%q is not an AWS region name (e.g. us-east-1; leave it out to use the SDK's default chain)", c.Region)
 	}
 	if c.Interval.Duration < MinInterval {
@@ -295,7 +295,7 @@ func (v *validator) target(path string, t Target, defaults *Policy) {
 	switch {
 	case t.Function == "":
 		v.add(path+".function", "is required (a function name, partial ARN or full ARN)")
-	case !functionRE.MatchString(t.Function):
+	case !validFunctionRef(t.Function):
 		v.add(path+".function", "%q is not a function name or ARN (letters, digits, - and _; ARNs also :)", t.Function)
 	case functionQualified(t.Function):
 		v.add(path+".function", "%q includes a qualifier (put it in qualifier instead)", t.Function)
@@ -415,19 +415,20 @@ func validEndpoint(s string) bool {
 
 // functionName reduces a function name, partial ARN or full ARN to the name,
 // so two spellings of one function are seen as duplicates.
-func functionName(f string) string {
-	if _, rest, ok := strings.Cut(f, "function:"); ok {
-		name, _, _ := strings.Cut(rest, ":")
-		return name
-	}
-	return f
-}
+func functionName(f string) string { return awsname.FunctionName(f) }
 
 // functionQualified reports whether an ARN already names a qualifier
 // (…:function:name:alias), which would conflict with the qualifier key.
 func functionQualified(f string) bool {
-	_, rest, ok := strings.Cut(f, "function:")
-	return ok && strings.Contains(rest, ":")
+	fn, _, ok := awsname.ParseFunction(f)
+	return ok && fn.Qualifier != ""
+}
+
+// validFunctionRef: a name, partial ARN or full ARN (functionQualified
+// reports a qualifier in it).
+func validFunctionRef(f string) bool {
+	_, _, ok := awsname.ParseFunction(f)
+	return ok && len(f) <= 256
 }
 
 // sameFloat is == except that NaN equals NaN: an inherited NaN is the

@@ -199,6 +199,16 @@ func TestValidate(t *testing.T) {
 			want:   []string{`targets[0].function: "my function" is not a function name or ARN (letters, digits, - and _; ARNs also :)`},
 		},
 		{
+			name:   "function written name:alias",
+			mutate: func(c *Config) { c.Targets[0].Function = "my-fn:live" },
+			want:   []string{`targets[0].function: "my-fn:live" includes a qualifier (put it in qualifier instead)`},
+		},
+		{
+			name:   "malformed ARN",
+			mutate: func(c *Config) { c.Targets[0].Function = "arn:aws:lambda:us-east-1:123456789012:fn" },
+			want:   []string{`targets[0].function: "arn:aws:lambda:us-east-1:123456789012:fn" is not a function name or ARN (letters, digits, - and _; ARNs also :)`},
+		},
+		{
 			name:   "missing function",
 			mutate: func(c *Config) { c.Targets[0].Function = "" },
 			want:   []string{"targets[0].function: is required (a function name, partial ARN or full ARN)"},

@@ -21,6 +21,7 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // TaggingAPI is the part of the Resource Groups Tagging API client
@@ -204,9 +205,9 @@ func (s *Source) list(ctx context.Context) ([]Function, error) {
 // functionName returns the name of an unqualified function ARN
 // (arn:aws:lambda:region:account:function:name).
 func functionName(arn string) (string, bool) {
-	parts := strings.Split(arn, ":")
-	if len(parts) != 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" || parts[6] == "" {
+	f, form, ok := awsname.ParseFunction(arn)
+	if !ok || form != awsname.FormARN || f.Qualifier != "" {
 		return "", false
 	}
-	return parts[6], true
+	return f.Name, true
 }

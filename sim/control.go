@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // pcConfig is one provisioned-concurrency config and its allocation, kept
@@ -84,20 +85,11 @@ func (pc *pcConfig) view(t time.Time, sc *Scenario) PCView {
 // the qualifier it carries, if any. Malformed input returns the input as
 // the name, which then isn't found.
 func splitFunctionRef(ref string) (name, qualifier string) {
-	parts := strings.Split(ref, ":")
-	switch {
-	case len(parts) >= 7 && parts[0] == "arn" && parts[5] == "function":
-		parts = parts[6:]
-	case len(parts) >= 3 && parts[1] == "function":
-		parts = parts[2:]
+	f, _, ok := awsname.ParseFunction(ref)
+	if !ok {
+		return ref, ""
 	}
-	switch len(parts) {
-	case 1:
-		return parts[0], ""
-	case 2:
-		return parts[0], parts[1]
-	}
-	return ref, ""
+	return f.Name, f.Qualifier
 }
 
 // errors, with Lambda's codes and messages (AWS-FACTS §3.3).
@@ -126,11 +118,9 @@ func errPCNotFound() *APIError {
 // by the reference. An account or region that isn't ours is not found.
 func (w *World) lookup(ref, qualifier string) (*function, string, *APIError) {
 	name, q := splitFunctionRef(ref)
-	if strings.HasPrefix(ref, "arn:") {
-		p := strings.Split(ref, ":")
-		if len(p) < 5 || p[3] != w.sc.Region || p[4] != w.sc.AccountID {
-			return nil, "", w.errFunctionNotFound(name, "")
-		}
+	if f, form, ok := awsname.ParseFunction(ref); ok && (form == awsname.FormARN && f.Region != w.sc.Region ||
+		form != awsname.FormName && f.Account != w.sc.AccountID) {
+		return nil, "", w.errFunctionNotFound(name, "")
 	}
 	if qualifier == "" {
 		qualifier = q

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
-	"strings"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // Lambda restJson1 list envelopes; the items are the World's views, which
@@ -49,51 +50,15 @@ func parseFunctionRef(s string) (name, qualifier string, err error) {
 	if s == "" || len(s) > 170 {
 		return "", "", errors.New("function name must be 1 to 170 characters")
 	}
-	parts := strings.Split(s, ":")
-	var rest []string // name[, qualifier]
-	switch {
-	case parts[0] == "arn":
-		// arn:partition:lambda:region:account:function:name[:qualifier]
-		if len(parts) < 7 || len(parts) > 8 || parts[2] != "lambda" || parts[5] != "function" {
-			return "", "", errors.New("malformed function ARN")
-		}
-		rest = parts[6:]
-	case len(parts) >= 3 && parts[1] == "function":
-		// account:function:name[:qualifier]
-		if len(parts) > 4 {
-			return "", "", errors.New("malformed partial function ARN")
-		}
-		rest = parts[2:]
-	case len(parts) <= 2:
-		rest = parts
-	default:
-		return "", "", errors.New("malformed function name")
+	f, _, err := awsname.ParseFunctionErr(s)
+	if err != nil {
+		return "", "", err
 	}
-	name = rest[0]
-	if !validFunctionName(name) {
-		return "", "", errors.New("function name must match [a-zA-Z0-9-_]+ and be at most 64 characters")
-	}
-	if len(rest) == 2 {
-		qualifier = rest[1]
-		if qualifier == "" || len(qualifier) > 128 {
-			return "", "", errors.New("qualifier must be 1 to 128 characters")
-		}
-	}
+	name, qualifier = f.Name, f.Qualifier
 	return name, qualifier, nil
 }
 
-func validFunctionName(name string) bool {
-	if name == "" || len(name) > 64 {
-		return false
-	}
-	for _, c := range name {
-		ok := c == '-' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+func validFunctionName(name string) bool { return awsname.ValidFunctionName(name) }
 
 // pageParams reads Marker and MaxItems (1..max, default def) from a query.
 func pageParams(q url.Values, def, max int) (marker string, maxItems int, err error) {

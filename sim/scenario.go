@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
 // Scenario describes a simulated account: limits, allocation speed, metric
@@ -242,12 +243,7 @@ var faultOps = map[string]bool{
 	"GetMetricData": true, "PutMetricData": true, "ListMetrics": true,
 }
 
-var (
-	functionNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-	aliasNamePattern    = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,128}$`)
-	accountIDPattern    = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPattern       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-)
+var ()
 
 // problems collects validation errors, each prefixed by its YAML path.
 type problems []error
@@ -260,10 +256,10 @@ func (p *problems) add(path, format string, args ...any) {
 // expects defaults applied (ParseScenario does that).
 func (sc *Scenario) Validate() error {
 	var p problems
-	if !regionPattern.MatchString(sc.Region) {
+	if !awsname.ValidRegion(sc.Region) {
 		p.add("region", "%q is not a region name such as us-east-1", sc.Region)
 	}
-	if !accountIDPattern.MatchString(sc.AccountID) {
+	if !awsname.ValidAccount(sc.AccountID) {
 		p.add("account_id", "%q must be 12 digits", sc.AccountID)
 	}
 	if sc.Account.ConcurrentExecutions < 1 {
@@ -301,7 +297,7 @@ func (sc *Scenario) Validate() error {
 	for i := range sc.Functions {
 		f := &sc.Functions[i]
 		path := fmt.Sprintf("functions[%d]", i)
-		if !functionNamePattern.MatchString(f.Name) {
+		if !awsname.ValidFunctionName(f.Name) {
 			p.add(path+".name", "%q must be 1 to 64 letters, digits, - or _", f.Name)
 		} else if j, dup := names[f.Name]; dup {
 			p.add(path+".name", "%q is already the name of functions[%d]", f.Name, j)
@@ -353,7 +349,7 @@ func validateFunction(p *problems, path string, f *FunctionSpec) {
 		ap := fmt.Sprintf("%s.aliases[%d]", path, j)
 		_, numeric := strconv.Atoi(a.Name)
 		switch {
-		case !aliasNamePattern.MatchString(a.Name) || numeric == nil:
+		case !awsname.ValidQualifier(a.Name) || a.Name == "$LATEST" || numeric == nil:
 			p.add(ap+".name", "%q must be 1 to 128 letters, digits, - or _, and not a number", a.Name)
 		case aliases[a.Name] != nil:
 			p.add(ap+".name", "%q is defined twice", a.Name)
