@@ -83,9 +83,7 @@ func TestDemoDelays(t *testing.T) {
 // today's controller, and why (BENCHMARKS.md, "Flapping on the demo"). The
 // test reports their count; remove an entry once the controller change it
 // names has landed, and the goal applies to it too.
-var knownFlappers = map[string]string{
-	"search-api:live": "a released predicted burst is raised again by the burst's own saturated minutes, and the release base is a 10-minute maximum that the next minute's noise exceeds",
-}
+var knownFlappers = map[string]string{}
 
 // The demo's config on the demo's scenario at the default delays, three
 // simulated hours on a virtual clock: no target scales in and then out again
