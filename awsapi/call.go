@@ -100,8 +100,5 @@ func (ci *callInfo) mayWrite(ctx context.Context) error {
 	return nil
 }
 
-// WallClock is real time, for the daemon.
-type WallClock struct{}
-
-func (WallClock) Now() time.Time                         { return time.Now() }
-func (WallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// WallClock is real time: controller.SystemClock, the one definition.
+type WallClock = controller.SystemClock

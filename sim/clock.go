@@ -3,6 +3,8 @@ package sim
 import (
 	"sync"
 	"time"
+
+	"github.com/pcautoscaler/pcautoscaler/controller"
 )
 
 // The three clocks satisfy controller.Clock. The world reads the clock on
@@ -125,11 +127,6 @@ func (c *ScaledClock) After(d time.Duration) <-chan time.Time {
 // Speed returns the clock's speed-up factor.
 func (c *ScaledClock) Speed() float64 { return c.speed }
 
-// RealClock is wall-clock time (the standalone simulator).
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// After is time.After.
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// RealClock is wall-clock time (the standalone simulator):
+// controller.SystemClock, the one definition.
+type RealClock = controller.SystemClock
