@@ -334,8 +334,10 @@ func (g *Guard) Describe() string {
 	return "refused (Application Auto Scaling scales them): " + strings.Join(s, ", ")
 }
 
-// notServed: the endpoint does not know AAS's operation (an emulator:
+// NotServed: the endpoint does not know AAS's operation (an emulator:
 // the simulator answers InvalidAction, others UnknownOperationException).
+func NotServed(err error) bool { return notServed(err) }
+
 func notServed(err error) bool {
 	switch awsapi.ErrorCode(err) {
 	case "InvalidAction", "UnknownOperationException", "UnknownOperation":

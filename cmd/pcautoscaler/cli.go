@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"demo":          {"the simulator and the daemon together, accelerated, with a summary", cmdDemo},
 		"backtest":      {"replay real traces: ours vs AAS vs static vs oracle", backtest.Command},
 		"healthcheck":   {"probe /healthz (for container health checks)", cmdHealthcheck},
+		"audit":         {"leftover provisioned concurrency: unaliased versions, unmanaged or idle aliases; --delete", cmdAudit},
 		"shadow-report": {"what a mode: shadow daemon would have set next to what was set (/shadow)", cmdShadowReport},
 	}
 }
