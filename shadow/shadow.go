@@ -168,6 +168,7 @@ type target struct {
 	pcTo     time.Time // PC-seconds are booked up to here
 	memoryMB int
 	hours    map[time.Time]*Bucket
+	total    Bucket // since start, never pruned (the Prometheus counters)
 }
 
 // New wraps the real store.
@@ -355,19 +356,18 @@ func (s *Store) account(id controller.TargetID, se controller.Series) controller
 				b = &Bucket{Start: h}
 				t.hours[h] = b
 			}
-			b.Minutes++
+			m := Bucket{Minutes: 1, Peak: p.Concurrency}
 			if p.HasInvocations {
-				b.Invocations += p.Invocations
-				b.TheirsMeasured += p.Spillover
-				b.HasMeasured = true
+				m.Invocations, m.TheirsMeasured, m.HasMeasured = p.Invocations, p.Spillover, true
 			}
-			b.Peak = math.Max(b.Peak, p.Concurrency)
-			b.Ours.Spillover += estimate(p, effective(p, theirs), ours)
+			m.Ours.Spillover = estimate(p, effective(p, theirs), ours)
 			if p.HasInvocations { // Lambda's own count, exact
-				b.Theirs.Spillover += p.Spillover
+				m.Theirs.Spillover = p.Spillover
 			} else {
-				b.Theirs.Spillover += estimate(p, p.Concurrency, theirs)
+				m.Theirs.Spillover = estimate(p, p.Concurrency, theirs)
 			}
+			b.add(m)
+			t.total.add(m)
 			for k := range t.hours {
 				if k.Before(h.Add(-Retention)) {
 					delete(t.hours, k)
@@ -411,8 +411,11 @@ func (s *Store) bookPC(t *target, now time.Time) {
 			t.hours[h] = b
 		}
 		secs := to.Sub(from).Seconds()
-		b.Ours.PCSeconds += t.oursH.mean(from, to) * secs
-		b.Theirs.PCSeconds += t.theirsH.mean(from, to) * secs
+		ours, theirs := t.oursH.mean(from, to)*secs, t.theirsH.mean(from, to)*secs
+		b.Ours.PCSeconds += ours
+		b.Theirs.PCSeconds += theirs
+		t.total.Ours.PCSeconds += ours
+		t.total.Theirs.PCSeconds += theirs
 		from = to
 	}
 	t.pcTo = now

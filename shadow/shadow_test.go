@@ -3,9 +3,11 @@ package shadow
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
@@ -150,4 +152,33 @@ func TestShadowDay(t *testing.T) {
 			require.Greater(t, row.Theirs.Spillover, row.Ours.Spillover)
 		})
 	}
+}
+
+// TestCollector: the totals as Prometheus series, both sides.
+func TestCollector(t *testing.T) {
+	clk := sim.NewVirtualClock(dayStart)
+	w, err := sim.NewWorld(scenario(loads[0].load), clk)
+	require.NoError(t, err)
+	real, _ := w.InProcess()
+	sh := New(real, Options{Clock: clk})
+	ctx := context.Background()
+	id := controller.TargetID{Function: fn, Qualifier: qual}
+	_, err = sh.GetPC(ctx, id)
+	require.NoError(t, err)
+	_, err = sh.PutPC(ctx, id, 30) // a decrease: at once
+	require.NoError(t, err)
+	clk.Set(dayStart.Add(time.Hour))
+	w.AdvanceTo(dayStart.Add(time.Hour))
+	_, err = sh.GetPC(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, testutil.CollectAndCompare(NewCollector(sh), strings.NewReader(`
+# HELP pcautoscaler_shadow_pc_requested Shadow mode: provisioned concurrency requested now, ours (virtual) and theirs (read from Lambda).
+# TYPE pcautoscaler_shadow_pc_requested gauge
+pcautoscaler_shadow_pc_requested{function="checkout-api",qualifier="live",side="ours"} 30
+pcautoscaler_shadow_pc_requested{function="checkout-api",qualifier="live",side="theirs"} 60
+# HELP pcautoscaler_shadow_pc_seconds_total Shadow mode: allocated PC integrated over time (instance-seconds), ours and theirs.
+# TYPE pcautoscaler_shadow_pc_seconds_total counter
+pcautoscaler_shadow_pc_seconds_total{function="checkout-api",qualifier="live",side="ours"} 108000
+pcautoscaler_shadow_pc_seconds_total{function="checkout-api",qualifier="live",side="theirs"} 216000
+`), "pcautoscaler_shadow_pc_requested", "pcautoscaler_shadow_pc_seconds_total"))
 }

@@ -11,11 +11,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/metrics"
 	"github.com/pcautoscaler/pcautoscaler/shadow"
+	"github.com/pcautoscaler/pcautoscaler/telemetry"
 )
 
 // shadowWrap gives the controller its ports: the real ones, or in mode
@@ -31,13 +34,22 @@ func shadowWrap(cfg *config.Config, lam *awsapi.Lambda, src *metrics.Source, clo
 }
 
 // mountShadow serves /shadow next to the telemetry handler when any loop
-// of the fleet runs in shadow mode.
+// of the fleet runs in shadow mode, and registers each loop's shadow
+// series (pcautoscaler_shadow_*, labelled account= as the loop's others).
 func mountShadow(f *fleet, h http.Handler, now func() time.Time) http.Handler {
 	var stores []shadow.Named
 	for i, d := range f.daemons {
-		if d.shadow != nil {
-			stores = append(stores, shadow.Named{Account: f.names[i], Store: d.shadow})
+		if d.shadow == nil {
+			continue
 		}
+		stores = append(stores, shadow.Named{Account: f.names[i], Store: d.shadow})
+		var reg prometheus.Registerer = f.registry
+		if f.names[i] != "" {
+			reg = prometheus.WrapRegistererWith(prometheus.Labels{telemetry.LabelAccount: f.names[i]}, f.registry)
+		}
+		// Registered once per process (run calls this once); a second
+		// registration would only repeat the same series.
+		_ = reg.Register(shadow.NewCollector(d.shadow))
 	}
 	if len(stores) == 0 {
 		return h

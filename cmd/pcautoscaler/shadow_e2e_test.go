@@ -74,6 +74,11 @@ func TestShadowEndToEnd(t *testing.T) {
 	require.Equal(t, 1, burst.TheirsNow, "Lambda's PC is untouched")
 	require.Greater(t, burst.Ours.PCSeconds, burst.Theirs.PCSeconds, "ours scaled out for the burst: %s", body)
 
+	code, metricsText := httpGet(t, "http://"+listen+"/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, metricsText, `pcautoscaler_shadow_pc_requested{function="burst-api",qualifier="live",side="theirs"} 1`)
+	require.Contains(t, metricsText, `pcautoscaler_shadow_pc_seconds_total{function="burst-api",qualifier="live",side="ours"}`)
+
 	lam := lambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(simURL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDPCAUTOSCALERTEST", testSecret, "")})
 	out, err := lam.GetProvisionedConcurrencyConfig(context.Background(), &lambda.GetProvisionedConcurrencyConfigInput{
