@@ -10,14 +10,26 @@ const (
 	SideTheirs = "theirs" // what the current controller set
 )
 
+// Names are the series this package exports (the dashboard's test checks
+// its queries against them).
+func Names() []string {
+	return []string{nameRequested, namePCSeconds, nameSpillover}
+}
+
+const (
+	nameRequested = "pcautoscaler_shadow_pc_requested"
+	namePCSeconds = "pcautoscaler_shadow_pc_seconds_total"
+	nameSpillover = "pcautoscaler_shadow_spillover_total"
+)
+
 var (
-	descRequested = prometheus.NewDesc("pcautoscaler_shadow_pc_requested",
+	descRequested = prometheus.NewDesc(nameRequested,
 		"Shadow mode: provisioned concurrency requested now, ours (virtual) and theirs (read from Lambda).",
 		[]string{"function", "qualifier", "side"}, nil)
-	descPCSeconds = prometheus.NewDesc("pcautoscaler_shadow_pc_seconds_total",
+	descPCSeconds = prometheus.NewDesc(namePCSeconds,
 		"Shadow mode: allocated PC integrated over time (instance-seconds), ours and theirs.",
 		[]string{"function", "qualifier", "side"}, nil)
-	descSpillover = prometheus.NewDesc("pcautoscaler_shadow_spillover_total",
+	descSpillover = prometheus.NewDesc(nameSpillover,
 		"Shadow mode: spillover, theirs Lambda's own count (full metrics) and ours estimated; concurrency above PC per minute without invocations.",
 		[]string{"function", "qualifier", "side"}, nil)
 )

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -181,4 +182,13 @@ pcautoscaler_shadow_pc_requested{function="checkout-api",qualifier="live",side="
 pcautoscaler_shadow_pc_seconds_total{function="checkout-api",qualifier="live",side="ours"} 108000
 pcautoscaler_shadow_pc_seconds_total{function="checkout-api",qualifier="live",side="theirs"} 216000
 `), "pcautoscaler_shadow_pc_requested", "pcautoscaler_shadow_pc_seconds_total"))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(sh))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, f := range families {
+		names = append(names, f.GetName())
+	}
+	require.ElementsMatch(t, Names(), names)
 }
