@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/shadow"
 )
 
 const (
@@ -31,6 +32,9 @@ func exportedNames(t *testing.T) map[string]bool {
 	names := map[string]bool{}
 	for _, f := range families {
 		names[f.GetName()] = true
+	}
+	for _, n := range shadow.Names() { // mode shadow's series (registered by cmd)
+		names[n] = true
 	}
 	return names
 }
