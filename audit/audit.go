@@ -41,6 +41,21 @@ const (
 	hoursPerMonth = 730
 )
 
+// Actions are the IAM actions `pcautoscaler audit` calls
+// (deploy/iam/audit-policy.json; --delete needs the Delete, a dry run
+// does not). Scopable ones accept a function ARN.
+func Actions() []awsapi.Action {
+	return []awsapi.Action{
+		{Name: "application-autoscaling:DescribeScalableTargets"},
+		{Name: "cloudwatch:GetMetricData"},
+		{Name: "lambda:DeleteProvisionedConcurrencyConfig", Scopable: true},
+		{Name: "lambda:GetFunction", Scopable: true},
+		{Name: "lambda:ListAliases", Scopable: true},
+		{Name: "lambda:ListFunctions"},
+		{Name: "lambda:ListProvisionedConcurrencyConfigs", Scopable: true},
+	}
+}
+
 // LambdaAPI is the part of the Lambda client the audit uses;
 // *lambda.Client satisfies it.
 type LambdaAPI interface {
