@@ -274,7 +274,7 @@ func (f *fleet) reconfigure(cfg *config.Config) (ids []string, restart []string,
 			}
 			compiled, _, err := controllerTargets(ac)
 			if err == nil {
-				err = d.ctrl.SetTargets(compiled)
+				err = d.aas.SetTargets(compiled) // minus aliases AAS scales (aas.go)
 			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s%w", f.label(i), err))
