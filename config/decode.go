@@ -207,7 +207,9 @@ func (d *decoder) newElem(t reflect.Type) reflect.Value {
 	v := reflect.New(t).Elem()
 	switch t {
 	case reflect.TypeFor[Target]():
-		v.Set(reflect.ValueOf(Target{Policy: d.cfg.Defaults}))
+		if d.cfg != nil {
+			v.Set(reflect.ValueOf(Target{Policy: d.cfg.Defaults}))
+		}
 	case reflect.TypeFor[ScheduleSpec]():
 		v.Set(reflect.ValueOf(ScheduleSpec{Timezone: DefaultTimezone}))
 	case reflect.TypeFor[Discover]():
@@ -219,14 +221,14 @@ func (d *decoder) newElem(t reflect.Type) reflect.Value {
 func (d *decoder) scalar(path string, n *yaml.Node, v reflect.Value) bool {
 	want := map[reflect.Kind]string{
 		reflect.String: "a string", reflect.Bool: "true or false",
-		reflect.Int: "a whole number", reflect.Float64: "a number",
+		reflect.Int: "a whole number", reflect.Int64: "a whole number", reflect.Float64: "a number",
 	}[v.Kind()]
 	if n.Kind != yaml.ScalarNode {
 		d.problem(path, n.Line, "want %s, got a %s", want, kindName(n))
 		return false
 	}
 	// yaml.v3 truncates 1.5 into an int; a count must be written whole.
-	wholeOK := v.Kind() != reflect.Int || n.ShortTag() == "!!int"
+	wholeOK := v.Kind() != reflect.Int && v.Kind() != reflect.Int64 || n.ShortTag() == "!!int"
 	tmp := reflect.New(v.Type())
 	if err := n.Decode(tmp.Interface()); err != nil || !wholeOK {
 		d.problem(path, n.Line, "want %s, got %q", want, n.Value)
@@ -439,4 +441,32 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// DecodeStrict decodes a single YAML document into the struct into points
+// to with this package's rules — unknown keys, wrong kinds, bad durations
+// and alias bombs are problems with their YAML path and line, all at once —
+// for the other YAML files of the project (the simulator's scenario). Keys
+// left out keep what *into holds. It returns a *ValidationError, or nil.
+func DecodeStrict(data []byte, into any) error {
+	root, problem := parseDocument(data)
+	if problem != nil {
+		return &ValidationError{Problems: []Problem{*problem}}
+	}
+	if root == nil || isNull(root) {
+		return nil
+	}
+	d := newDecoder(nil)
+	d.maxNodes = nodeBudget(countWritten(root))
+	if n := d.resolve("", root); n != nil {
+		if n.Kind != yaml.MappingNode {
+			d.problem("", n.Line, "the file must be a YAML mapping of settings, got a %s", kindName(n))
+		} else {
+			d.value("", n, reflect.ValueOf(into).Elem())
+		}
+	}
+	if len(d.problems) > 0 {
+		return &ValidationError{Problems: d.problems}
+	}
+	return nil
 }

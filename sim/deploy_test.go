@@ -459,7 +459,7 @@ func TestDeployScenarioValidation(t *testing.T) {
 		{name: "promote without weights", deploys: `{script: [{at: 1m, function: api, alias: live, to_version: "2", promote_after: 5m}]}`, want: `deploys.script[0].promote_after: needs weights to end`},
 		{name: "promote and clear", deploys: `{script: [{at: 1m, function: api, alias: live, weights: {"2": 0.1}, promote_after: 5m, clear_after: 5m}]}`, want: `deploys.script[0]: promote_after and clear_after both end the weights`},
 		{name: "clear and set", deploys: `{script: [{at: 1m, function: api, alias: live, weights: {"2": 0.1}, clear_weights: true}]}`, want: `deploys.script[0].clear_weights: clears the weights that weights sets`},
-		{name: "unknown key", deploys: `{script: [{at: 1m, function: api, alias: live, version: "2"}]}`, want: "field version not found"},
+		{name: "unknown key", deploys: `{script: [{at: 1m, function: api, alias: live, version: "2"}]}`, want: "deploys.script[0].version: unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

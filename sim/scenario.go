@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/internal/awsname"
 )
 
@@ -124,25 +124,9 @@ type FaultSpec struct {
 	Qualifier   string   `yaml:"qualifier,omitempty"`
 }
 
-// Duration is a time.Duration written as a Go duration string ("90s", "5m").
-// Bare numbers are rejected: "60" could mean seconds or nanoseconds.
-type Duration struct{ time.Duration }
-
-// UnmarshalYAML accepts only duration strings.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!int" || n.Tag == "!!float" {
-		return fmt.Errorf("line %d: want a duration such as \"90s\" or \"5m\", got %q", n.Line, n.Value)
-	}
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: want a duration such as \"90s\" or \"5m\", got %q", n.Line, n.Value)
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalYAML writes the duration string.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+// Duration is the config file's duration ("90s", "5m"; a bare number other
+// than 0 is refused): one syntax for every YAML file of the project.
+type Duration = config.Duration
 
 // YAML returns the scenario as a YAML document ParseScenario reads back.
 func (sc *Scenario) YAML() ([]byte, error) { return yaml.Marshal(sc) }
@@ -163,18 +147,14 @@ func LoadScenario(path string) (*Scenario, error) {
 // ParseScenario decodes strictly (unknown keys are errors), applies
 // defaults and validates, returning every problem at once.
 func ParseScenario(data []byte) (sc *Scenario, err error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	sc = &Scenario{}
-	if err := dec.Decode(sc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty scenario")
-		}
-		return nil, err
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("empty scenario")
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("scenario must be a single YAML document")
+	// The config file's decoder: every unknown key, wrong kind or bad
+	// duration at once, each with its YAML path and line.
+	sc = &Scenario{}
+	if err := config.DecodeStrict(data, sc); err != nil {
+		return nil, err
 	}
 	sc.applyDefaults()
 	if err := sc.Validate(); err != nil {
@@ -539,7 +519,7 @@ func DefaultScenario() *Scenario {
 				Loads: []Load{{
 					Qualifier: "live", Kind: LoadDiurnal, DurationMS: 250,
 					Rate: 2400, Peak: 48000, PeakAt: "13:00", Timezone: "Europe/Berlin",
-					Width: Duration{3 * time.Hour},
+					Width: Duration{Duration: 3 * time.Hour},
 				}},
 			},
 			{
@@ -551,8 +531,8 @@ func DefaultScenario() *Scenario {
 				Provisioned: map[string]int{"live": 25},
 				Loads: []Load{{
 					Qualifier: "live", Kind: LoadBursts, DurationMS: 400,
-					Rate: 3000, Peak: 22500, Every: Duration{45 * time.Minute},
-					Width: Duration{2 * time.Minute}, Offset: Duration{10 * time.Minute},
+					Rate: 3000, Peak: 22500, Every: Duration{Duration: 45 * time.Minute},
+					Width: Duration{Duration: 2 * time.Minute}, Offset: Duration{Duration: 10 * time.Minute},
 				}},
 			},
 			{
@@ -561,7 +541,7 @@ func DefaultScenario() *Scenario {
 				Loads: []Load{{
 					Qualifier: "prod", Kind: LoadDiurnal, DurationMS: 20000,
 					Rate: 6, Peak: 300, PeakAt: "02:30", Timezone: "America/New_York",
-					Width: Duration{40 * time.Minute},
+					Width: Duration{Duration: 40 * time.Minute},
 				}},
 			},
 		},

@@ -93,14 +93,14 @@ func TestTrafficShapes(t *testing.T) {
 	}{
 		{name: "constant", load: Load{Kind: LoadConstant, Rate: 120},
 			at: map[time.Duration]float64{0: 120, 5 * time.Hour: 120}},
-		{name: "step", load: Load{Kind: LoadStep, Rate: 60, Steps: []StepAt{{At: Duration{time.Hour}, Rate: 600}, {At: Duration{10 * time.Minute}, Rate: 300}}},
+		{name: "step", load: Load{Kind: LoadStep, Rate: 60, Steps: []StepAt{{At: Duration{Duration: time.Hour}, Rate: 600}, {At: Duration{Duration: 10 * time.Minute}, Rate: 300}}},
 			at: map[time.Duration]float64{0: 60, 10 * time.Minute: 300, 59 * time.Minute: 300, time.Hour: 600}},
-		{name: "bursts", load: Load{Kind: LoadBursts, Rate: 60, Peak: 6000, Every: Duration{30 * time.Minute}, Width: Duration{2 * time.Minute}, Offset: Duration{5 * time.Minute}},
+		{name: "bursts", load: Load{Kind: LoadBursts, Rate: 60, Peak: 6000, Every: Duration{Duration: 30 * time.Minute}, Width: Duration{Duration: 2 * time.Minute}, Offset: Duration{Duration: 5 * time.Minute}},
 			at: map[time.Duration]float64{0: 60, 5 * time.Minute: 6000, 7*time.Minute - time.Second: 6000, 7 * time.Minute: 60, 35 * time.Minute: 6000, 38 * time.Minute: 60}},
 		{name: "trace", load: Load{Kind: LoadTrace, PerMinute: []float64{10, 20, 30}},
 			at: map[time.Duration]float64{0: 10, 90 * time.Second: 20, 2 * time.Minute: 30, 3 * time.Minute: 0}},
 		// t0 is 09:00 UTC = 10:00 in Berlin (CET); the peak is at 13:00 local.
-		{name: "diurnal", load: Load{Kind: LoadDiurnal, Rate: 100, Peak: 1100, PeakAt: "13:00", Timezone: "Europe/Berlin", Width: Duration{2 * time.Hour}},
+		{name: "diurnal", load: Load{Kind: LoadDiurnal, Rate: 100, Peak: 1100, PeakAt: "13:00", Timezone: "Europe/Berlin", Width: Duration{Duration: 2 * time.Hour}},
 			at: map[time.Duration]float64{3 * time.Hour: 1100, time.Hour: 100 + 1000*math.Exp(-0.5), 15 * time.Hour: 100 + 1000*math.Exp(-0.5*36)}},
 	}
 	for _, tt := range tests {
@@ -117,7 +117,7 @@ func TestTrafficShapes(t *testing.T) {
 func TestTrafficBurstConcurrency(t *testing.T) {
 	// A 2-minute burst to 150 concurrent (375/s × 400 ms) over a baseline of 20.
 	tr := NewTraffic(Load{Qualifier: "live", Kind: LoadBursts, DurationMS: 400, Rate: 3000, Peak: 22500,
-		Every: Duration{30 * time.Minute}, Width: Duration{2 * time.Minute}, Offset: Duration{10 * time.Minute}}, 1, t0)
+		Every: Duration{Duration: 30 * time.Minute}, Width: Duration{Duration: 2 * time.Minute}, Offset: Duration{Duration: 10 * time.Minute}}, 1, t0)
 	peak := func(from, to int64) int {
 		m := 0
 		for i := from; i < to; i++ {
