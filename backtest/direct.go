@@ -57,12 +57,9 @@ func (s *directStore) remember(id controller.TargetID, n int) {
 }
 
 // rememberPC is awsapi.Lambda's: only a settled config's allocation is
-// kept; while one is IN_PROGRESS the target gets the measured metrics.
+// kept; while one is IN_PROGRESS the last settled one stays.
 func (s *directStore) rememberPC(id controller.TargetID, pc controller.PCConfig) {
 	if pc.Exists && pc.Status == controller.StatusInProgress {
-		s.mu.Lock()
-		delete(s.allocated, id)
-		s.mu.Unlock()
 		return
 	}
 	s.remember(id, pc.Allocated)
@@ -158,6 +155,8 @@ func (m *directMetrics) plan(q controller.MetricQuery) directPlan {
 		if a, ok := m.store.Allocated(q.ID); ok && a >= 0 {
 			return directPlan{q: q, kinds: derivedKind, derived: true, alloc: a}
 		}
+		// Allocation unknown: concurrency alone, as metrics.Source.
+		return directPlan{q: q, kinds: derivedKind}
 	}
 	if m.mode == config.MetricsCompact {
 		return directPlan{q: q, kinds: compactKind}

@@ -289,3 +289,26 @@ func TestSurgeTickCutsDriftAndLimitsForWrites(t *testing.T) {
 	}
 	t.Fatal("the surge was never written")
 }
+
+// Before its first config read a target's metrics hold concurrency alone
+// (the derived mode knows no allocation yet): the config read in the same
+// tick supplies it, so a spilling target is scaled out in the first tick.
+func TestFirstReadDerivesUtilizationFromTheConfigJustRead(t *testing.T) {
+	f := newFleet(t, 3, 10, 10, func(i int, _ time.Time) float64 {
+		if i == 0 {
+			return 40 // four times its PC
+		}
+		return 6.5
+	})
+	f.metrics.concOnly = func(TargetID) bool { return true }
+	calls := f.tick(t, at(9, 0).Add(5*time.Second))
+	var puts []call
+	for _, c := range calls {
+		if c.op == "put" {
+			puts = append(puts, c)
+		}
+	}
+	require.Len(t, puts, 1, "the spilling target, in the first tick")
+	require.Equal(t, f.ids[0], puts[0].id)
+	require.GreaterOrEqual(t, puts[0].n, 58)
+}

@@ -247,6 +247,9 @@ type fakeMetrics struct {
 	delay    time.Duration
 	delayFor func(id TargetID, minute time.Time) time.Duration
 	hidden   func(id TargetID, minute time.Time) bool
+	// concOnly: concurrency alone, as the derived mode reads a target
+	// whose allocation it does not know yet.
+	concOnly func(id TargetID) bool
 }
 
 func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time.Time) (map[TargetID]Series, error) {
@@ -285,7 +288,7 @@ func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time
 			}
 			a := float64(m.store.allocated(q.ID, t))
 			pt := Datapoint{Time: t, Concurrency: d, HasConcurrency: true, Invocations: d * 60, HasInvocations: true}
-			if a > 0 {
+			if a > 0 && (m.concOnly == nil || !m.concOnly(q.ID)) {
 				pt.Utilization, pt.HasUtilization = math.Min(d, a)/a, true
 				pt.Spillover = math.Max(0, d-a) * 60
 			}

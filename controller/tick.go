@@ -372,6 +372,9 @@ func (c *Controller) input(v view, t Target, st targetState, ob observation) Inp
 		MaxLag: c.maxLag, HoldIn: v.holdIn,
 		Policy: t.Policy, PC: ob.pc, Series: ob.series, Limits: ob.limits, State: st.State,
 	}
+	if ob.read == readFirst && ob.fresh {
+		in.Series = deriveOnFirstRead(in.Series, ob.pc, t.Policy.Statistic)
+	}
 	if in.WindowEnd.IsZero() {
 		in.WindowEnd = v.start // nothing known to be published
 	}
@@ -420,6 +423,32 @@ func timeString(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// deriveOnFirstRead: before a target's first config read the metric source
+// knows no allocation to derive utilization from and reads concurrency
+// alone; the config just read has it, so the first decision need not wait a
+// tick. For the Maximum statistic only (Lambda serves an alias on its PC
+// first, so a minute's peak against the allocation is its utilization), and
+// only for a settled config.
+func deriveOnFirstRead(s Series, pc PCConfig, statistic string) Series {
+	if statistic != "" && statistic != config.StatMaximum || !pc.Exists || pc.Status != StatusReady || pc.Allocated <= 0 {
+		return s
+	}
+	for _, p := range s.Points {
+		if p.HasUtilization {
+			return s // the source measured or derived it already
+		}
+	}
+	pts := slices.Clone(s.Points)
+	alloc := float64(pc.Allocated)
+	for i := range pts {
+		if pts[i].HasConcurrency {
+			pts[i].Spillover = max(0, pts[i].Concurrency-alloc)
+			pts[i].Utilization, pts[i].HasUtilization = min(1, pts[i].Concurrency/alloc), true
+		}
+	}
+	return Series{Points: pts, Complete: s.Complete}
 }
 
 // weightsString renders routing weights as "2=10% 3=90%", versions in
