@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"text/tabwriter"
@@ -31,6 +32,19 @@ func shadowWrap(cfg *config.Config, lam *awsapi.Lambda, src *metrics.Source, clo
 	}
 	sh := shadow.New(lam, shadow.Options{Clock: clock})
 	return sh, shadow.NewMetrics(src, sh), sh
+}
+
+// keyMode marks the controller's lines in mode shadow: its "scaled" lines
+// are what it would have done, nothing was written.
+const keyMode = "mode"
+
+// shadowLogger is the controller's logger: with mode=shadow on every line
+// in shadow mode.
+func shadowLogger(cfg *config.Config, l *slog.Logger) *slog.Logger {
+	if cfg.Mode != config.ModeShadow || l == nil {
+		return l
+	}
+	return l.With(keyMode, config.ModeShadow)
 }
 
 // mountShadow serves /shadow next to the telemetry handler when any loop

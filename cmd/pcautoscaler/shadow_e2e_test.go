@@ -55,6 +55,15 @@ func TestShadowEndToEnd(t *testing.T) {
 		}
 		return "", false
 	})
+	daemon.waitFor(t, `a "scaled" line marked mode=shadow`, deadline, func() (string, bool) {
+		for _, l := range daemon.stderr.Lines() {
+			var rec struct{ Msg, Mode string }
+			if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == "scaled" {
+				return "", rec.Mode == "shadow"
+			}
+		}
+		return "", false
+	})
 	daemon.waitFor(t, "simulated minute 16", deadline, func() (string, bool) {
 		code, body := httpGet(t, simURL+simClockPath)
 		var c simClockJSON

@@ -175,7 +175,7 @@ func wire(o wireOptions) (*daemon, error) {
 		Store:    store,
 		Metrics:  msrc,
 		Clock:    o.clock,
-		Logger:   o.logger,
+		Logger:   shadowLogger(cfg, o.logger),
 		Recorder: rec,
 		DryRun:   o.dryRun,
 		Workers:  cfg.AWS.Workers,
