@@ -62,14 +62,16 @@ type PCStore interface {
 
 // Datapoint is one complete one-minute period for a target. Has* flags tell
 // absent from zero: Lambda publishes nothing for a minute without invocations.
+// The flags sit together at the end: 64 bytes a point instead of 88, and a
+// tick holds every target's window at once (10,000 × 185 points).
 type Datapoint struct {
 	Time           time.Time // start of the period
 	Utilization    float64   // ProvisionedConcurrencyUtilization, configured statistic
+	Spillover      float64   // ProvisionedConcurrencySpilloverInvocations, Sum
+	Concurrency    float64   // ConcurrentExecutions of the alias (Resource=fn:q), Maximum
+	Invocations    float64   // Invocations of the alias, Sum
 	HasUtilization bool
-	Spillover      float64 // ProvisionedConcurrencySpilloverInvocations, Sum
-	Concurrency    float64 // ConcurrentExecutions of the alias (Resource=fn:q), Maximum
 	HasConcurrency bool
-	Invocations    float64 // Invocations of the alias, Sum
 	HasInvocations bool
 }
 
