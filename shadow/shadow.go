@@ -160,6 +160,8 @@ type Store struct {
 type target struct {
 	ours     controller.PCConfig
 	pending  time.Time // an increase allocates then (zero: none)
+	moving   bool      // theirs is being reallocated by an alias move: ours is too
+	movingH  history   // 1 while moving, 0 otherwise (the share of a minute spent moving)
 	oursH    history
 	theirsH  history
 	theirs   controller.PCConfig
@@ -208,6 +210,7 @@ func (s *Store) GetPC(ctx context.Context, id controller.TargetID) (controller.P
 	defer s.mu.Unlock()
 	t := s.get(id)
 	s.bookPC(t, now) // up to this read, at what was in force before it
+	prev := t.theirs
 	t.theirs = real
 	t.theirsH = t.theirsH.set(now, real.Allocated).prune(now.Add(-historyKeep))
 	if t.started.IsZero() {
@@ -221,13 +224,49 @@ func (s *Store) GetPC(ctx context.Context, id controller.TargetID) (controller.P
 			}
 		}
 		t.oursH = history{{At: now, Value: real.Allocated}}
+		t.movingH = history{{At: now, Value: 0}} // (at() extends the first step backwards)
 		if !t.pending.IsZero() {
 			t.oursH = t.oursH.set(t.pending, real.Requested)
 		}
 	}
+	t.theirs = prev
+	s.mirrorMove(t, real, now)
+	t.theirs = real
 	s.settle(t, now)
 	t.oursH = t.oursH.prune(now.Add(-historyKeep))
 	return t.ours, nil
+}
+
+// mirrorMove: an alias moved to a new version reallocates whatever PC it
+// has (Requested and LastModified unchanged, IN_PROGRESS, Allocated from
+// 0), so ours would have been reallocated too. While theirs reads so,
+// ours is IN_PROGRESS with at most theirs' allocation (the same ramp in
+// instances); when theirs is READY again, ours is whole again. Caller
+// holds mu; t.theirs is still the previous read.
+func (s *Store) mirrorMove(t *target, real controller.PCConfig, now time.Time) {
+	prev := t.theirs
+	if !t.moving {
+		// A move keeps Requested and LastModified; a write of theirs
+		// changes one of them.
+		t.moving = real.Exists && real.Status == controller.StatusInProgress && prev.Exists &&
+			real.Requested == prev.Requested && real.LastModified.Equal(prev.LastModified) &&
+			real.Allocated < prev.Allocated && t.ours.Exists
+	}
+	if !t.moving {
+		return
+	}
+	t.movingH = t.movingH.set(now, 1).prune(now.Add(-historyKeep))
+	if real.Status == controller.StatusInProgress {
+		a := min(t.ours.Requested, real.Allocated)
+		t.ours.Allocated, t.ours.Available, t.ours.Status = a, a, controller.StatusInProgress
+		t.pending = time.Time{}
+		t.oursH = t.oursH.set(now, a)
+		return
+	}
+	t.moving = false
+	t.movingH = t.movingH.set(now, 0)
+	t.ours.Allocated, t.ours.Available, t.ours.Status = t.ours.Requested, t.ours.Requested, controller.StatusReady
+	t.oursH = t.oursH.set(now, t.ours.Requested)
 }
 
 // PutPC sets ours: an increase is IN_PROGRESS for the preparation delay,
@@ -321,6 +360,19 @@ func effective(p controller.Datapoint, theirs float64) float64 {
 	return c
 }
 
+// oursSpill is ours' estimated spillover in a minute: the estimate at our
+// mean allocation, and, for the share f of the minute ours mirrored an
+// alias move, at least that share of theirs' real spillover (while both
+// reallocate, ours has at most theirs' allocation, so it spills at least
+// as much; the reads that show the move come a few seconds after it).
+func oursSpill(p controller.Datapoint, theirs, ours, f float64) float64 {
+	est := estimate(p, effective(p, theirs), ours)
+	if f > 0 && p.HasInvocations {
+		est = math.Max(est, f*p.Spillover)
+	}
+	return est
+}
+
 // estimate is the spillover of a minute at mean allocation a for a
 // concurrency level c (see Side).
 func estimate(p controller.Datapoint, c, a float64) float64 {
@@ -360,7 +412,7 @@ func (s *Store) account(id controller.TargetID, se controller.Series) controller
 			if p.HasInvocations {
 				m.Invocations, m.TheirsMeasured, m.HasMeasured = p.Invocations, p.Spillover, true
 			}
-			m.Ours.Spillover = estimate(p, effective(p, theirs), ours)
+			m.Ours.Spillover = oursSpill(p, theirs, ours, t.movingH.mean(from, to))
 			if p.HasInvocations { // Lambda's own count, exact
 				m.Theirs.Spillover = p.Spillover
 			} else {
@@ -378,7 +430,7 @@ func (s *Store) account(id controller.TargetID, se controller.Series) controller
 		// our allocation (Maximum: the peak's share, at most 1) and the
 		// spillover estimate.
 		q := p
-		q.Spillover = estimate(p, effective(p, theirs), ours)
+		q.Spillover = oursSpill(p, theirs, ours, t.movingH.mean(from, to))
 		q.Utilization, q.HasUtilization = 0, false
 		if p.HasConcurrency && ours > 0 {
 			q.Utilization, q.HasUtilization = math.Min(1, p.Concurrency/ours), true
