@@ -14,7 +14,8 @@ import (
 // Counts are the daemon's AWS calls as its clients report them
 // (awsapi.CallObserver, metrics.Observer): every call, whatever its answer.
 type Counts struct {
-	Lambda    int64            // Lambda control-plane calls
+	Lambda    int64            // Lambda control-plane calls on the shared 15 rps quota (the bucket)
+	OwnQuota  int64            // Lambda calls with a quota of their own (GetFunction: 100 rps, its own bucket)
 	GMD       int64            // GetMetricData calls
 	Metrics   int64            // metrics requested from CloudWatch
 	Throttled int64            // Lambda calls answered 429
@@ -23,7 +24,7 @@ type Counts struct {
 
 // Sub is c − o.
 func (c Counts) Sub(o Counts) Counts {
-	d := Counts{Lambda: c.Lambda - o.Lambda, GMD: c.GMD - o.GMD, Metrics: c.Metrics - o.Metrics,
+	d := Counts{Lambda: c.Lambda - o.Lambda, OwnQuota: c.OwnQuota - o.OwnQuota, GMD: c.GMD - o.GMD, Metrics: c.Metrics - o.Metrics,
 		Throttled: c.Throttled - o.Throttled, ByOp: map[string]int64{}}
 	for k, v := range c.ByOp {
 		if n := v - o.ByOp[k]; n != 0 {
@@ -49,6 +50,8 @@ func (k *callCounter) ObserveCall(service, operation, code string, _ time.Durati
 	}
 	k.c.ByOp[key]++
 	switch {
+	case service == "lambda" && operation == "GetFunction":
+		k.c.OwnQuota++
 	case service == "lambda":
 		k.c.Lambda++
 		if code == "throttled" {
