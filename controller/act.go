@@ -83,6 +83,12 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 		if err == nil {
 			break
 		}
+		if errClass(err) == ClassNotLeader {
+			log.Info("not writing: this replica may not write now", KeyFrom, d.Current, KeyTo, d.Desired,
+				KeyReason, string(d.Reason), KeyError, err.Error())
+			c.rec.Acted(id, d, ResultNotLeader)
+			return
+		}
 		c.writeFailed(ctx, now, j, err)
 		// Refused on the way up for a limit: a refusal is answered at once
 		// and changes nothing, so bisect toward the largest accepted value

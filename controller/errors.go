@@ -18,6 +18,10 @@ const (
 	// ClassWeighted: the alias has routing weights (a deploy shifting
 	// traffic): no PC change is possible until they are gone.
 	ClassWeighted ErrorClass = "weighted"
+	// ClassNotLeader: the store's own write gate refused after the write
+	// waited at the rate limiter (the lease was lost meanwhile): nothing
+	// was sent, and nothing is learned about the target.
+	ClassNotLeader ErrorClass = ResultNotLeader
 )
 
 // errClass is the class of a ClassifiedError in err's chain, else

@@ -158,3 +158,18 @@ func TestWeightedAliasWaitsForTheDeploy(t *testing.T) {
 		})
 	}
 }
+
+// The store's own gate (awsapi.WithWriteGate, asked after the rate
+// limiter's wait) refused: not a failed write, no stall, no backoff.
+func TestStoreGateRefusalIsNotAFailure(t *testing.T) {
+	a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 15}, surgeAndQuiet(at(9, 30)), func(_ *Options, a *account) {
+		a.store.putErr = func(TargetID, int, time.Time) error { return apiErr{class: ClassNotLeader} }
+	})
+	a.run(t, at(10, 0))
+	require.NotEmpty(t, a.store.callsOf("put"), "the surge was decided")
+	require.Contains(t, a.rec.results(), ResultNotLeader)
+	require.NotContains(t, a.rec.results(), string(ClassError))
+	require.NotContains(t, a.rec.stalls[checkout], StallLambdaError)
+	st, _ := a.c.StateOf(checkout)
+	require.Zero(t, st.Rejected)
+}
