@@ -28,6 +28,9 @@ import (
 type Heap struct {
 	Targets int
 	Ticks   int // ticks run (until every target was read, and a few more)
+	// Failed: Lambda calls that did not succeed (a call the stub does not
+	// answer would make the figures describe a daemon that reads less).
+	Failed int
 	AllRead int // the tick by which every target had been read
 	// LiveMB: heap after a GC following the last tick, minus the heap before
 	// the daemon was built (the stub's own tables excluded).
@@ -70,11 +73,19 @@ func (c noWaitClock) After(time.Duration) <-chan time.Time {
 type tickCounter struct {
 	controller.NopRecorder
 	ticks   atomic.Int64
+	failed  atomic.Int64
 	mu      sync.Mutex
 	decided map[controller.TargetID]struct{}
 }
 
 func (t *tickCounter) Ticked(time.Time, time.Duration, error) { t.ticks.Add(1) }
+
+// ObserveCall (awsapi.CallObserver) counts the calls that failed.
+func (t *tickCounter) ObserveCall(_, _, code string, _ time.Duration) {
+	if code != "ok" {
+		t.failed.Add(1)
+	}
+}
 func (t *tickCounter) Observed(id controller.TargetID, _ controller.PCConfig, _ controller.Limits, _ controller.Decision) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -116,13 +127,14 @@ func MeasureHeap(ctx context.Context, o HeapOptions) (Heap, error) {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSCALE", "scale", ""),
 		BaseEndpoint: aws.String("http://stub.invalid"),
 	}
-	lam := awsapi.NewLambda(cfg, o.LambdaRPS, awsapi.WithClock(noWaitClock{clk}), awsapi.WithClientOptions(st.lambdaOption))
+	rec := &tickCounter{decided: map[controller.TargetID]struct{}{}}
+	lam := awsapi.NewLambda(cfg, o.LambdaRPS, awsapi.WithClock(noWaitClock{clk}), awsapi.WithClientOptions(st.lambdaOption),
+		awsapi.WithObserver(rec))
 	src, err := pcmetrics.New(cfg, pcmetrics.ProtocolCBOR, pcmetrics.WithClock(clk),
 		pcmetrics.WithDerivedUtilization(lam.Allocated), pcmetrics.WithClientOptions(st.cloudwatchOption))
 	if err != nil {
 		return h, err
 	}
-	rec := &tickCounter{decided: map[controller.TargetID]struct{}{}}
 	c, err := controller.New(controller.Options{Targets: targets, Store: lam, Metrics: src, Clock: clk, Recorder: rec,
 		Interval: config.DefaultInterval, LambdaRPS: o.LambdaRPS})
 	if err != nil {
@@ -176,6 +188,7 @@ func MeasureHeap(ctx context.Context, o HeapOptions) (Heap, error) {
 		}
 	}
 	h.Ticks = int(rec.ticks.Load())
+	h.Failed = int(rec.failed.Load())
 	h.PeakMB = mb(peak.stop() - base)
 	h.LiveMB = mb(liveHeap() - base)
 	if steady > 0 {

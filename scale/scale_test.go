@@ -87,6 +87,7 @@ func TestMiniatureHeap(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("%+v", h)
 	require.Positive(t, h.AllRead)
+	require.Zero(t, h.Failed, "every call answered")
 	require.Equal(t, h.AllRead+2, h.Ticks)
 	require.Positive(t, h.LiveMB)
 	require.GreaterOrEqual(t, h.PeakMB, h.LiveMB)

@@ -107,10 +107,9 @@ func (s *stub) lambda(params any) (any, error) {
 			RequestedProvisionedConcurrentExecutions: s.config(fn + ":" + qualifierName(i)),
 			Status:                                   types.ProvisionedConcurrencyStatusEnumReady,
 		}}}, nil
-	case *lambda.GetFunctionConcurrencyInput:
-		return &lambda.GetFunctionConcurrencyOutput{}, nil
-	case *lambda.GetFunctionConfigurationInput:
-		return &lambda.GetFunctionConfigurationOutput{MemorySize: aws.Int32(1024)}, nil
+	case *lambda.GetFunctionInput:
+		return &lambda.GetFunctionOutput{Configuration: &types.FunctionConfiguration{
+			FunctionName: in.FunctionName, Version: aws.String("1"), MemorySize: aws.Int32(1024)}}, nil
 	case *lambda.GetAliasInput:
 		return &lambda.GetAliasOutput{Name: in.Name, FunctionVersion: aws.String("1")}, nil
 	case *lambda.GetAccountSettingsInput:
