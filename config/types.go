@@ -73,7 +73,7 @@ type Policy struct {
 	Min                int      `yaml:"min"`
 	Max                int      `yaml:"max"`
 	AllowZero          bool     `yaml:"allow_zero"`
-	MemoryMB           int      `yaml:"memory_mb"`            // 0: read from Lambda (GetFunctionConfiguration)
+	MemoryMB           int      `yaml:"memory_mb"`            // 0: read from Lambda (GetFunction)
 	Predict            string   `yaml:"predict"`              // periodic | off: pre-provision for bursts that recur on a period
 	PredictLead        Duration `yaml:"predict_lead"`         // how long before a predicted burst the floor starts
 	PredictLookback    Duration `yaml:"predict_lookback"`     // datapoints the predictor reads
