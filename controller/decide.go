@@ -372,7 +372,14 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	// released, must not raise it again.
 	during := 0
 	if !changed.IsZero() && settledStart.After(changed) {
-		from := latest(start, changed.Add(-maxLagOf(in)).Truncate(period))
+		// Minutes that were not published yet when the change was decided:
+		// up to metrics_max_lag late, or as late as CloudWatch is now
+		// while it runs stale (bounded: older evidence is no evidence).
+		lag := maxLagOf(in)
+		if l := in.Now.Sub(in.WindowEnd); l > lag && !in.WindowEnd.IsZero() {
+			lag = min(l, 2*maxLagOf(in))
+		}
+		from := latest(start, changed.Add(-lag).Truncate(period))
 		before := -1.0
 		if !in.State.LastChange.IsZero() && !in.State.LastChange.Before(changed) {
 			before = float64(in.State.LastFrom)

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -673,4 +674,34 @@ func FuzzDecide(f *testing.F) {
 			t.Fatalf("Delete without allow_zero")
 		}
 	})
+}
+
+// CloudWatch running 10 minutes late (beyond metrics_max_lag 5m): the loop
+// scaled out at t0 on an old minute; the burst's first minutes, published
+// after the change but more than metrics_max_lag before it, still count as
+// saturated demand against the PC of their time (found by the fault suite,
+// publish-600s seed 18).
+func TestDecideCountsMinutesLateBeyondMaxLagBeforeAChange(t *testing.T) {
+	in := baseInput()
+	in.Policy = config.DefaultPolicy()
+	changed := t0.Add(-2 * time.Minute)
+	in.PC = PCConfig{Exists: true, Requested: 12, Allocated: 12, Available: 12, Status: StatusReady, LastModified: changed}
+	in.State = State{LastChange: changed, LastFrom: 10, LastTo: 12, LastDirection: DirOut, SettledAt: changed.Add(time.Minute)}
+	// Published up to 10 minutes before now: the newest point is the
+	// minute that ended 10 m ago; the burst (40 concurrent on 10 PC)
+	// began 9 minutes before the change.
+	in.WindowEnd = t0.Truncate(time.Minute).Add(-10 * time.Minute)
+	in.WindowStart = in.WindowEnd.Add(-45 * time.Minute)
+	burst := changed.Truncate(time.Minute).Add(-9 * time.Minute)
+	for m := in.WindowStart; m.Before(in.WindowEnd); m = m.Add(time.Minute) {
+		c := 6.0
+		if !m.Before(burst) {
+			c = 40
+		}
+		in.Series.Points = append(in.Series.Points, Datapoint{Time: m, Concurrency: c, HasConcurrency: true,
+			Utilization: math.Min(1, c/12), HasUtilization: true, Invocations: c * 60, HasInvocations: true})
+	}
+	d := Decide(in)
+	require.Equal(t, ActPut, d.Action, "%+v", d)
+	require.GreaterOrEqual(t, d.Desired, 58, "40 concurrent / 0.70: %s", d.Detail)
 }
