@@ -97,6 +97,9 @@ type Controller struct {
 	mu     sync.Mutex // guards states
 	states map[TargetID]*targetState
 	logs   map[TargetID]*slog.Logger
+	// hist: predicting targets' concurrency history (history.go); only
+	// ticks touch it, under tickMu.
+	hist map[TargetID]*history
 }
 
 // targetState is the loop's memory of one target.
@@ -163,6 +166,7 @@ func New(o Options) (*Controller, error) {
 		rec:     o.Recorder,
 		clock:   o.Clock,
 		states:  make(map[TargetID]*targetState, len(o.Targets)),
+		hist:    map[TargetID]*history{},
 		logs:    make(map[TargetID]*slog.Logger, len(o.Targets)),
 	}
 	c.maxLag = o.MetricsMaxLag
@@ -219,7 +223,13 @@ func (c *Controller) SetTargets(ts []Target) error {
 		states[t.ID] = st
 		logs[t.ID] = c.targetLogger(t.ID)
 	}
-	c.targets, c.states, c.logs = append([]Target(nil), ts...), states, logs
+	hist := make(map[TargetID]*history, len(ts))
+	for _, t := range ts {
+		if h := c.hist[t.ID]; h != nil {
+			hist[t.ID] = h
+		}
+	}
+	c.targets, c.states, c.logs, c.hist = append([]Target(nil), ts...), states, logs, hist
 	return nil
 }
 

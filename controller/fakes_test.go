@@ -250,11 +250,15 @@ type fakeMetrics struct {
 	// concOnly: concurrency alone, as the derived mode reads a target
 	// whose allocation it does not know yet.
 	concOnly func(id TargetID) bool
+	windows  []time.Duration // end − start of every Fetch
+	sizes    []int           // its number of queries
 }
 
 func (m *fakeMetrics) Fetch(_ context.Context, qs []MetricQuery, start, end time.Time) (map[TargetID]Series, error) {
 	m.mu.Lock()
 	m.calls++
+	m.windows = append(m.windows, end.Sub(start))
+	m.sizes = append(m.sizes, len(qs))
 	m.mu.Unlock()
 	if m.err != nil {
 		if err := m.err(m.now()); err != nil {

@@ -361,6 +361,17 @@ func TestLoopPeriodicBurstPredicted(t *testing.T) {
 		require.LessOrEqual(t, h.store.allocated(checkout, m.Add(7*time.Minute)), 10, "held after the burst at %s", m)
 	}
 	require.Positive(t, h.rec.reasons()[ReasonPredicted])
+	// After the first tick the loop reads the decision window and joins its
+	// own history of the lookback (history.go), probes aside.
+	h.metrics.mu.Lock()
+	long := 0
+	for _, w := range h.metrics.windows {
+		if w > time.Hour {
+			long++
+		}
+	}
+	h.metrics.mu.Unlock()
+	require.Equal(t, 1, long, "the whole lookback is read once")
 
 	// A new controller over the same function and metrics: no memory.
 	h2 := newHarness(t, at(10, 0), 0, burst, func(o *Options) {

@@ -25,9 +25,10 @@ type observation struct {
 	limErr     error
 	weights    map[string]float64 // the alias's routing weights, when limErr is weighted
 	series     Series
-	read       readKind // why the config was read this tick (readNone: cached)
-	readLimits bool     // the limits too
-	cachedPC   bool     // pc is the loop's cached state (from an earlier read or write)
+	winStart   time.Time // where this target's metric read began
+	read       readKind  // why the config was read this tick (readNone: cached)
+	readLimits bool      // the limits too
+	cachedPC   bool      // pc is the loop's cached state (from an earlier read or write)
 }
 
 // PlanRow is one target's evaluation without acting: what `plan` prints.
@@ -97,6 +98,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 		c.noteStall(ob.t.ID, ob, decisions[i], v.awsNow, v.global, firstReadsMoving)
 	}
 	c.scheduleAfterTick(now, v, obs)
+	c.keepHistory(v, obs)
 
 	err := errors.Join(errs...)
 	took := c.clock.Now().Sub(began)
@@ -268,8 +270,8 @@ func (c *Controller) Plan(ctx context.Context, now time.Time) ([]PlanRow, error)
 // read's freshness.
 func (c *Controller) observeAt(ctx context.Context, now time.Time) ([]observation, view, error) {
 	off, _ := c.offset()
-	start, end := c.window(now.Add(off))
-	obs, mErr := c.observe(ctx, now.Add(off), start, end)
+	short, start, end := c.window(now.Add(off))
+	obs, mErr := c.observe(ctx, now.Add(off), short, start, end)
 	// The read's responses measured the offset (again): use it.
 	off, known := c.offset()
 	v := view{awsNow: now.Add(off), start: start, end: end}
@@ -284,14 +286,19 @@ func (c *Controller) observeAt(ctx context.Context, now time.Time) ([]observatio
 
 // window is the metric read of a tick at AWS's time awsNow: up to the
 // running minute, over every target's lookback plus metrics_max_lag, so
-// that late data still leaves a full lookback of published minutes.
-func (c *Controller) window(awsNow time.Time) (time.Time, time.Time) {
-	end := awsNow.Truncate(metricPeriod)
-	n := 1
+// that late data still leaves a full lookback of published minutes. short
+// starts the decision rules' window (without the predictor's lookback):
+// what a target whose history reaches it reads (history.go).
+func (c *Controller) window(awsNow time.Time) (short, long, end time.Time) {
+	end = awsNow.Truncate(metricPeriod)
+	n, nd := 1, 1
 	for _, t := range c.targets {
 		n = max(n, lookback(t.Policy))
+		nd = max(nd, decideLookback(t.Policy))
 	}
-	return end.Add(-time.Duration(n)*metricPeriod - c.maxLag), end
+	long = end.Add(-time.Duration(n)*metricPeriod - c.maxLag)
+	short = end.Add(-time.Duration(nd)*metricPeriod - c.maxLag)
+	return short, long, end
 }
 
 func lookback(p config.Policy) int {
@@ -307,22 +314,44 @@ func lookback(p config.Policy) int {
 
 // observe reads CloudWatch once for all targets, then Lambda for the
 // targets the read plan picks (see budget.go), through a bounded pool.
-func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]observation, error) {
+func (c *Controller) observe(ctx context.Context, now, short, start, end time.Time) ([]observation, error) {
 	obs := make([]observation, len(c.targets))
 	queries := make([]MetricQuery, 0, len(c.targets))
+	var longQ []MetricQuery // the predictor's whole lookback: no history to join
 	for i, t := range c.targets {
 		obs[i].t = t
 		if now.Before(c.stateCopy(t.ID).NotFoundUntil) {
 			obs[i].skipped = true
 			continue
 		}
-		queries = append(queries, MetricQuery{ID: t.ID, Statistic: t.Policy.Statistic})
+		q := MetricQuery{ID: t.ID, Statistic: t.Policy.Statistic}
+		obs[i].winStart = short
+		h := c.hist[t.ID]
+		if !short.After(start) || predicts(t.Policy) && (!h.covers(short) || h.partial) && len(longQ) < longReadsPerTick {
+			obs[i].winStart = start
+			longQ = append(longQ, q)
+			continue
+		}
+		queries = append(queries, q)
 	}
-	var series map[TargetID]Series
-	var mErr error
-	if len(queries) > 0 {
-		series, mErr = c.opts.Metrics.Fetch(ctx, queries, start, end)
+	series := map[TargetID]Series{}
+	var errs []error
+	for _, g := range []struct {
+		qs    []MetricQuery
+		start time.Time
+	}{{queries, short}, {longQ, start}} {
+		if len(g.qs) == 0 {
+			continue
+		}
+		got, err := c.opts.Metrics.Fetch(ctx, g.qs, g.start, end)
+		for id, s := range got {
+			series[id] = s
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
+	mErr := errors.Join(errs...)
 	for i := range obs {
 		// A failed call marks only its own batch incomplete; the other
 		// batches' series are still good (see MetricSource).
@@ -368,15 +397,21 @@ func (c *Controller) observe(ctx context.Context, now, start, end time.Time) ([]
 
 func (c *Controller) input(v view, t Target, st targetState, ob observation) Input {
 	in := Input{
-		Now: v.awsNow, Period: metricPeriod, WindowStart: v.start, WindowEnd: v.fr.watermark,
+		Now: v.awsNow, Period: metricPeriod, WindowStart: ob.winStart, WindowEnd: v.fr.watermark,
 		MaxLag: c.maxLag, HoldIn: v.holdIn,
 		Policy: t.Policy, PC: ob.pc, Series: ob.series, Limits: ob.limits, State: st.State,
 	}
 	if ob.read == readFirst && ob.fresh {
 		in.Series = deriveOnFirstRead(in.Series, ob.pc, t.Policy.Statistic)
 	}
+	if in.WindowStart.IsZero() {
+		in.WindowStart = v.start
+	}
 	if in.WindowEnd.IsZero() {
-		in.WindowEnd = v.start // nothing known to be published
+		in.WindowEnd = in.WindowStart // nothing known to be published
+	}
+	if predicts(t.Policy) && in.WindowStart.After(v.start) {
+		in.History = c.hist[t.ID].before(in.WindowStart, int(v.end.Sub(v.start)/metricPeriod))
 	}
 	if t.Bounds != nil {
 		in.Bounds = t.Bounds(v.awsNow)
@@ -423,6 +458,32 @@ func timeString(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// keepHistory folds the tick's final minutes (older than the watermark by
+// metrics_max_lag: later ones may still be late) into each predicting
+// target's history; an incomplete read adds nothing (the next read covers
+// the gap while it is shorter than the decision window).
+func (c *Controller) keepHistory(v view, obs []observation) {
+	if v.fr.watermark.IsZero() {
+		return
+	}
+	final := v.fr.watermark.Add(-c.maxLag).Truncate(metricPeriod)
+	keep := int(v.end.Sub(v.start) / metricPeriod)
+	for _, ob := range obs {
+		if ob.skipped || !ob.series.Complete || !predicts(ob.t.Policy) || ob.winStart.IsZero() {
+			continue
+		}
+		h := c.hist[ob.t.ID]
+		long := !ob.winStart.After(v.start)
+		switch {
+		case long:
+			h = nil // the whole lookback was read: it replaces the history
+		case !h.covers(ob.winStart):
+			h = &history{partial: true} // a gap, or none: begun from the decision window
+		}
+		c.hist[ob.t.ID] = h.extend(ob.series, ob.winStart, final, keep)
+	}
 }
 
 // deriveOnFirstRead: before a target's first config read the metric source

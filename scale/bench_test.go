@@ -72,6 +72,7 @@ func BenchmarkHeap10k(b *testing.B) {
 		b.Logf("%+v", h)
 		b.ReportMetric(h.LiveMB, "live-MB")
 		b.ReportMetric(h.PeakMB, "peak-MB")
+		b.ReportMetric(h.SteadyPeakMB, "steady-peak-MB")
 		b.ReportMetric(h.AllocMBPerTick, "alloc-MB/tick")
 		b.ReportMetric(h.WallPerTick.Seconds(), "tick-wall-s")
 		b.ReportMetric(h.CPUPerTick.Seconds(), "tick-cpu-s")

@@ -30,7 +30,7 @@ type Heap struct {
 	Ticks   int // ticks run (until every target was read, and a few more)
 	// Failed: Lambda calls that did not succeed (a call the stub does not
 	// answer would make the figures describe a daemon that reads less).
-	Failed int
+	Failed  int
 	AllRead int // the tick by which every target had been read
 	// LiveMB: heap after a GC following the last tick, minus the heap before
 	// the daemon was built (the stub's own tables excluded).
@@ -39,6 +39,9 @@ type Heap struct {
 	// millisecond, garbage not yet collected included), minus the same
 	// baseline: what the heap reaches at the default GOGC.
 	PeakMB float64
+	// SteadyPeakMB: the same, over the ticks after every target was read
+	// (start-up's first reads excluded).
+	SteadyPeakMB float64
 	// AllocMBPerTick: bytes allocated per steady tick (after every target
 	// was read).
 	AllocMBPerTick float64
@@ -142,6 +145,7 @@ func MeasureHeap(ctx context.Context, o HeapOptions) (Heap, error) {
 	}
 
 	peak := startPeakSampler()
+	var steadyPeak *peakSampler
 	var allocAt uint64
 	var wallSteady, cpuSteady time.Duration
 	steady := 0
@@ -182,6 +186,7 @@ func MeasureHeap(ctx context.Context, o HeapOptions) (Heap, error) {
 		}
 		if h.AllRead == 0 && rec.count() == o.Targets {
 			h.AllRead = int(rec.ticks.Load())
+			steadyPeak = startPeakSampler()
 			if o.OnSteady != nil {
 				o.OnSteady()
 			}
@@ -190,6 +195,9 @@ func MeasureHeap(ctx context.Context, o HeapOptions) (Heap, error) {
 	h.Ticks = int(rec.ticks.Load())
 	h.Failed = int(rec.failed.Load())
 	h.PeakMB = mb(peak.stop() - base)
+	if steadyPeak != nil {
+		h.SteadyPeakMB = mb(steadyPeak.stop() - base)
+	}
 	h.LiveMB = mb(liveHeap() - base)
 	if steady > 0 {
 		h.AllocMBPerTick = mb(allocAt / uint64(steady))
