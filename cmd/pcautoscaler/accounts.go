@@ -56,7 +56,9 @@ func wireFleet(o wireOptions, load loadAccountAWS) (*fleet, error) {
 		return &fleet{daemons: []*daemon{d}, names: []string{""}, registry: d.registry}, nil
 	}
 	if load == nil {
-		load = awsapi.LoadAWSConfig
+		load = func(ctx context.Context, region, endpoint string) (aws.Config, error) {
+			return awsapi.LoadAWSConfig(ctx, region, endpoint)
+		}
 	}
 	ctx := o.ctx
 	if ctx == nil {
@@ -135,16 +137,29 @@ func (f *fleet) label(i int) string {
 	return "account " + f.names[i] + ": "
 }
 
-// preflight checks every account's permissions; every problem at once.
+// preflight checks every account's permissions; every problem at once. An
+// account whose every target is missing is an Error line while another
+// account has something to manage (its loop idles until a reload), and an
+// exit only when none has.
 func (f *fleet) preflight(ctx context.Context) error {
-	var errs []error
+	var errs, empty []error
 	for i, d := range f.daemons {
 		if err := d.preflight(ctx); err != nil {
 			if l := f.label(i); l != "" {
 				err = fmt.Errorf("%s%w", l, err)
 			}
+			if errors.Is(err, errNothingToManage) {
+				empty = append(empty, err)
+				continue
+			}
 			errs = append(errs, err)
 		}
+	}
+	if len(errs) == 0 && len(empty) == len(f.daemons) {
+		return errors.Join(empty...)
+	}
+	for _, err := range empty {
+		f.daemons[0].logger.Error("an account has nothing to manage; the others run", keyError, err)
 	}
 	return errors.Join(errs...)
 }

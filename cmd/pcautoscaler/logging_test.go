@@ -58,6 +58,9 @@ func TestSDKLogsThroughSlog(t *testing.T) {
 	cfg.AWS.Endpoint = srv.URL
 	awsCfg, err := loadAWSConfig(context.Background(), cfg, logger)
 	require.NoError(t, err)
+	// Given to the loader (config.WithLogger), so the chain's own lines
+	// while loading go through it too; the loaded config carries it on.
+	require.IsType(t, sdkLogger{}, awsCfg.Logger)
 	client := lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.ClientLogMode = aws.LogRequest })
 	_, err = client.GetAccountSettings(context.Background(), &lambda.GetAccountSettingsInput{})
 	require.NoError(t, err)

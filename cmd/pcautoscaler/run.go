@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
@@ -151,8 +152,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer shutdownServer(srv, logger)
 	logger.Info("serving /metrics /healthz /readyz", keyListen, ln.Addr().String())
 
+	// /readyz answers 503 while this retries: readiness needs a tick.
 	if err := fl.preflight(ctx); err != nil {
-		logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
+		logStartupFailure(logger, err)
 		return exitRuntime
 	}
 	if err := elector.Preflight(ctx); err != nil {
@@ -185,27 +187,17 @@ func shutdownServer(srv *http.Server, logger *slog.Logger) {
 }
 
 // loadAWSConfig is awsapi.LoadAWSConfig for cfg with the SDK's own log lines
-// sent through logger. (The SDK logs while loading the chain on its default
-// logger still: awsapi.LoadAWSConfig would need config.WithLogger for that.)
+// sent through logger: those of loading the credential chain
+// (config.WithLogger) and those of every call (aws.Config.Logger).
 func loadAWSConfig(ctx context.Context, cfg *config.Config, logger *slog.Logger) (aws.Config, error) {
-	awsCfg, err := awsapi.LoadAWSConfig(ctx, cfg.Region, cfg.AWS.Endpoint)
-	if err != nil {
-		return aws.Config{}, err
-	}
-	awsCfg.Logger = sdkLogger{l: logger}
-	return awsCfg, nil
+	return accountLoader(logger)(ctx, cfg.Region, cfg.AWS.Endpoint)
 }
 
 // accountLoader loads an accounts[] entry's SDK config as loadAWSConfig
 // does the top level's.
 func accountLoader(logger *slog.Logger) loadAccountAWS {
 	return func(ctx context.Context, region, endpoint string) (aws.Config, error) {
-		awsCfg, err := awsapi.LoadAWSConfig(ctx, region, endpoint)
-		if err != nil {
-			return aws.Config{}, err
-		}
-		awsCfg.Logger = sdkLogger{l: logger}
-		return awsCfg, nil
+		return awsapi.LoadAWSConfig(ctx, region, endpoint, awsconfig.WithLogger(sdkLogger{l: logger}))
 	}
 }
 

@@ -22,14 +22,20 @@ func TestStartupFailures(t *testing.T) {
 	deadURL := dead.URL
 	dead.Close()
 
-	// A target the simulated account doesn't have. Preflight checks each
-	// permission once, on the first target, so it is listed first; a
-	// missing function further down is learned by the loop instead.
+	// A target the simulated account doesn't have: plan shows it as
+	// unobserved; run disables it and runs the other (TestStartupTolerates).
 	t.Setenv("PCAS_TEST_MISSING", `
 aws: {endpoint: "`+srv.URL+`"}
 targets:
   - {function: no-such-function, qualifier: live}
   - {function: checkout-api, qualifier: live}
+`)
+	// Only targets the account doesn't have: nothing to manage.
+	t.Setenv("PCAS_TEST_ALL_MISSING", `
+aws: {endpoint: "`+srv.URL+`"}
+targets:
+  - {function: no-such-function, qualifier: live}
+  - {function: no-such-either, qualifier: live}
 `)
 	tests := []struct {
 		name       string
@@ -46,9 +52,10 @@ targets:
 		{name: "run: not a simulator clock",
 			args:       []string{"run", "--config", "testdata/e2e-config.yaml", "--sim-clock", srv.URL + "/_sim/stats?", "--listen", "127.0.0.1:0"},
 			wantStderr: []string{"cannot read the simulator's clock"}},
-		{name: "run: preflight names the missing function",
-			args:       []string{"run", "--config-env", "PCAS_TEST_MISSING", "--listen", "127.0.0.1:0", "--log-format", "text"},
-			wantStderr: []string{"start-up check failed", "no-such-function:live", "not found"}},
+		{name: "run: every target missing",
+			args: []string{"run", "--config-env", "PCAS_TEST_ALL_MISSING", "--listen", "127.0.0.1:0", "--log-format", "text"},
+			wantStderr: []string{"target disabled at start-up", "target=no-such-function:live", "target=no-such-either:live",
+				"nothing to manage, exiting"}},
 		{name: "plan: a target that can't be observed",
 			args:       []string{"plan", "--config-env", "PCAS_TEST_MISSING"},
 			wantStderr: []string{"1 target could not be observed"},

@@ -68,15 +68,14 @@ func warnsNaming(recs []logRecord, s string) []string {
 	return out
 }
 
-// missingTargetConfig has a target the simulated account lacks, so `run`
-// stops at its start-up check, after the "starting" line and the clock
-// check: the test needs no signal and no timing.
-// The missing function comes first: preflight checks each permission once,
-// on the first target (a missing one further down is the loop's to learn).
+// missingTargetConfig has only targets the simulated account lacks, so
+// `run` stops at its start-up check (nothing to manage), after the
+// "starting" line and the clock check: the test needs no signal and no
+// timing.
 const missingTargetConfig = `
 targets:
   - {function: no-such-function, qualifier: live}
-  - {function: checkout-api, qualifier: live}
+  - {function: no-such-either, qualifier: live}
 `
 
 // TestRunComparesClocks: at start-up `run` compares its clock with the
@@ -177,7 +176,7 @@ func TestRunStartingLine(t *testing.T) {
 		require.False(t, st.Before(start), "sim_time %s is the simulator's time, from %s", st, start)
 		require.True(t, st.Before(start.Add(24*time.Hour)), "sim_time %s", st)
 	}
-	_, ok = find(recs, "start-up check failed; fix the permissions or endpoint named here")
+	_, ok = find(recs, "start-up: nothing to manage, exiting (a daemon with no target would only hide the mistake)")
 	require.True(t, ok, stderr)
 }
 

@@ -41,6 +41,11 @@ type daemon struct {
 	aas *aas.Guard
 	// shadow is mode shadow's ledger (shadow.go); nil otherwise.
 	shadow *shadow.Store
+	// What the start-up checks need (startup.go): their log, the loop's
+	// clock and aws.startup_timeout.
+	logger         *slog.Logger
+	clock          controller.Clock
+	startupTimeout time.Duration
 }
 
 type wireOptions struct {
@@ -52,8 +57,10 @@ type wireOptions struct {
 	extra  controller.Recorder // demo's decision printer; may be nil
 	// serverClock: nil measures AWS's clock from the Date header of every
 	// Lambda and CloudWatch response (awsapi.ServerClock on clock); a
-	// simulator that shares clock passes controller.FixedOffset(0), since
-	// its Date headers are wall time, not the shared simulated time.
+	// simulator that shares clock passes controller.FixedOffset(0): its Date
+	// headers carry that shared time, but only to the second and after a
+	// round trip multiplied by its speed, so measuring would only add noise
+	// to an offset known to be 0.
 	serverClock controller.ServerClock
 	// gate is asked before every write (leader election, `run`); nil: write.
 	gate controller.WriteGate
@@ -197,7 +204,8 @@ func wire(o wireOptions) (*daemon, error) {
 	}
 	guard = newAASGuard(o, ctrl, m, targets)
 	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids,
-		serverClock: serverClock, syncer: syncer, aas: guard, shadow: sh}, nil
+		serverClock: serverClock, syncer: syncer, aas: guard, shadow: sh,
+		logger: o.logger, clock: o.clock, startupTimeout: cfg.AWS.StartupTimeout.Duration}, nil
 }
 
 func idsOf(ts []controller.Target) []controller.TargetID {
@@ -241,21 +249,6 @@ func controllerTargets(cfg *config.Config) ([]controller.Target, []controller.Ta
 		ids = append(ids, ct.ID)
 	}
 	return targets, ids, nil
-}
-
-// preflight checks each permission the loop's reads need once (awsapi and
-// metrics Preflight), so a missing one or a wrong endpoint stops the
-// daemon at once, naming the action; discovery's was checked by its first
-// run.
-func (d *daemon) preflight(ctx context.Context) error {
-	if err := d.lambda.Preflight(ctx, idsOf(d.ctrl.Targets())); err != nil {
-		return err
-	}
-	if err := d.source.Preflight(ctx); err != nil {
-		return err
-	}
-	d.startAAS(ctx) // never fatal; keeps checking until ctx ends
-	return nil
 }
 
 func newTelemetryServer(d *daemon, addr string, logger *slog.Logger) *http.Server {

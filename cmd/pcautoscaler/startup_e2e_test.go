@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const startupConfig = `interval: 60s
+log: {level: info, format: json}
+aws: {startup_timeout: 5m}   # simulated time under --sim-clock, as the faults' windows
+defaults: {scale_in_datapoints: 3, scale_in_cooldown: 2m, max_scale_in_step: 0, idle_after: 10m}
+targets:
+  - {function: no-such-function, qualifier: live, min: 1, max: 100}
+  - {function: burst-api, qualifier: no-such-alias, min: 1, max: 100}
+  - {function: burst-api, qualifier: live, min: 1, max: 100}
+  - {function: report-worker, qualifier: prod, min: 2, max: 50}
+`
+
+// TestStartupEndToEnd (issue 12): the built daemon starts into a 429 storm
+// on GetAccountSettings and 5xx on GetMetricData (the simulator's fault
+// injection, through the real SDK) with a missing function and a missing
+// alias among four targets. It retries at Warn naming the class, /readyz
+// says 503 meanwhile, the two missing targets are disabled at Error, and
+// the other two are managed.
+func TestStartupEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: builds the binary; skipped with -short")
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	bin := buildBinary(t)
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(startupConfig), 0o600))
+
+	simProc := startChild(t, "sim", bin, childEnv(t),
+		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/startup-scenario.yaml",
+		"--speed", "60", "--start", e2eStart, "--log-level", "warn")
+	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
+	simURL := simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
+		m := urlLine.FindStringSubmatch(simProc.stdout.String())
+		if m == nil {
+			return "", false
+		}
+		return m[1], true
+	})
+	d := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
+		"run", "--config", cfgPath, "--sim-clock", simURL, "--listen", "127.0.0.1:0", "--log-format", "json")
+	listen := d.waitFor(t, `"serving" line`, deadline, func() (string, bool) {
+		return logField(d, "serving /metrics /healthz /readyz", "listen")
+	})
+	d.waitFor(t, "a start-up retry", deadline, func() (string, bool) { return logField(d, startupRetryMsg, "") })
+	readyz := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+"/readyz", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The storm lasts 3 simulated minutes and the first retry is logged
+	// within its first: still retrying now.
+	require.Equal(t, http.StatusServiceUnavailable, readyz(), "not ready while start-up retries")
+
+	decided := func(function string) bool {
+		_, body := httpGetOK(listen)
+		return counter(body, "pcautoscaler_scaling_decisions_total", `function="`+function+`"`) > 0
+	}
+	d.waitFor(t, "burst-api and report-worker decided", deadline, func() (string, bool) {
+		return "", decided("burst-api") && decided("report-worker")
+	})
+	eventually(t, "/readyz ready", deadline, func() bool { return readyz() == http.StatusOK })
+	require.False(t, d.exited())
+
+	classes := map[string]int{}
+	var disabled []string
+	for _, l := range d.stderr.Lines() {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) != nil {
+			continue
+		}
+		switch rec["msg"] {
+		case startupRetryMsg:
+			require.Equal(t, "WARN", rec["level"])
+			classes[rec["error_class"].(string)]++
+		case "target disabled at start-up: its function or alias does not exist; the others run " +
+			"(reload or restart once it exists)":
+			require.Equal(t, "ERROR", rec["level"])
+			disabled = append(disabled, rec["target"].(string))
+		}
+	}
+	require.Positive(t, classes["throttled"], "429s retried: %v", classes)
+	require.Positive(t, classes["server"], "5xx retried: %v", classes)
+	require.ElementsMatch(t, []string{"no-such-function:live", "burst-api:no-such-alias"}, disabled)
+	_, body := httpGetOK(listen)
+	require.NotContains(t, body, `qualifier="no-such-alias"`, "a disabled target's series are gone")
+	t.Logf("start-up retries by class: %v", classes)
+}
