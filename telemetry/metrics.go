@@ -33,6 +33,7 @@ const (
 	LabelOperation = "operation"
 	LabelCode      = "code"
 	LabelStatus    = "status"
+	LabelState     = "state" // controller.TargetStates()
 	// LabelAccount is added to every series of an account's loop when the
 	// config has accounts: (the accounts[] entry's name, or "default").
 	LabelAccount = "account"
@@ -101,6 +102,7 @@ type Metrics struct {
 	decisions    *prometheus.CounterVec
 	actions      *prometheus.CounterVec
 	stalled      *prometheus.GaugeVec // + reason
+	targetState  *prometheus.GaugeVec // + state
 	foreign      *prometheus.CounterVec
 
 	// Daemon.
@@ -187,6 +189,9 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Namespace: Namespace, Name: "foreign_changes_total",
 			Help: "Changes of the target's provisioned concurrency the daemon did not make (another writer: a person, a pipeline, AAS, a second controller).",
 		}, append([]string{}, target...))),
+		targetState: gauge("target_state",
+			"1 for what the target is going through at the last decision (steady, allocating, deploying: an alias moved to a new version, weighted: routing weights on the alias, constrained, yielding, failed), 0 for the others.",
+			LabelState),
 		stalled: gauge("target_stalled",
 			"1 for the reason the target cannot act on its metrics this tick (stale_metrics, metrics_error, clock_skew, failed, throttled, lambda_error, api_budget, weighted), 0 for the others; all 0 when it can.",
 			LabelReason),
@@ -339,7 +344,7 @@ func (m *Metrics) SetTargets(ids []controller.TargetID) {
 
 func (m *Metrics) deleteTarget(l prometheus.Labels) {
 	for _, g := range []*prometheus.GaugeVec{m.pcRequested, m.pcAllocated, m.pcDesired, m.utilization,
-		m.effectiveMin, m.effectiveMax, m.constrained, m.spillover, m.demand, m.costPerHour, m.configStatus, m.stalled} {
+		m.effectiveMin, m.effectiveMax, m.constrained, m.spillover, m.demand, m.costPerHour, m.configStatus, m.stalled, m.targetState} {
 		g.DeletePartialMatch(l)
 	}
 	// Every per-target vector (TestSetTargets finds one left out).
@@ -392,6 +397,9 @@ func (m *Metrics) precreate(id controller.TargetID) {
 	}
 	for _, r := range controller.StallReasons() {
 		m.stalled.WithLabelValues(f, q, string(r))
+	}
+	for _, st := range controller.TargetStates() {
+		m.targetState.WithLabelValues(f, q, string(st))
 	}
 	m.foreign.WithLabelValues(f, q)
 }

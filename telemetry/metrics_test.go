@@ -472,3 +472,32 @@ pcautoscaler_discovery_tag_problem_functions 1
 `), "pcautoscaler_discovered_functions", "pcautoscaler_discovered_targets", "pcautoscaler_discovery_last_success_timestamp_seconds",
 		"pcautoscaler_discovery_runs_total", "pcautoscaler_discovery_tag_problem_functions"))
 }
+
+// TestTargetState: one series per state, pre-created at 0; the decision's
+// State is 1 and every other 0; a Decision without one reads as steady.
+func TestTargetState(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state controller.TargetState
+		want  controller.TargetState
+	}{
+		{"deploying", controller.StateDeploying, controller.StateDeploying},
+		{"weighted", controller.StateWeighted, controller.StateWeighted},
+		{"failed", controller.StateFailed, controller.StateFailed},
+		{"no state given", "", controller.StateSteady},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newTestMetrics(t, checkout)
+			require.Equal(t, len(controller.TargetStates()), testutil.CollectAndCount(m.targetState))
+			m.Observed(checkout, controller.PCConfig{}, controller.Limits{}, controller.Decision{State: controller.StateAllocating})
+			m.Observed(checkout, controller.PCConfig{}, controller.Limits{}, controller.Decision{State: tc.state})
+			for _, st := range controller.TargetStates() {
+				want := 0.0
+				if st == tc.want {
+					want = 1
+				}
+				require.InDelta(t, want, testutil.ToFloat64(m.targetState.WithLabelValues(checkout.Function, checkout.Qualifier, string(st))), 0, st)
+			}
+		})
+	}
+}

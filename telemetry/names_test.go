@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/shadow"
 )
 
@@ -237,7 +238,7 @@ func TestDashboard(t *testing.T) {
 		"pcautoscaler_pc_effective_max", "pcautoscaler_scaling_decisions_total", "pcautoscaler_spillover_invocations",
 		"pcautoscaler_aws_api_calls_total", "pcautoscaler_pc_cost_dollars_per_hour",
 		// freshness: stalls, CloudWatch's lag and delay, AWS's clock
-		"pcautoscaler_target_stalled", "pcautoscaler_metrics_watermark_lag_seconds", "pcautoscaler_metrics_publish_delay_seconds",
+		"pcautoscaler_target_stalled", "pcautoscaler_target_state", "pcautoscaler_metrics_watermark_lag_seconds", "pcautoscaler_metrics_publish_delay_seconds",
 		"pcautoscaler_metrics_publish_delay_distribution_seconds_bucket", "pcautoscaler_clock_offset_seconds"} {
 		require.Contains(t, all, n)
 	}
@@ -259,11 +260,20 @@ func TestAlertLabelValuesExist(t *testing.T) {
 		LabelCode:   awsapi.Classes(),
 		LabelStatus: configStatuses,
 		LabelResult: append([]string{TickOK, TickError}, actionResults...),
+		LabelState:  targetStateNames(),
 	}
-	re := regexp.MustCompile(`\b(code|status|result)\s*=\s*"([^"]*)"`)
+	re := regexp.MustCompile(`\b(code|status|result|state)\s*=\s*"([^"]*)"`)
 	matches := re.FindAllStringSubmatch(string(raw), -1)
 	require.NotEmpty(t, matches)
 	for _, m := range matches {
 		require.Contains(t, known[m[1]], m[2], "%s in %s", m[0], alertsFile)
 	}
+}
+
+func targetStateNames() []string {
+	var out []string
+	for _, s := range controller.TargetStates() {
+		out = append(out, string(s))
+	}
+	return out
 }

@@ -29,6 +29,13 @@ func (m *Metrics) Observed(id controller.TargetID, pc controller.PCConfig, lim c
 		m.configStatus.WithLabelValues(f, q, s).Set(boolGauge(s == status))
 	}
 	m.decisions.WithLabelValues(f, q, direction(d.Direction), reason(d.Reason)).Inc()
+	state := d.State
+	if state == "" { // a Decision made without stateOf (tests, backtests)
+		state = controller.StateSteady
+	}
+	for _, st := range controller.TargetStates() {
+		m.targetState.WithLabelValues(f, q, string(st)).Set(boolGauge(st == state))
+	}
 
 	m.costPerHour.WithLabelValues(f, q).Set(m.costPerHourFor(id, pc.Requested, lim.MemoryMB))
 }
