@@ -100,6 +100,9 @@ type Controller struct {
 	// hist: predicting targets' concurrency history (history.go); only
 	// ticks touch it, under tickMu.
 	hist map[TargetID]*history
+	// scratch: the buffer a target's window is joined into for Decide
+	// (one target at a time, under tickMu).
+	scratch []Datapoint
 }
 
 // targetState is the loop's memory of one target.

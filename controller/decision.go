@@ -162,11 +162,7 @@ type Input struct {
 	Policy config.Policy
 	PC     PCConfig
 	Series Series
-	// History: concurrency per minute for the minutes just before
-	// WindowStart (oldest first), kept by the loop for the predictor when
-	// the read covered only the decision window.
-	History []float32
-	Bounds  Bounds
-	Limits  Limits
-	State   State
+	Bounds Bounds
+	Limits Limits
+	State  State
 }

@@ -5,18 +5,25 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/pcautoscaler/pcautoscaler/config"
 )
 
 func concSeries(from, to time.Time, conc func(m time.Time) float64) Series {
 	s := Series{Complete: true}
 	for m := from; m.Before(to); m = m.Add(time.Minute) {
 		if c := conc(m); c > 0 {
-			s.Points = append(s.Points, Datapoint{Time: m, Concurrency: c, HasConcurrency: true})
+			s.Points = append(s.Points, Datapoint{Time: m, Concurrency: c, HasConcurrency: true,
+				Utilization: min(1, c/20), HasUtilization: true, Invocations: c * 60, HasInvocations: true})
 		}
 	}
 	return s
+}
+
+func concOf(pts []Datapoint) []float64 {
+	out := make([]float64, len(pts))
+	for i, p := range pts {
+		out[i] = p.Concurrency
+	}
+	return out
 }
 
 func TestHistoryExtendKeepsTheNewestMinutes(t *testing.T) {
@@ -26,12 +33,13 @@ func TestHistoryExtendKeepsTheNewestMinutes(t *testing.T) {
 	require.False(t, h.covers(t0))
 	h = h.extend(concSeries(t0, t0.Add(10*time.Minute), conc), t0, t0.Add(8*time.Minute), 5)
 	require.Equal(t, t0.Add(8*time.Minute), h.end)
-	require.Equal(t, []float32{4, 5, 6, 7, 8}, h.vals, "the newest 5 of the 8 final minutes")
+	require.Equal(t, t0.Add(3*time.Minute), h.first())
+	require.Equal(t, []float64{4, 5, 6, 7, 8}, concOf(h.join(nil, t0, t0.Add(time.Hour), nil)), "the newest 5 of the 8 final minutes")
 	require.True(t, h.covers(t0.Add(6*time.Minute)))
 	require.False(t, h.covers(t0.Add(9*time.Minute)), "a gap")
 
 	// The next read starts inside the history: the overlap is replaced
-	// by the read, a quiet minute is 0.
+	// by the read; a minute without a datapoint stays without one.
 	quietAt := t0.Add(7 * time.Minute)
 	next := concSeries(t0.Add(6*time.Minute), t0.Add(12*time.Minute), func(m time.Time) float64 {
 		if m.Equal(quietAt) {
@@ -39,42 +47,43 @@ func TestHistoryExtendKeepsTheNewestMinutes(t *testing.T) {
 		}
 		return conc(m) * 10
 	})
-	old := h.vals
+	before := h.join(nil, t0, t0.Add(time.Hour), nil)
 	h2 := h.extend(next, t0.Add(6*time.Minute), t0.Add(11*time.Minute), 6)
-	require.Equal(t, []float32{6, 70, 0, 90, 100, 110}, h2.vals, "minute 5 kept, 6..10 from the read")
-	require.Equal(t, []float32{4, 5, 6, 7, 8}, old, "an array handed out is never written")
-	require.Equal(t, []float32{6, 70}, h2.before(t0.Add(7*time.Minute), 10))
-	require.Equal(t, []float32{70}, h2.before(t0.Add(7*time.Minute), 1))
+	require.Equal(t, []float64{6, 70, 90, 100, 110}, concOf(h2.join(nil, t0, t0.Add(time.Hour), nil)), "minute 5 kept, 6..10 from the read, 7 quiet")
+	require.Equal(t, before, h.join(nil, t0, t0.Add(time.Hour), nil), "the old history is unchanged")
+	got := h2.join(nil, t0.Add(9*time.Minute), t0.Add(10*time.Minute), nil)
+	require.Equal(t, []Datapoint{{Time: t0.Add(9 * time.Minute), Concurrency: 100, HasConcurrency: true, Utilization: 1, HasUtilization: true,
+		Invocations: 6000, HasInvocations: true}}, got, "a point comes back as it was read")
 }
 
-// The predictor sees the same three hours whether the tick read them all
-// or read the decision window and joined the loop's history.
-func TestPredictFromHistoryEqualsTheWholeRead(t *testing.T) {
-	p := config.DefaultPolicy()
+// Decide sees the same window whether the tick read it all or read the
+// decision window and joined the loop's history.
+func TestHistoryJoinsTheDecisionWindowToTheWholeRead(t *testing.T) {
 	end := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	now := end.Add(5 * time.Second)
-	long := end.Add(-185 * time.Minute)
-	short := end.Add(-36 * time.Minute)
-	final := end.Add(-7 * time.Minute)
-	// A burst of 140 every 15 minutes on a base of 3; the next is due soon.
+	long, short, final := end.Add(-185*time.Minute), end.Add(-36*time.Minute), end.Add(-7*time.Minute)
 	conc := func(m time.Time) float64 {
 		if int(m.Sub(long)/time.Minute)%15 == 3 {
 			return 140
 		}
-		return 3
+		if m.Minute()%7 == 0 {
+			return 0 // quiet minutes: no datapoint
+		}
+		return 3.3
 	}
 	whole := concSeries(long, end.Add(-2*time.Minute), conc)
-	in := Input{Now: now, Period: time.Minute, WindowStart: long, WindowEnd: end.Add(-2 * time.Minute), Policy: p, Series: whole}
-	want := predictFor(in, time.Minute)
-	require.NotZero(t, want.Period, "the test's bursts are periodic")
-
 	var h *history
-	h = h.extend(concSeries(long, final, conc), long, final, 185)
-	in.WindowStart = short
-	in.Series = concSeries(short, end.Add(-2*time.Minute), conc)
-	in.History = h.before(short, 185)
-	got := predictFor(in, time.Minute)
-	require.Equal(t, want, got)
+	h = h.extend(whole, long, final, 185)
+	joined := h.join(nil, long, short, concSeries(short, end.Add(-2*time.Minute), conc).Points)
+	require.Len(t, joined, len(whole.Points))
+	for i, w := range whole.Points {
+		g := joined[i]
+		require.True(t, w.Time.Equal(g.Time), "minute %d", i)
+		require.Equal(t, [3]bool{w.HasUtilization, w.HasConcurrency, w.HasInvocations}, [3]bool{g.HasUtilization, g.HasConcurrency, g.HasInvocations})
+		require.InDelta(t, w.Utilization, g.Utilization, 1e-6, "utilization at %s", w.Time)
+		require.Equal(t, w.Concurrency, g.Concurrency)
+		require.Equal(t, w.Invocations, g.Invocations)
+		require.Equal(t, w.Spillover, g.Spillover)
+	}
 }
 
 // A start with more predicting targets than longReadsPerTick: one tick

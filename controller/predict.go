@@ -319,8 +319,6 @@ func predictFor(in Input, period time.Duration) Prediction {
 			end = own
 		}
 	}
-	readFrom := start
-	start = start.Add(-time.Duration(len(in.History)) * period) // the loop's history before the read
 	n := int(end.Sub(start) / period)
 	if lb := int(p.PredictLookback.Duration / period); lb > 0 && lb < n {
 		n = lb
@@ -330,11 +328,6 @@ func predictFor(in Input, period time.Duration) Prediction {
 	}
 	first := end.Add(-time.Duration(n) * period)
 	conc := make([]float64, n)
-	for i, v := range in.History {
-		if t := start.Add(time.Duration(i) * period); !t.Before(first) && t.Before(readFrom) {
-			conc[int(t.Sub(first)/period)] = float64(v)
-		}
-	}
 	for _, pt := range in.Series.Points {
 		t := pt.Time.Truncate(period)
 		if !pt.HasConcurrency || t.Before(first) || !t.Before(end) {

@@ -410,8 +410,17 @@ func (c *Controller) input(v view, t Target, st targetState, ob observation) Inp
 	if in.WindowEnd.IsZero() {
 		in.WindowEnd = in.WindowStart // nothing known to be published
 	}
-	if predicts(t.Policy) && in.WindowStart.After(v.start) {
-		in.History = c.hist[t.ID].before(in.WindowStart, int(v.end.Sub(v.start)/metricPeriod))
+	if in.WindowStart.After(v.start) {
+		if h := c.hist[t.ID]; h != nil {
+			// The decision window's read joins the loop's history: Decide
+			// sees the whole window, as if it had been read.
+			from := latest(v.start, h.first())
+			in.Series.Points = h.join(c.scratch, from, in.WindowStart, in.Series.Points)
+			if cap(in.Series.Points) > cap(c.scratch) {
+				c.scratch = in.Series.Points[:0]
+			}
+			in.WindowStart = earliest(from, in.WindowStart)
+		}
 	}
 	if t.Bounds != nil {
 		in.Bounds = t.Bounds(v.awsNow)
