@@ -460,6 +460,7 @@ func TestDockerfile(t *testing.T) {
 	require.Contains(t, df, "USER "+strconv.Itoa(nonRootUID)+":"+strconv.Itoa(nonRootUID))
 	require.Contains(t, df, "distroless/static")
 	require.Regexp(t, `(?m)^RUN .*\./scripts/build\.sh$`, df, "the image builds with the same script CI runs")
+	require.Regexp(t, `(?m)^RUN .*REVISION=\$REVISION .*\./scripts/build\.sh$`, df, "the REVISION build arg reaches build.sh (no .git in the context)")
 	require.Regexp(t, `(?m)^ENTRYPOINT \["/usr/local/bin/pcautoscaler", "run"\]$`, df)
 	script, err := os.ReadFile("../scripts/build.sh")
 	require.NoError(t, err)
