@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -54,6 +55,48 @@ func TestDemo(t *testing.T) {
 	}
 	require.Regexp(t, `(?m)^Tue 06:00Z to 06:\d\dZ simulated; metrics published 2m0s after their minute plus 0–30s, allocation after 1m30s of preparation\.$`, summary)
 	require.Contains(t, summary, "aas: Application Auto Scaling target tracking")
+
+	// The README's excerpt cannot go stale: each of its lines has the shape
+	// (numbers aside) of a line this run printed.
+	shapes := map[string]bool{}
+	for _, l := range strings.Split(stdout, "\n") {
+		shapes[demoShape(l)] = true
+	}
+	for _, l := range readmeDemoExcerpt(t) {
+		require.True(t, shapes[demoShape(l)], "README's demo line is not one the demo prints now:\n%s\n(run `go run ./cmd/pcautoscaler demo --duration 1h` and paste its lines)", l)
+	}
+}
+
+// demoShape is a demo line with every number (and date) as # and spaces
+// collapsed: the wording, reasons and columns, not the values of one run.
+func demoShape(l string) string {
+	l = regexp.MustCompile(`\d+`).ReplaceAllString(l, "#")
+	return strings.Join(strings.Fields(l), " ")
+}
+
+// readmeDemoExcerpt returns the lines of the README's demo code block ("…"
+// and blank lines left out).
+func readmeDemoExcerpt(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	s := string(raw)
+	i := strings.Index(s, "## What the demo shows")
+	require.Positive(t, i)
+	s = s[i:]
+	open := strings.Index(s, "```\n")
+	require.Positive(t, open)
+	s = s[open+4:]
+	end := strings.Index(s, "```")
+	require.Positive(t, end)
+	var out []string
+	for _, l := range strings.Split(s[:end], "\n") {
+		if strings.TrimSpace(l) != "" && strings.TrimSpace(l) != "…" {
+			out = append(out, l)
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
 }
 
 // The demo's delay flags set the built-in scenario's delays; a --scenario
