@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -319,19 +318,6 @@ func (g *Guard) filter() []controller.Target {
 		}
 	}
 	return out
-}
-
-// Describe is the refusals as one line ("" when none), for summaries.
-func (g *Guard) Describe() string {
-	ids := g.Refused()
-	if len(ids) == 0 {
-		return ""
-	}
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = id.String()
-	}
-	return "refused (Application Auto Scaling scales them): " + strings.Join(s, ", ")
 }
 
 // NotServed: the endpoint does not know AAS's operation (an emulator:

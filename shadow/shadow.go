@@ -323,29 +323,6 @@ func (s *Store) LimitsCalls(id controller.TargetID) int {
 	return 4
 }
 
-// Allocated is ours (for metrics.WithDerivedUtilization's signature).
-func (s *Store) Allocated(id controller.TargetID) (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.t[id]
-	if t == nil || t.started.IsZero() {
-		return 0, false
-	}
-	s.settle(t, s.clock.Now())
-	return t.ours.Allocated, true
-}
-
-// Theirs is the last real config read.
-func (s *Store) Theirs(id controller.TargetID) (controller.PCConfig, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.t[id]
-	if t == nil || t.started.IsZero() {
-		return controller.PCConfig{}, false
-	}
-	return t.theirs, true
-}
-
 // effective is the concurrency a minute's spillover is estimated from: its
 // peak, or, when the real PC (theirs, mean allocation a) spilled and
 // Lambda's spillover count S of I invocations was read, the level c at
