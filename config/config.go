@@ -179,6 +179,19 @@ func parseDocument(data []byte) (*yaml.Node, *Problem) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
+// yamlParserProblems are yaml.v3's parser (not scanner) errors. For these
+// it reports the 0-based line of the construct being parsed (it adds 1 for
+// scanner errors only): "line 1" for a flow mapping left open on line 2.
+// syntaxProblem adds the 1.
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'": true, "did not find expected ',' or '}'": true,
+	"did not find expected '-' indicator": true, "did not find expected <document start>": true,
+	"did not find expected <stream-start>": true, "did not find expected key": true,
+	"did not find expected node content": true, "found duplicate %TAG directive": true,
+	"found duplicate %YAML directive": true, "found incompatible YAML document": true,
+	"found undefined tag handle": true,
+}
+
 func syntaxProblem(err error) Problem {
 	msg := err.Error()
 	p := Problem{}
@@ -186,7 +199,11 @@ func syntaxProblem(err error) Problem {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
-	p.Message = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if yamlParserProblems[msg] {
+		p.Line++
+	}
+	p.Message = "invalid YAML: " + msg
 	return p
 }
 

@@ -233,6 +233,28 @@ func TestParseProblems(t *testing.T) {
 			yaml: "targets:\n\t- function: fn\n",
 			want: []string{"invalid YAML: found character that cannot start any token (line 2)"},
 		},
+		// yaml.v3 counts parser errors' lines from 0 and scanner errors'
+		// from 1; every line here is the file's, from 1.
+		{
+			name: "flow mapping left open on line 2",
+			yaml: "interval: 60s\nlog: {level: info\n",
+			want: []string{"invalid YAML: did not find expected ',' or '}' (line 2)"},
+		},
+		{
+			name: "flow sequence left open on line 2",
+			yaml: "interval: 60s\nlog: [a\n",
+			want: []string{"invalid YAML: did not find expected ',' or ']' (line 2)"},
+		},
+		{
+			name: "unterminated string on line 2",
+			yaml: "interval: 60s\nregion: \"us-east-1\n",
+			want: []string{"invalid YAML: found unexpected end of stream (line 2)"},
+		},
+		{
+			name: "mapping value on line 2",
+			yaml: "interval: 60s\n  bad: x\n",
+			want: []string{"invalid YAML: mapping values are not allowed in this context (line 2)"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
