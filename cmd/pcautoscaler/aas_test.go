@@ -59,3 +59,27 @@ func TestAASRefusalSurvivesReload(t *testing.T) {
 	require.Equal(t, 1, strings.Count(logs.String(), `"level":"ERROR"`), logs.String())
 	require.Contains(t, logs.String(), `"aas_resource_id":"function:svc:beta"`)
 }
+
+// TestPlanLeavesOutAASAlias: plan shows what run would do, so an alias
+// moto's Application Auto Scaling scales is not planned, and says why.
+func TestPlanLeavesOutAASAlias(t *testing.T) {
+	moto := testenv.MotoEndpoint(t)
+	_, path := auditWorld(t)
+	t.Setenv("AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING", moto)
+	asc := applicationautoscaling.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(moto),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), HTTPClient: testenv.LoopbackHTTPClient(t)})
+	_, err := asc.RegisterScalableTarget(context.Background(), &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace: aas.Namespace, ScalableDimension: aas.Dimension,
+		ResourceId: aws.String("function:svc:beta"), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(10)})
+	require.NoError(t, err)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, append(data, []byte("  - {function: svc, qualifier: beta, min: 1, max: 10}\n")...), 0o600))
+
+	code, stdout, stderr := runCLI(t, "plan", "--config", path)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Contains(t, stdout, "svc:live")
+	require.NotContains(t, stdout, "svc:beta")
+	require.Contains(t, stderr, "refusing to manage this alias")
+	require.Contains(t, stderr, "function:svc:beta")
+}

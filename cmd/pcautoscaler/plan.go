@@ -57,6 +57,9 @@ func cmdPlan(args []string, stdout, stderr io.Writer) int {
 	}
 	var rows []controller.PlanRow
 	for i, d := range fl.daemons {
+		if d.aas != nil {
+			_ = d.aas.Check(ctx) // as run: an alias AAS scales is left out, at Error
+		}
 		accRows, err := d.ctrl.Plan(ctx, clock.Now())
 		if err != nil && len(accRows) == 0 {
 			fmt.Fprintf(stderr, "plan: %s%v\n", fl.label(i), err)
