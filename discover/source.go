@@ -65,7 +65,6 @@ type Option func(*options)
 type options struct {
 	observer awsapi.CallObserver
 	clock    controller.Clock
-	client   []func(*tagging.Options)
 }
 
 // WithObserver reports every call to o (telemetry).
@@ -73,11 +72,6 @@ func WithObserver(o awsapi.CallObserver) Option { return func(p *options) { p.ob
 
 // WithClock sets the clock of the bucket (default: wall time).
 func WithClock(c controller.Clock) Option { return func(p *options) { p.clock = c } }
-
-// WithClientOptions passes options to the Tagging API client.
-func WithClientOptions(fns ...func(*tagging.Options)) Option {
-	return func(p *options) { p.client = append(p.client, fns...) }
-}
 
 // NewSource returns the Source of d on cfg's account and Region.
 func NewSource(cfg aws.Config, d *config.Discover, opts ...Option) *Source {
@@ -89,7 +83,7 @@ func NewSource(cfg aws.Config, d *config.Discover, opts ...Option) *Source {
 		o.clock = awsapi.WallClock{}
 	}
 	bucket := awsapi.NewBucket(d.RPS, o.clock)
-	clientOpts := append([]func(*tagging.Options){func(to *tagging.Options) {
+	retryer := func(to *tagging.Options) {
 		// Throttling comes back at once and slows the bucket (as for
 		// Lambda); 5xx and network errors keep the SDK's retries.
 		to.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
@@ -98,9 +92,9 @@ func NewSource(cfg aws.Config, d *config.Discover, opts ...Option) *Source {
 				so.MaxAttempts = cfg.RetryMaxAttempts
 			}
 		})
-	}}, o.client...)
+	}
 	return &Source{
-		api:     tagging.NewFromConfig(cfg, clientOpts...),
+		api:     tagging.NewFromConfig(cfg, retryer),
 		caller:  awsapi.NewCaller(bucket, o.observer, o.clock),
 		bucket:  bucket,
 		filters: tagFilters(d.Tags),
