@@ -237,3 +237,46 @@ func TestLogStartupFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestStartupDiscoveryRetried: the first discovery (wire) retries a
+// throttled GetResources like the other start-up checks, and gives up
+// after aws.startup_timeout.
+func TestStartupDiscoveryRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		until   time.Duration // the throttle's end; 0: forever
+		wantErr bool
+	}{
+		{"throttled, then through", 40 * time.Second, false},
+		{"throttled past the timeout", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolateAWS(t)
+			clk := &jumpClock{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+			sc := sim.DefaultScenario()
+			sc.Faults = []sim.FaultSpec{{Op: "GetResources", Kind: sim.FaultThrottle, Until: sim.Duration{Duration: tc.until},
+				RetryAfter: sim.Duration{Duration: 5 * time.Second}}}
+			world, err := sim.NewWorld(sc, clk)
+			require.NoError(t, err)
+			srv := httptest.NewServer(sim.NewHandler(world, nil))
+			t.Cleanup(srv.Close)
+			cfg, err := config.Parse([]byte("aws: {endpoint: \"" + srv.URL + "\", startup_timeout: 1m}\n" +
+				"discover: {tags: {team: payments}, qualifier: live}\n"))
+			require.NoError(t, err)
+			logs := &lineBuffer{}
+			logger := newLogger(logs, "info", "json")
+			awsCfg, err := loadAWSConfig(context.Background(), cfg, logger)
+			require.NoError(t, err)
+			_, err = wire(wireOptions{cfg: cfg, awsCfg: awsCfg, logger: logger, clock: clk, dryRun: true,
+				serverClock: controller.FixedOffset(0)})
+			if tc.wantErr {
+				require.ErrorIs(t, err, errGaveUp)
+			} else {
+				require.NoError(t, err, logs.String())
+			}
+			retries := logLines(t, logs, startupRetryMsg)
+			require.NotEmpty(t, retries)
+			require.Equal(t, awsapi.ClassThrottled, retries[0][controller.KeyErrorClass])
+		})
+	}
+}

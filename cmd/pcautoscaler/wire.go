@@ -107,7 +107,9 @@ func wire(o wireOptions) (*daemon, error) {
 	m.AttachReadiness(ready)
 
 	// The bucket runs on the loop's clock: 10 rps of simulated time in a demo.
-	lamOpts := []awsapi.Option{awsapi.WithObserver(m), awsapi.WithClock(o.clock)}
+	// The gate is asked again after a write waited at the rate limiter:
+	// the lease may have been lost meanwhile (the controller asks first).
+	lamOpts := []awsapi.Option{awsapi.WithObserver(m), awsapi.WithClock(o.clock), awsapi.WithWriteGate(o.gate)}
 	srcOpts := []metrics.Option{metrics.WithObserver(m), metrics.WithClock(o.clock)}
 	serverClock := o.serverClock
 	if serverClock == nil {
@@ -158,9 +160,13 @@ func wire(o wireOptions) (*daemon, error) {
 		if err != nil {
 			return nil, err
 		}
-		// An error stops the start-up: a missing tag:GetResources
-		// permission is named at once, as preflight names Lambda's.
-		if _, err := syncer.Sync(ctx); err != nil {
+		// A missing tag:GetResources permission stops the start-up at
+		// once, as preflight names Lambda's; throttling, 5xx and network
+		// errors are retried up to aws.startup_timeout (startup.go).
+		if err := startupRetry(ctx, o.clock, o.logger, cfg.AWS.StartupTimeout.Duration, "first discovery", func(ctx context.Context) error {
+			_, err := syncer.Sync(ctx)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("discovery: %w", err)
 		}
 		m.SetTargets(idsOf(targets))
@@ -169,13 +175,9 @@ func wire(o wireOptions) (*daemon, error) {
 		}
 		ids = idsOf(targets)
 	}
-	// controller.New refuses an empty list, SetTargets takes one (the loop
-	// idles): with nothing found yet it starts on a placeholder that is
-	// emptied before any tick, and discovery adds targets as they appear.
+	// With nothing found yet the loop idles; discovery adds targets as they
+	// appear (SetTargets).
 	initial := targets
-	if len(initial) == 0 {
-		initial = []controller.Target{{ID: controller.TargetID{Function: "(none)", Qualifier: "(none)"}}}
-	}
 	store, msrc, sh := shadowWrap(cfg, lam, src, o.clock) // mode shadow writes nothing
 	ctrl, err = controller.New(controller.Options{
 		Targets:  initial,
