@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 )
 
 // isolateAWS points the SDK's default chain, inside this process, at static
@@ -41,30 +40,5 @@ func awsTestEnv(t *testing.T) map[string]string {
 	}
 }
 
-// lineBuffer collects a child process's output (safe for the exec copier
-// goroutines and the test reading it at the same time).
-type lineBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lineBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lineBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Lines returns the complete lines written so far.
-func (b *lineBuffer) Lines() []string {
-	s := b.String()
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return strings.Split(s[:i], "\n")
-	}
-	return nil
-}
+// lineBuffer collects a child process's output or a logger's lines.
+type lineBuffer = testenv.LineBuffer
