@@ -115,6 +115,7 @@ type Metrics struct {
 	buildInfo         *prometheus.GaugeVec
 	pricePerGBSecond  prometheus.Gauge
 	configuredTargets prometheus.Gauge
+	disabledTargets   prometheus.Gauge
 
 	// Freshness of CloudWatch's data and AWS's clock (ObserveFreshness).
 	clockOffset      prometheus.Gauge
@@ -234,6 +235,10 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 			Namespace: Namespace, Name: "targets",
 			Help: "Targets (function aliases or versions) under management.",
 		})),
+		disabledTargets: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "targets_disabled",
+			Help: "Configured targets disabled at start-up because their function or alias does not exist (named in the log at Error); back at the next reload or restart that finds them.",
+		})),
 
 		clockOffset: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "clock_offset_seconds",
@@ -315,6 +320,9 @@ func NewMetrics(reg prometheus.Registerer, targets []controller.TargetID, build 
 	}
 	return m
 }
+
+// SetDisabled records how many configured targets start-up disabled.
+func (m *Metrics) SetDisabled(n int) { m.disabledTargets.Set(float64(n)) }
 
 // SetTargets follows a change of the managed targets (discovery, reload):
 // series of new targets are created, those of dropped ones deleted, so a

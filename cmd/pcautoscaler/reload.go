@@ -137,6 +137,9 @@ func (r *reloader) reload(trigger string) bool {
 	}
 	slices.Sort(removed)
 	r.managed = ids
+	for _, d := range r.fleet.daemons {
+		d.metrics.SetDisabled(0) // start-up's disabled targets are back in the reloaded set
+	}
 	r.log.Info("config reloaded: targets and their settings apply from the next tick", keyTrigger, trigger,
 		keyConfig, r.path, keyTargets, len(ids), keyAdded, added, keyRemoved, removed)
 	if keys := append(restartOnly(r.current, cfg), restartKeys...); len(keys) > 0 {

@@ -237,6 +237,7 @@ func (d *daemon) disable(targets []controller.Target, disabled map[controller.Ta
 	}
 	d.ids = idsOf(kept)
 	d.metrics.SetTargets(d.ids)
+	d.metrics.SetDisabled(len(disabled))
 	return nil
 }
 

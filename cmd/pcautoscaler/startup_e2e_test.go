@@ -104,5 +104,7 @@ func TestStartupEndToEnd(t *testing.T) {
 	require.ElementsMatch(t, []string{"no-such-function:live", "burst-api:no-such-alias"}, disabled)
 	_, body := httpGetOK(listen)
 	require.NotContains(t, body, `qualifier="no-such-alias"`, "a disabled target's series are gone")
+	require.Contains(t, body, "\npcautoscaler_targets_disabled 2\n")
+	require.Contains(t, body, "\npcautoscaler_targets 2\n")
 	t.Logf("start-up retries by class: %v", classes)
 }
