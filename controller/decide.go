@@ -137,7 +137,8 @@ func (x *decider) overrides(p proposal) proposal {
 	if p.reason == ReasonIdle {
 		p.desired = lo
 		if lo > x.cur {
-			p.reason = ReasonFloor
+			// Idle, but below the effective min: the move is the floor's.
+			p.reason, p.detail = ReasonFloor, fmt.Sprintf("effective min %d (idle: %s)", lo, p.detail)
 		}
 		return p
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -704,4 +705,17 @@ func TestDecideCountsMinutesLateBeyondMaxLagBeforeAChange(t *testing.T) {
 	d := Decide(in)
 	require.Equal(t, ActPut, d.Action, "%+v", d)
 	require.GreaterOrEqual(t, d.Desired, 58, "40 concurrent / 0.70: %s", d.Detail)
+}
+
+// An idle target without PC below its min is raised to the min: the line
+// says the floor did it, and why the function counts as idle.
+func TestDecideIdleBelowMinSaysFloor(t *testing.T) {
+	in := baseInput()
+	in.PC = PCConfig{} // no config yet
+	in.Policy.Min = 2
+	d := Decide(in)
+	require.Equal(t, ActPut, d.Action)
+	require.Equal(t, ReasonFloor, d.Reason)
+	require.Equal(t, 2, d.Desired)
+	require.True(t, strings.HasPrefix(d.Detail, "effective min 2 (idle: no invocations published since"), d.Detail)
 }
