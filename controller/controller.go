@@ -310,6 +310,7 @@ func (c *Controller) StateOf(id TargetID) (State, bool) {
 type foreignEvent struct {
 	from, to int
 	at       time.Time // Lambda's LastModified
+	rewrite  bool      // the same value, written by someone else
 }
 
 // NopRecorder records nothing; embed it in a Recorder that wants only some

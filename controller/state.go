@@ -36,7 +36,7 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 		c.backOff(st, ob.pcErr, now)
 	}
 	if ob.fresh {
-		if st.hasPC && (ob.pc.Exists != st.pc.Exists || ob.pc.Requested != st.pc.Requested) && c.mayWrite() {
+		if st.hasPC && (ob.pc.Exists != st.pc.Exists || ob.pc.Requested != st.pc.Requested || rewritten(st, ob.pc)) && c.mayWrite() {
 			// A follower replica sees the leader's writes: not foreign.
 			c.foreign(st, ob, now)
 		}
@@ -84,10 +84,28 @@ const (
 	fightChanges = 3
 )
 
+// lastModifiedSlack: a LastModified this much later than the loop's own
+// write (or the last one it read) is someone else's Put, even of the same
+// value. Generous: the loop's memory of its write may be its own clock's
+// time when the store answered without one.
+const lastModifiedSlack = time.Minute
+
+// rewritten: the config has the value the loop knows, but Lambda says it
+// was written later than the loop wrote or last read it (another writer
+// putting the same value: AAS re-applying its min, a pipeline).
+func rewritten(st *targetState, pc PCConfig) bool {
+	known := latest(st.pc.LastModified, st.LastChange)
+	// IN_PROGRESS at the same value is also how an alias move reads
+	// (deploying): a rewrite is told once it is READY, LastModified stays.
+	return pc.Exists && st.pc.Exists && pc.Requested == st.pc.Requested && pc.Status != StatusInProgress &&
+		!known.IsZero() && !pc.LastModified.IsZero() && pc.LastModified.After(known.Add(lastModifiedSlack))
+}
+
 // foreign records a PC change the loop did not make: its memory (the last
 // read or its own write's answer) disagrees with what Lambda says now.
 func (c *Controller) foreign(st *targetState, ob observation, now time.Time) {
-	st.foreignEvent = &foreignEvent{from: st.pc.Requested, to: ob.pc.Requested, at: ob.pc.LastModified}
+	st.foreignEvent = &foreignEvent{from: st.pc.Requested, to: ob.pc.Requested, at: ob.pc.LastModified,
+		rewrite: ob.pc.Requested == st.pc.Requested && ob.pc.Exists == st.pc.Exists}
 	kept := st.Foreign[:0]
 	for _, t := range st.Foreign {
 		if now.Sub(t) < fightWindow {

@@ -173,3 +173,17 @@ func TestStoreGateRefusalIsNotAFailure(t *testing.T) {
 	st, _ := a.c.StateOf(checkout)
 	require.Zero(t, st.Rejected)
 }
+
+// Another writer puts the value the loop already has (AAS re-applying its
+// min, a pipeline): LastModified moves on, the value does not. It is seen
+// once, as a rewrite; the loop's own writes never count.
+func TestForeignRewriteOfTheSameValue(t *testing.T) {
+	steady := func(TargetID, time.Time) float64 { return 13 } // 20 PC: u 0.65, deadband
+	a := newAccount(t, at(9, 0), 0, map[TargetID]int{checkout: 20}, steady, nil)
+	a.run(t, at(9, 20))
+	require.Zero(t, a.rec.foreign)
+	a.store.set(checkout, 20, at(9, 20))
+	a.run(t, at(11, 0)) // long enough for the drift round robin to re-read it
+	require.Equal(t, 1, a.rec.foreign)
+	require.Equal(t, 1, a.logged(t, "provisioned concurrency rewritten by another writer (same value, later LastModified)"))
+}

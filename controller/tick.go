@@ -119,6 +119,9 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		c.update(id, func(st *targetState) { st.foreignEvent = nil })
 		fight := len(after.Foreign) >= fightChanges
 		msg := "provisioned concurrency changed by another writer"
+		if ev.rewrite {
+			msg = "provisioned concurrency rewritten by another writer (same value, later LastModified)"
+		}
 		if fight {
 			msg = "fighting another writer: provisioned concurrency changed by someone else again"
 		}
