@@ -59,11 +59,14 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 		c.rec.Acted(id, d, ResultDryRun)
 		return
 	}
+	notLeader := func(err error) {
+		log.Info("not writing: this replica may not write now", KeyFrom, d.Current, KeyTo, d.Desired,
+			KeyReason, string(d.Reason), KeyError, err.Error())
+		c.rec.Acted(id, d, ResultNotLeader)
+	}
 	if g := c.opts.Gate; g != nil {
 		if err := g.MayWrite(ctx); err != nil {
-			log.Info("not writing: this replica may not write now", KeyFrom, d.Current, KeyTo, d.Desired,
-				KeyReason, string(d.Reason), KeyError, err.Error())
-			c.rec.Acted(id, d, ResultNotLeader)
+			notLeader(err)
 			return
 		}
 	}
@@ -83,10 +86,8 @@ func (c *Controller) act(ctx context.Context, now time.Time, j job) {
 		if err == nil {
 			break
 		}
-		if errClass(err) == ClassNotLeader {
-			log.Info("not writing: this replica may not write now", KeyFrom, d.Current, KeyTo, d.Desired,
-				KeyReason, string(d.Reason), KeyError, err.Error())
-			c.rec.Acted(id, d, ResultNotLeader)
+		if errClass(err) == ClassNotLeader { // the store's gate, after the rate limiter
+			notLeader(err)
 			return
 		}
 		c.writeFailed(ctx, now, j, err)

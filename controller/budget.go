@@ -50,10 +50,9 @@ type callBudget struct {
 // tickLoad is what the tick's metrics read and the last tick show about
 // the writes this tick will have to make.
 type tickLoad struct {
-	backlog  int // writes the last tick left for this one
-	urgent   int // read targets whose newest minute shows spillover or saturation
-	unread   int // targets never read since start: they cannot be decided yet
-	nTargets int
+	backlog int // writes the last tick left for this one
+	urgent  int // read targets whose newest minute shows spillover or saturation
+	unread  int // targets never read since start: they cannot be decided yet
 }
 
 // budget splits a tick's calls. Writes come first: what the last tick left
@@ -210,7 +209,7 @@ const urgentRank = 2e9
 // load is what this tick's metrics and the last tick say about the writes
 // to come (see budget).
 func (c *Controller) load(now time.Time, obs []observation) tickLoad {
-	l := tickLoad{backlog: c.loop.backlog, nTargets: len(obs)}
+	l := tickLoad{backlog: c.loop.backlog}
 	for i := range obs {
 		st := c.stateCopy(obs[i].t.ID)
 		switch {

@@ -154,7 +154,7 @@ func TestStartupReadsMostUrgentFirst(t *testing.T) {
 		return 5
 	})
 	calls := f.tick(t, at(9, 0).Add(5*time.Second))
-	b := f.c.budget(tickLoad{unread: 600, urgent: 0, nTargets: 600})
+	b := f.c.budget(tickLoad{unread: 600})
 	var gets []TargetID
 	for _, c := range calls {
 		if c.op == "get" {
@@ -229,7 +229,7 @@ func TestRefusedForALimitSettlesOnTheLargestAccepted(t *testing.T) {
 func TestStartUpFirstReadsTakeTheBudgetAndAreNoStall(t *testing.T) {
 	const n = 600
 	f := newFleet(t, n, 10, 1, func(int, time.Time) float64 { return 6.5 })
-	b := f.c.budget(tickLoad{unread: n, nTargets: n})
+	b := f.c.budget(tickLoad{unread: n})
 	require.Zero(t, b.drift, "no drift while targets were never read")
 	perTick := b.reads
 	require.GreaterOrEqual(t, perTick, int(float64(b.total)*(1-writeReserveMin))-b.limits)

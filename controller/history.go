@@ -9,7 +9,8 @@ import (
 )
 
 // The predictor reads three hours (predict_lookback); the decision rules
-// mostly the last half hour. Reading and holding every target's whole
+// mostly the last half hour; a tick's window is the longest any target
+// needs, for every target. Reading and holding every target's whole
 // lookback each tick is most of a tick's memory at 10,000 targets (185
 // minutes × 64 bytes a point), so the loop keeps each target's final
 // minutes itself, compactly, and reads only the decision window once the
@@ -150,6 +151,3 @@ func decideLookback(p config.Policy) int {
 	q.Predict = config.PredictOff
 	return lookback(q)
 }
-
-// predicts: the target's policy runs the periodic predictor.
-func predicts(p config.Policy) bool { return p.Predict == config.PredictPeriodic }

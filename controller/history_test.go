@@ -118,3 +118,28 @@ func TestLongReadsPerTickAreBounded(t *testing.T) {
 	long, _ = longIn(mark)
 	require.Zero(t, long)
 }
+
+// A history that stops short of the decision window's read (CloudWatch was
+// stale, or the long reads of a tick ran out) is not joined: the minutes in
+// between would read as quiet.
+func TestInputDoesNotJoinAHistoryWithAGap(t *testing.T) {
+	f := newFleet(t, 1, 10, 15, func(int, time.Time) float64 { return 6.5 })
+	id := f.ids[0]
+	end := at(12, 0)
+	v := view{awsNow: end.Add(5 * time.Second), start: end.Add(-185 * time.Minute), end: end}
+	v.fr.watermark = end.Add(-2 * time.Minute)
+	short := end.Add(-36 * time.Minute)
+	conc := func(time.Time) float64 { return 6.5 }
+	var h *history
+	f.c.hist[id] = h.extend(concSeries(v.start, end.Add(-60*time.Minute), conc), v.start, end.Add(-60*time.Minute), 185)
+	ob := observation{t: f.c.targets[0], winStart: short, series: concSeries(short, v.fr.watermark, conc)}
+	in := f.c.input(v, ob.t, f.c.stateCopy(id), ob)
+	require.Equal(t, short, in.WindowStart, "the read alone")
+	require.Len(t, in.Series.Points, len(ob.series.Points))
+
+	// Reaching the read: joined, the whole window.
+	f.c.hist[id] = h.extend(concSeries(v.start, end.Add(-7*time.Minute), conc), v.start, end.Add(-7*time.Minute), 185)
+	in = f.c.input(v, ob.t, f.c.stateCopy(id), ob)
+	require.Equal(t, v.start, in.WindowStart)
+	require.Len(t, in.Series.Points, int(v.fr.watermark.Sub(v.start)/time.Minute))
+}

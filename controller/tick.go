@@ -215,8 +215,9 @@ func (c *Controller) noteFirstReads(now time.Time, obs []observation) bool {
 // for more than StallTicks ticks: once at Warn when it begins (or its
 // reason changes), at Info when it ends, and every tick to the recorder.
 func (c *Controller) noteStall(id TargetID, ob observation, d Decision, now time.Time, global StallReason, firstReadsMoving bool) {
-	reason, detail := blocker(ob, d, c.stateCopy(id), now, global)
-	if reason == StallBudget && firstReadsMoving && !c.stateCopy(id).hasPC {
+	st := c.stateCopy(id)
+	reason, detail := blocker(ob, d, st, now, global)
+	if reason == StallBudget && firstReadsMoving && !st.hasPC {
 		// Waiting for its first read while first reads go on is start-up,
 		// not a stall: one loop-wide line says it (noteFirstReads).
 		reason, detail = StallNone, ""
@@ -330,7 +331,7 @@ func (c *Controller) observe(ctx context.Context, now, short, start, end time.Ti
 		q := MetricQuery{ID: t.ID, Statistic: t.Policy.Statistic}
 		obs[i].winStart = short
 		h := c.hist[t.ID]
-		if !short.After(start) || predicts(t.Policy) && (!h.covers(short) || h.partial) && len(longQ) < longReadsPerTick {
+		if !short.After(start) || (!h.covers(short) || h.partial) && len(longQ) < longReadsPerTick {
 			obs[i].winStart = start
 			longQ = append(longQ, q)
 			continue
@@ -414,7 +415,9 @@ func (c *Controller) input(v view, t Target, st targetState, ob observation) Inp
 		in.WindowEnd = in.WindowStart // nothing known to be published
 	}
 	if in.WindowStart.After(v.start) {
-		if h := c.hist[t.ID]; h != nil {
+		// Without a history reaching the read (none yet, a gap), Decide
+		// sees the decision window alone: never a gap that looks quiet.
+		if h := c.hist[t.ID]; h.covers(in.WindowStart) {
 			// The decision window's read joins the loop's history: Decide
 			// sees the whole window, as if it had been read.
 			from := latest(v.start, h.first())
@@ -483,7 +486,7 @@ func (c *Controller) keepHistory(v view, obs []observation) {
 	final := v.fr.watermark.Add(-c.maxLag).Truncate(metricPeriod)
 	keep := int(v.end.Sub(v.start) / metricPeriod)
 	for _, ob := range obs {
-		if ob.skipped || !ob.series.Complete || !predicts(ob.t.Policy) || ob.winStart.IsZero() {
+		if ob.skipped || !ob.series.Complete || ob.winStart.IsZero() {
 			continue
 		}
 		h := c.hist[ob.t.ID]
