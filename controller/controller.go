@@ -97,7 +97,7 @@ type Controller struct {
 	mu     sync.Mutex // guards states
 	states map[TargetID]*targetState
 	logs   map[TargetID]*slog.Logger
-	// hist: predicting targets' concurrency history (history.go); only
+	// hist: every target's history of final minutes (history.go); only
 	// ticks touch it, under tickMu.
 	hist map[TargetID]*history
 	// scratch: the buffer a target's window is joined into for Decide

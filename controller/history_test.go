@@ -86,7 +86,7 @@ func TestHistoryJoinsTheDecisionWindowToTheWholeRead(t *testing.T) {
 	}
 }
 
-// A start with more predicting targets than longReadsPerTick: one tick
+// A start with more targets than longReadsPerTick: one tick
 // reads at most that many whole lookbacks; the others read the decision
 // window and get theirs in the next tick.
 func TestLongReadsPerTickAreBounded(t *testing.T) {

@@ -476,7 +476,7 @@ func timeString(t time.Time) string {
 }
 
 // keepHistory folds the tick's final minutes (older than the watermark by
-// metrics_max_lag: later ones may still be late) into each predicting
+// metrics_max_lag: later ones may still be late) into each
 // target's history; an incomplete read adds nothing (the next read covers
 // the gap while it is shorter than the decision window).
 func (c *Controller) keepHistory(v view, obs []observation) {

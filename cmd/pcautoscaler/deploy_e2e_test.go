@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -295,14 +294,7 @@ func TestDeployEndToEnd(t *testing.T) {
 	simProc := startChild(t, "sim", bin, childEnv(t),
 		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/deploy-scenario.yaml",
 		"--speed", depSpeed, "--start", depStart, "--log-level", "warn")
-	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
-	sim.url = simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
-		m := urlLine.FindStringSubmatch(simProc.stdout.String())
-		if m == nil {
-			return "", false
-		}
-		return m[1], true
-	})
+	sim.url = simProc.simURL(t, deadline)
 	close(sim.ready)
 	simURL := sim.url
 	mustSimNow := func() time.Time {

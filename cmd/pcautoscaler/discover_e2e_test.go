@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,14 +45,7 @@ func TestDiscoveryEndToEnd(t *testing.T) {
 	simProc := startChild(t, "sim", bin, childEnv(t),
 		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/discover-scenario.yaml",
 		"--speed", discoverSpeed, "--start", e2eStart, "--log-level", "warn")
-	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
-	simURL := simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
-		m := urlLine.FindStringSubmatch(simProc.stdout.String())
-		if m == nil {
-			return "", false
-		}
-		return m[1], true
-	})
+	simURL := simProc.simURL(t, deadline)
 	daemon := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
 		"run", "--config", "testdata/discover-config.yaml", "--sim-clock", simURL,
 		"--listen", "127.0.0.1:0", "--log-format", "json")

@@ -101,6 +101,21 @@ func (c *child) waitFor(t *testing.T, what string, deadline time.Time, f func() 
 	return ""
 }
 
+// simURLLine is the line `sim` prints with its address.
+var simURLLine = regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
+
+// simURL waits for a `sim` child's address on its stdout.
+func (c *child) simURL(t *testing.T, deadline time.Time) string {
+	t.Helper()
+	return c.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
+		m := simURLLine.FindStringSubmatch(c.stdout.String())
+		if m == nil {
+			return "", false
+		}
+		return m[1], true
+	})
+}
+
 // buildBinary builds cmd/pcautoscaler once for this test, as a user would.
 func buildBinary(t *testing.T) string {
 	t.Helper()
@@ -171,14 +186,7 @@ func TestEndToEnd(t *testing.T) {
 	simProc := startChild(t, "sim", bin, childEnv(t),
 		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/e2e-scenario.yaml",
 		"--speed", e2eSpeed, "--start", e2eStart, "--log-level", "warn")
-	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
-	simURL := simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
-		m := urlLine.FindStringSubmatch(simProc.stdout.String())
-		if m == nil {
-			return "", false
-		}
-		return m[1], true
-	})
+	simURL := simProc.simURL(t, deadline)
 
 	daemon := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
 		"run", "--config", "testdata/e2e-config.yaml", "--sim-clock", simURL,

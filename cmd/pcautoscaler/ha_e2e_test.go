@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,14 +86,7 @@ targets:
 	simProc := startChild(t, "sim", bin, childEnv(t),
 		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/e2e-scenario.yaml",
 		"--speed", fmt.Sprint(haSpeed), "--start", e2eStart, "--log-level", "warn")
-	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
-	simURL := simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
-		m := urlLine.FindStringSubmatch(simProc.stdout.String())
-		if m == nil {
-			return "", false
-		}
-		return m[1], true
-	})
+	simURL := simProc.simURL(t, deadline)
 
 	start := func(name string) *haReplica {
 		c := startChild(t, name, bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL, "AWS_ENDPOINT_URL_DYNAMODB="+motoURL),

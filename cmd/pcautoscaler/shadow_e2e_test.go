@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"testing"
 	"time"
 
@@ -32,14 +31,7 @@ func TestShadowEndToEnd(t *testing.T) {
 	simProc := startChild(t, "sim", bin, childEnv(t),
 		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/e2e-scenario.yaml",
 		"--speed", e2eSpeed, "--start", e2eStart, "--log-level", "warn")
-	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
-	simURL := simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
-		m := urlLine.FindStringSubmatch(simProc.stdout.String())
-		if m == nil {
-			return "", false
-		}
-		return m[1], true
-	})
+	simURL := simProc.simURL(t, deadline)
 	daemon := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
 		"run", "--shadow", "--config", "testdata/e2e-config.yaml", "--sim-clock", simURL,
 		"--listen", "127.0.0.1:0", "--log-format", "json")

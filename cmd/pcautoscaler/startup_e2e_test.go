@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -42,14 +41,7 @@ func TestStartupEndToEnd(t *testing.T) {
 	simProc := startChild(t, "sim", bin, childEnv(t),
 		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/startup-scenario.yaml",
 		"--speed", "60", "--start", e2eStart, "--log-level", "warn")
-	urlLine := regexp.MustCompile(`simulated Lambda \+ CloudWatch on (http://127\.0\.0\.1:\d+) `)
-	simURL := simProc.waitFor(t, "simulator URL on stdout", deadline, func() (string, bool) {
-		m := urlLine.FindStringSubmatch(simProc.stdout.String())
-		if m == nil {
-			return "", false
-		}
-		return m[1], true
-	})
+	simURL := simProc.simURL(t, deadline)
 	d := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
 		"run", "--config", cfgPath, "--sim-clock", simURL, "--listen", "127.0.0.1:0", "--log-format", "json")
 	listen := d.waitFor(t, `"serving" line`, deadline, func() (string, bool) {
