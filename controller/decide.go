@@ -368,9 +368,10 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 	// includes the periods just before the change, which CloudWatch may
 	// not have published when it was decided (up to MaxLag late).
 	// A period that ended before the loop's own change is saturated
-	// against the PC of its time (LastFrom), not the one after it: after a
-	// release the burst's own minutes, already answered by the PC just
-	// released, must not raise it again.
+	// against the PC of its time (State.Writes), not the one after it:
+	// after a release the burst's own minutes, already answered by the PC
+	// just released, must not raise it again — also when they are
+	// published after the release and the tail that followed it.
 	during := 0
 	if !changed.IsZero() && settledStart.After(changed) {
 		// Minutes that were not published yet when the change was decided:
@@ -381,11 +382,7 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 			lag = min(l, 2*maxLagOf(in))
 		}
 		from := latest(start, changed.Add(-lag).Truncate(period))
-		before := -1.0
-		if !in.State.LastChange.IsZero() && !in.State.LastChange.Before(changed) {
-			before = float64(in.State.LastFrom)
-		}
-		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period, changed, before), target)
+		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period, changed), target)
 	}
 	slots := buildSlots(in, cur, settledStart, end, period)
 	n := len(slots)

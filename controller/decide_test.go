@@ -719,3 +719,87 @@ func TestDecideIdleBelowMinSaysFloor(t *testing.T) {
 	require.Equal(t, 2, d.Desired)
 	require.True(t, strings.HasPrefix(d.Detail, "effective min 2 (idle: no invocations published since"), d.Detail)
 }
+
+// A predicted burst released by the clock: rise 20 → 302 before it, tail
+// 302 → 59 and release 59 → 36 after it, and only then CloudWatch publishes
+// the burst's minute (202 concurrent). It ran against 302, not against the
+// 59 the last write came from, so it raises nothing (demo and backtest:
+// "saturated while the last change was allocating" re-raised every burst).
+func TestDecideBurstPublishedAfterSeveralWritesRanAgainstItsOwnPC(t *testing.T) {
+	burst := t0.Truncate(time.Minute).Add(-4 * time.Minute)
+	writes := []Write{
+		{At: burst.Add(-150 * time.Second), From: 20, To: 302},
+		{At: burst.Add(70 * time.Second), From: 302, To: 59},
+		{At: burst.Add(130 * time.Second), From: 59, To: 36},
+	}
+	build := func(ws []Write) Input {
+		in := baseInput()
+		in.Policy = config.DefaultPolicy()
+		in.Policy.Max = 1000
+		last := ws[len(ws)-1]
+		in.PC = PCConfig{Exists: true, Requested: last.To, Allocated: last.To, Available: last.To, Status: StatusReady, LastModified: last.At}
+		in.State = State{LastChange: last.At, LastFrom: last.From, LastTo: last.To, LastDirection: DirIn, SettledAt: last.At.Add(10 * time.Second)}
+		for _, w := range ws {
+			in.State.remember(w)
+		}
+		in.WindowEnd = burst.Add(time.Minute) // the burst's minute is the newest published
+		in.WindowStart = in.WindowEnd.Add(-40 * time.Minute)
+		for m := in.WindowStart; m.Before(in.WindowEnd); m = m.Add(time.Minute) {
+			c := 4.0
+			if m.Equal(burst) {
+				c = 202
+			}
+			in.Series.Points = append(in.Series.Points, Datapoint{Time: m, Concurrency: c, HasConcurrency: true,
+				Utilization: math.Min(1, c/float64(last.To)), HasUtilization: true})
+		}
+		return in
+	}
+	d := Decide(build(writes))
+	require.Equal(t, ActNone, d.Action, "%s: %s", d.Reason, d.Detail)
+
+	// Without the rise in memory (only the last write known), the burst
+	// reads as saturated against 59 and raises PC again.
+	in := build(writes[1:])
+	in.State.Writes, in.State.NWrites = [writeMemory]Write{}, 0
+	d = Decide(in)
+	require.Equal(t, ReasonSaturated, d.Reason, d.Detail)
+	require.Equal(t, 289, d.Desired, "202 / 0.70")
+}
+
+func TestPCDuring(t *testing.T) {
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	ws := []Write{{At: at(0), From: 10, To: 50}, {At: at(5), From: 50, To: 20}, {At: at(7), From: 20, To: 8}}
+	full := []Write{{At: at(-3), From: 1, To: 10}, ws[0], ws[1], ws[2]}
+	tests := []struct {
+		name string
+		ws   []Write
+		a    time.Time
+		pc   int
+		ok   bool
+	}{
+		{"before the first write: its From", ws, at(-2), 10, true},
+		{"a raise during the minute: the smaller side served", ws, at(-1).Add(30 * time.Second), 10, true},
+		{"between writes: the next write's From", ws, at(3), 50, true},
+		{"a release during the minute: the smaller side", ws, at(4).Add(30 * time.Second), 20, true},
+		{"after the last write: unknown (the current config says)", ws, at(8), 0, false},
+		{"older writes dropped: unknown before the oldest kept", full, at(-4), 0, false},
+		{"older writes dropped: known after the oldest kept", full, at(-2), 10, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pc, ok := pcDuring(tc.ws, tc.a, tc.a.Add(time.Minute))
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.pc, pc)
+		})
+	}
+}
+
+func TestStateRememberKeepsTheNewestWrites(t *testing.T) {
+	var st State
+	for i := range writeMemory + 2 {
+		st.remember(Write{At: t0.Add(time.Duration(i) * time.Minute), From: i, To: i + 1})
+	}
+	require.Equal(t, writeMemory, st.NWrites)
+	require.Equal(t, 2, st.Writes[0].From, "the two oldest dropped")
+	require.Equal(t, writeMemory+2, st.Writes[writeMemory-1].To)
+}

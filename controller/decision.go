@@ -123,6 +123,12 @@ type State struct {
 	LastFrom      int       // requested PC before that write
 	LastTo        int       // requested PC after it
 	LastDirection Direction // direction of that write
+	// Writes are the loop's newest writes, oldest first (NWrites of them):
+	// the PC a minute ran against when CloudWatch publishes it after one
+	// or more changes (a predicted burst's rise, tail and release all fall
+	// within publication's lag).
+	Writes  [writeMemory]Write
+	NWrites int
 
 	SettledAt time.Time // when the last change was first seen READY (zero: unknown)
 
@@ -142,6 +148,16 @@ type State struct {
 	YieldUntil time.Time   // on_foreign_change: yield — no write before this
 	Foreign    []time.Time // foreign changes seen in the last hour (a fight when several)
 }
+
+// Write is one of the loop's own writes: requested PC From → To at At.
+type Write struct {
+	At       time.Time
+	From, To int
+}
+
+// writeMemory: writes a State keeps (an array, so a State copy shares
+// nothing).
+const writeMemory = 4
 
 // Input is everything Decide needs; it is built by the loop (or a test, a
 // backtest, the plan command) and holds no handles.

@@ -133,29 +133,29 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 			open := at(f).Add(-lead)
 			hotClose := at(f + c.hot + closeSlack)
 			closeT := at(f + c.width + closeSlack)
-			// Raising goes by the clock (a floor before the burst is
-			// always safe); lowering waits until the minutes it rests on
-			// are published (end is the freshness watermark): the burst
-			// may run late, and those minutes may not be in CloudWatch yet.
-			if !end.Before(hotClose) {
+			// Raising and lowering go by the clock. Waiting for the burst's
+			// minutes to be published before lowering held the whole peak
+			// for publication's 2–2.5 minutes after every burst (a third of
+			// a 10-minute timer's PC-hours, BENCHMARKS.md); a burst that runs
+			// late shows as spillover and the reactive rules answer it, and
+			// on stale data the freshness stage holds the release.
+			if !now.Before(hotClose) {
 				for i := max(f-periodTolerance, n-baseSpan, 0); i < min(f+c.width+periodTolerance, n); i++ {
 					predicted[i] = true
 				}
 			}
 			switch {
-			case !now.Before(open) && end.Before(hotClose):
+			case !now.Before(open) && now.Before(hotClose):
 				if fl := ceilDiv(c.peak, target); fl > pr.Floor {
 					pr.Floor, pr.Next = fl, at(f)
 					pr.Detail = fmt.Sprintf("burst every %d periods predicted at %s, peak %.0f", P, at(f).UTC().Format(time.RFC3339), c.peak)
 				}
-			case !end.Before(hotClose) && end.Before(closeT):
+			case !now.Before(hotClose) && now.Before(closeT):
 				// The burst's tail: down to what it needs, not to the base.
 				tailFloor = max(tailFloor, ceilDiv(c.tail, target))
 				tailFrom = max(tailFrom, ceilDiv(c.peak, target))
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
-			case !end.Before(closeT.Add(period)) && end.Before(closeT.Add(releaseSpan*period)):
-				// One published minute after the window shows whether
-				// the burst is over or running late (see Base below).
+			case !now.Before(closeT) && now.Before(closeT.Add(releaseSpan*period)):
 				closedAt = latest(closedAt, closeT)
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
 				peak := c.peak
@@ -176,7 +176,8 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 	case !closedAt.IsZero():
 		pr.Release = true
 		// Never below what the newest published minute needs: a burst
-		// running late is still in it.
+		// running late, or unpredicted traffic around it, is still in it
+		// (leaving it out costs spiky-idle 4.5 points of spillover).
 		pr.Base = max(pr.Base, ceilDiv(conc[n-1], target))
 		pr.Detail = fmt.Sprintf("predicted burst window closed at %s: back to the base traffic's %d", closedAt.UTC().Format(time.RFC3339), pr.Base)
 	}

@@ -55,6 +55,7 @@ func TestPredict(t *testing.T) {
 	tests := []struct {
 		name string
 		conc []float64
+		now  time.Time // zero: t0
 		want want
 	}{
 		{
@@ -80,12 +81,25 @@ func TestPredict(t *testing.T) {
 		{
 			name: "burst's tail (under half the peak): floor down to the tail's need, not the base",
 			conc: trace(3, every(15, indexOf(11, 58), 140, 40)),
+			now:  time.Date(2026, 11, 23, 11, 59, 30, 0, time.UTC),
 			want: want{floor: 58, period: 15, base: 58, release: true, releaseFrom: 200},
 		},
 		{
-			name: "no tail while the hot minute is not published yet: the floor holds",
+			name: "the floor holds until the hot minute should be over by the clock",
 			conc: trace(3, every(15, indexOf(11, 59), 140, 40)),
+			now:  time.Date(2026, 11, 23, 11, 59, 50, 0, time.UTC),
 			want: want{floor: 200, period: 15, base: 5, next: at(11, 59)},
+		},
+		{
+			name: "then the tail by the clock, before CloudWatch publishes the hot minute",
+			conc: trace(3, every(15, indexOf(11, 59), 140, 40)),
+			want: want{floor: 58, period: 15, base: 58, release: true, releaseFrom: 200},
+		},
+		{
+			name: "and the release once the tail should be over, the burst's minutes unpublished",
+			conc: trace(3, every(15, indexOf(11, 59), 140, 40)),
+			now:  time.Date(2026, 11, 23, 12, 1, 5, 0, time.UTC),
+			want: want{period: 15, base: 5, release: true, releaseFrom: 200},
 		},
 		{
 			name: "release: the base counts recent traffic outside the predicted burst",
@@ -159,7 +173,11 @@ func TestPredict(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pr := Predict(tc.conc, winEnd, t0, time.Minute, 2*time.Minute, 0.70)
+			now := tc.now
+			if now.IsZero() {
+				now = t0
+			}
+			pr := Predict(tc.conc, winEnd, now, time.Minute, 2*time.Minute, 0.70)
 			require.Equal(t, tc.want.period, pr.Period, "period; %s", pr.Detail)
 			require.Equal(t, tc.want.floor, pr.Floor, "floor; %s", pr.Detail)
 			require.Equal(t, tc.want.base, pr.Base, "base")
@@ -279,8 +297,8 @@ func TestDecidePredicted(t *testing.T) {
 			desired: 5, reason: ReasonPredicted, action: ActPut,
 		},
 		{
-			name:    "tail: down to what the burst's tail needs",
-			in:      predictInput(trace(3, every(15, indexOf(11, 58), 140, 40)), 200, t0.Add(-2*time.Minute)),
+			name:    "tail: down to what the burst's tail needs, by the clock",
+			in:      predictInput(trace(3, every(15, indexOf(11, 59), 140, 40)), 200, t0.Add(-3*time.Minute)),
 			desired: 58, reason: ReasonPredicted, action: ActPut,
 		},
 		{

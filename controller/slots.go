@@ -26,24 +26,73 @@ type slot struct {
 }
 
 // saturatedDemand is the largest concurrency of a saturated complete period
-// in [from, to). With before ≥ 0, a period that ended by changed is
-// saturated when its concurrency reached before (the PC of its time):
-// spillover and utilization may be derived from the allocation after the
-// change.
-func saturatedDemand(in Input, from, to, end time.Time, period time.Duration, changed time.Time, before float64) float64 {
+// in [from, to). A period that ended by changed is saturated when its
+// concurrency reached the PC it ran against, when the loop's own writes say
+// what that was: its spillover and utilization may be derived from the
+// allocation after the change.
+func saturatedDemand(in Input, from, to, end time.Time, period time.Duration, changed time.Time) float64 {
 	to = earliest(to, end)
 	demand := 0.0
+	own := ownWrites(in.State, changed)
 	for _, pt := range in.Series.Points {
 		t := pt.Time.Truncate(period)
 		sat := pt.Spillover > 0 || (pt.HasUtilization && pt.Utilization >= saturatedUtilization)
-		if before >= 0 && !t.Add(period).After(changed) {
-			sat = pt.HasConcurrency && pt.Concurrency >= saturatedUtilization*before
+		if !t.Add(period).After(changed) {
+			if pc, ok := pcDuring(own, t, t.Add(period)); ok {
+				sat = pt.HasConcurrency && pt.Concurrency >= saturatedUtilization*float64(pc)
+			}
 		}
 		if sat && pt.HasConcurrency && !t.Before(from) && t.Before(to) {
 			demand = math.Max(demand, pt.Concurrency)
 		}
 	}
 	return demand
+}
+
+// remember keeps w as the newest of the State's writes.
+func (st *State) remember(w Write) {
+	if st.NWrites == writeMemory {
+		copy(st.Writes[:], st.Writes[1:])
+		st.NWrites--
+	}
+	st.Writes[st.NWrites] = w
+	st.NWrites++
+}
+
+// ownWrites are the loop's writes, oldest first, when the newest change
+// (changed: Lambda's LastModified or the loop's write) was the loop's; nil
+// when another writer changed the PC since, or nothing is known. A State
+// with no Writes but a last change (an older memory, a test) is one write.
+func ownWrites(st State, changed time.Time) []Write {
+	if st.LastChange.IsZero() || st.LastChange.Before(changed) {
+		return nil
+	}
+	if st.NWrites == 0 {
+		return []Write{{At: st.LastChange, From: st.LastFrom, To: st.LastTo}}
+	}
+	return st.Writes[:st.NWrites]
+}
+
+// pcDuring is the smallest PC requested during [a, b) by the writes (a
+// raise allocates later, so the smaller side is what served); false when
+// no write follows a, or older writes that may follow a were dropped.
+func pcDuring(ws []Write, a, b time.Time) (int, bool) {
+	for i, w := range ws {
+		if !w.At.After(a) {
+			continue
+		}
+		if i == 0 && len(ws) == writeMemory {
+			return 0, false
+		}
+		pc := w.From
+		for _, x := range ws[i:] {
+			if x.At.Before(b) {
+				pc = min(pc, x.To)
+			}
+		}
+		return pc, true
+	}
+	return 0, false
 }
 
 // window returns [start, end) of the metric read, falling back to the

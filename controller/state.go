@@ -157,6 +157,7 @@ func (c *Controller) wrote(st *targetState, j job, pc PCConfig, now time.Time) {
 	d := j.d
 	st.writeErr = ""
 	st.LastChange, st.LastFrom, st.LastTo, st.LastDirection = now, d.Current, d.Desired, d.Direction
+	st.remember(Write{At: now, From: d.Current, To: d.Desired})
 	if st.Rejected > 0 && d.Desired >= st.Rejected {
 		st.Rejected, st.RejectedAt = 0, time.Time{} // a limit was raised
 	}
