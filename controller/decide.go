@@ -382,7 +382,7 @@ func recommend(in Input, cur int, period time.Duration) recommendation {
 			lag = min(l, 2*maxLagOf(in))
 		}
 		from := latest(start, changed.Add(-lag).Truncate(period))
-		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period, changed), target)
+		during = ceilDiv(saturatedDemand(in, from, settledStart, end, period, changed, target), target)
 	}
 	slots := buildSlots(in, cur, settledStart, end, period)
 	n := len(slots)

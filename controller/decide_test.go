@@ -803,3 +803,46 @@ func TestStateRememberKeepsTheNewestWrites(t *testing.T) {
 	require.Equal(t, 2, st.Writes[0].From, "the two oldest dropped")
 	require.Equal(t, writeMemory+2, st.Writes[writeMemory-1].To)
 }
+
+// A burst that spilled was answered by a raise (1 → 285), and the predictor
+// released it (285 → 25) once it found the burst on its period. The burst's
+// minute ran against 1, but the raise answered it: it must not raise PC
+// again after the deliberate release (spiky-idle at 60 s delays flip-flopped
+// 25 → 285 → 25).
+func TestDecideAnsweredBurstDoesNotUndoARelease(t *testing.T) {
+	burst := t0.Truncate(time.Minute).Add(-3 * time.Minute)
+	writes := []Write{
+		{At: burst.Add(125 * time.Second), From: 1, To: 285},
+		{At: burst.Add(185 * time.Second), From: 285, To: 25},
+	}
+	in := baseInput()
+	in.Policy = config.DefaultPolicy()
+	in.Policy.Max = 1000
+	last := writes[1]
+	in.PC = PCConfig{Exists: true, Requested: 25, Allocated: 25, Available: 25, Status: StatusReady, LastModified: last.At}
+	in.State = State{LastChange: last.At, LastFrom: last.From, LastTo: last.To, LastDirection: DirIn, SettledAt: last.At.Add(10 * time.Second)}
+	for _, w := range writes {
+		in.State.remember(w)
+	}
+	in.WindowEnd = burst.Add(2 * time.Minute)
+	in.WindowStart = in.WindowEnd.Add(-40 * time.Minute)
+	for m := in.WindowStart; m.Before(in.WindowEnd); m = m.Add(time.Minute) {
+		c := 2.0
+		if m.Equal(burst) {
+			c = 198
+		}
+		in.Series.Points = append(in.Series.Points, Datapoint{Time: m, Concurrency: c, HasConcurrency: true,
+			Utilization: math.Min(1, c/25), HasUtilization: true})
+	}
+	d := Decide(in)
+	require.NotEqual(t, ReasonSaturated, d.Reason, "%d: %s", d.Desired, d.Detail)
+	require.LessOrEqual(t, d.Desired, 25, d.Detail)
+
+	// Unanswered (the raise asked for less than 198 / 0.70), it counts.
+	in.State = State{LastChange: last.At, LastFrom: last.From, LastTo: last.To, LastDirection: DirIn, SettledAt: last.At.Add(10 * time.Second)}
+	in.State.remember(Write{At: writes[0].At, From: 1, To: 100})
+	in.State.remember(Write{At: last.At, From: 100, To: 25})
+	d = Decide(in)
+	require.Equal(t, ReasonSaturated, d.Reason, d.Detail)
+	require.Equal(t, 283, d.Desired, "198 / 0.70")
+}

@@ -28,9 +28,11 @@ type slot struct {
 // saturatedDemand is the largest concurrency of a saturated complete period
 // in [from, to). A period that ended by changed is saturated when its
 // concurrency reached the PC it ran against, when the loop's own writes say
-// what that was: its spillover and utilization may be derived from the
-// allocation after the change.
-func saturatedDemand(in Input, from, to, end time.Time, period time.Duration, changed time.Time) float64 {
+// what that was (its spillover and utilization may be derived from the
+// allocation after the change), and counts only while no write since asked
+// for its demand: one that did answered it, and a release after that (a
+// predicted burst's) is deliberate.
+func saturatedDemand(in Input, from, to, end time.Time, period time.Duration, changed time.Time, target float64) float64 {
 	to = earliest(to, end)
 	demand := 0.0
 	own := ownWrites(in.State, changed)
@@ -39,7 +41,8 @@ func saturatedDemand(in Input, from, to, end time.Time, period time.Duration, ch
 		sat := pt.Spillover > 0 || (pt.HasUtilization && pt.Utilization >= saturatedUtilization)
 		if !t.Add(period).After(changed) {
 			if pc, ok := pcDuring(own, t, t.Add(period)); ok {
-				sat = pt.HasConcurrency && pt.Concurrency >= saturatedUtilization*float64(pc)
+				sat = pt.HasConcurrency && pt.Concurrency >= saturatedUtilization*float64(pc) &&
+					!answered(own, t.Add(period), ceilDiv(pt.Concurrency, target))
 			}
 		}
 		if sat && pt.HasConcurrency && !t.Before(from) && t.Before(to) {
@@ -93,6 +96,16 @@ func pcDuring(ws []Write, a, b time.Time) (int, bool) {
 		return pc, true
 	}
 	return 0, false
+}
+
+// answered: a write at or after t asked for want or more.
+func answered(ws []Write, t time.Time, want int) bool {
+	for _, w := range ws {
+		if !w.At.Before(t) && w.To >= want {
+			return true
+		}
+	}
+	return false
 }
 
 // window returns [start, end) of the metric read, falling back to the
