@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"time"
@@ -115,27 +116,39 @@ func (s inProcessStore) DeletePC(ctx context.Context, id controller.TargetID) er
 	return err
 }
 
-// Limits reads reserved concurrency, the PC on the function's other
-// qualifiers, the account's unreserved concurrency and the memory size, with
-// the four calls the daemon makes.
+// Limits reads what bounds the target's PC with the calls the daemon makes
+// (awsapi's Lambda.Limits): one GetFunction on its own quota (the
+// function's reserved concurrency and the qualifier's memory size), the
+// ListProvisionedConcurrencyConfigs pages (PC on the function's other
+// qualifiers), GetAccountSettings (the account's unreserved concurrency)
+// and, for an alias, GetAlias (its version and routing weights). The store
+// keeps no state, so GetAccountSettings is called on every read (the daemon
+// caches it). For an alias with routing weights it returns the limits,
+// weights included, and the weighted-alias error a Put would get (class
+// "weighted").
 func (s inProcessStore) Limits(ctx context.Context, id controller.TargetID) (controller.Limits, error) {
 	var lim controller.Limits
-	err := s.w.call(ctx, "GetFunctionConcurrency", func() (err error) {
-		lim.Reserved, err = s.w.GetFunctionConcurrency(id.Function)
+	err := s.w.call(ctx, opGetFunction, func() error {
+		gf, err := s.w.GetFunction(id.Function, id.Qualifier)
+		if gf.Concurrency != nil {
+			r := gf.Concurrency.ReservedConcurrentExecutions
+			lim.Reserved = &r
+		}
+		lim.MemoryMB = gf.Configuration.MemorySize
 		return err
 	})
 	if err != nil {
-		return controller.Limits{}, err
+		return lim, err
 	}
 	marker := ""
 	for {
 		var page []PCView
-		err = s.w.call(ctx, "ListProvisionedConcurrencyConfigs", func() (err error) {
+		err = s.w.call(ctx, opListPC, func() (err error) {
 			page, marker, err = s.w.ListProvisionedConcurrency(id.Function, marker, 50)
 			return err
 		})
 		if err != nil {
-			return controller.Limits{}, err
+			return lim, err
 		}
 		for _, v := range page {
 			if _, q := splitFunctionRef(v.FunctionArn); q != id.Qualifier {
@@ -146,23 +159,74 @@ func (s inProcessStore) Limits(ctx context.Context, id controller.TargetID) (con
 			break
 		}
 	}
-	err = s.w.call(ctx, "GetAccountSettings", func() error {
+	err = s.w.call(ctx, opAccountSettings, func() error {
 		lim.AccountUnreserved = s.w.AccountSettings().AccountLimit.UnreservedConcurrentExecutions
 		return nil
 	})
 	if err != nil {
-		return controller.Limits{}, err
+		return lim, err
 	}
-	err = s.w.call(ctx, "GetFunctionConfiguration", func() error {
-		fv, err := s.w.GetFunctionConfiguration(id.Function, id.Qualifier)
-		lim.MemoryMB = fv.MemorySize
+	lim.Known = true
+	if isVersionQualifier(id.Qualifier) {
+		return lim, nil
+	}
+	var alias AliasView
+	err = s.w.call(ctx, opGetAlias, func() (err error) {
+		alias, err = s.w.GetAlias(id.Function, id.Qualifier)
 		return err
 	})
 	if err != nil {
-		return controller.Limits{}, err
+		return lim, err
 	}
-	lim.Known = true
+	lim.AliasVersion = alias.FunctionVersion
+	if alias.RoutingConfig != nil && len(alias.RoutingConfig.AdditionalVersionWeights) > 0 {
+		lim.Weights = maps.Clone(alias.RoutingConfig.AdditionalVersionWeights)
+		return lim, errWeightedAlias()
+	}
 	return lim, nil
+}
+
+// LimitsCalls is what one Limits read of id costs of the shared control-
+// plane budget (controller.LimitsCoster), counted as Limits makes them: the
+// ListProvisionedConcurrencyConfigs pages of the function's configs now (1
+// when it has none or does not exist), GetAccountSettings, and GetAlias for
+// an alias. GetFunction is not counted: it has its own quota.
+func (s inProcessStore) LimitsCalls(id controller.TargetID) int {
+	n := s.w.listPCPages(id.Function) + 1
+	if !isVersionQualifier(id.Qualifier) {
+		n++
+	}
+	return n
+}
+
+var _ controller.LimitsCoster = inProcessStore{}
+
+// listPCPages is how many ListProvisionedConcurrencyConfigs pages of 50 the
+// function's configs take now: at least 1, the call that finds none (or
+// that answers not found).
+func (w *World) listPCPages(fn string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sync()
+	f, _, aerr := w.lookup(fn, "")
+	if aerr != nil {
+		return 1
+	}
+	return max(1, (len(f.pcOrder)+49)/50)
+}
+
+// isVersionQualifier reports whether q names a published version (digits
+// only), not an alias, as awsapi tells them apart.
+func isVersionQualifier(q string) bool {
+	if q == "" {
+		return false
+	}
+	for _, r := range q {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 type inProcessMetrics struct{ w *World }
