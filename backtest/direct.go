@@ -50,6 +50,11 @@ type directStore struct {
 	allocated map[controller.TargetID]int
 }
 
+// LimitsCalls forwards the in-process store's cost (controller.LimitsCoster).
+func (s *directStore) LimitsCalls(id controller.TargetID) int {
+	return controller.LimitsCallsOf(s.PCStore, id)
+}
+
 func (s *directStore) remember(id controller.TargetID, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -330,6 +330,11 @@ type countingStore struct {
 	puts  int
 }
 
+// LimitsCalls forwards the wrapped store's cost (controller.LimitsCoster).
+func (c *countingStore) LimitsCalls(id controller.TargetID) int {
+	return controller.LimitsCallsOf(c.PCStore, id)
+}
+
 func (c *countingStore) count() {
 	if c.clock != nil && c.clock.Now().Before(c.from) {
 		return

@@ -163,6 +163,11 @@ type changeLog struct {
 	changes map[controller.TargetID][]Change
 }
 
+// LimitsCalls forwards the wrapped store's cost (controller.LimitsCoster).
+func (l *changeLog) LimitsCalls(id controller.TargetID) int {
+	return controller.LimitsCallsOf(l.PCStore, id)
+}
+
 func (l *changeLog) record(id controller.TargetID, c Change) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -196,8 +196,13 @@ type LimitsCoster interface {
 }
 
 // limitsCost is what a Limits read of id spends of the tick's budget.
-func (c *Controller) limitsCost(id TargetID) int {
-	if lc, ok := c.opts.Store.(LimitsCoster); ok {
+func (c *Controller) limitsCost(id TargetID) int { return LimitsCallsOf(c.opts.Store, id) }
+
+// LimitsCallsOf is what one Limits read of id through s costs of the shared
+// Lambda budget: s's own figure when it is a LimitsCoster, else a
+// conservative default. A store wrapping another forwards it with this.
+func LimitsCallsOf(s PCStore, id TargetID) int {
+	if lc, ok := s.(LimitsCoster); ok {
 		return max(0, lc.LimitsCalls(id))
 	}
 	return limitsCalls

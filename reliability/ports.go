@@ -53,6 +53,13 @@ func (s daemonStore) PutPC(ctx context.Context, id controller.TargetID, n int) (
 	return pc, err
 }
 
+var _ controller.LimitsCoster = daemonStore{}
+
+// LimitsCalls forwards the in-process store's cost (controller.LimitsCoster).
+func (s daemonStore) LimitsCalls(id controller.TargetID) int {
+	return controller.LimitsCallsOf(s.PCStore, id)
+}
+
 func (s daemonStore) DeletePC(ctx context.Context, id controller.TargetID) error {
 	return s.d.write(id, "Delete", 0, func() error { return s.PCStore.DeletePC(ctx, id) })
 }

@@ -317,10 +317,7 @@ func (s *Store) Limits(ctx context.Context, id controller.TargetID) (controller.
 
 // LimitsCalls forwards the real store's cost (controller.LimitsCoster).
 func (s *Store) LimitsCalls(id controller.TargetID) int {
-	if lc, ok := s.inner.(controller.LimitsCoster); ok {
-		return lc.LimitsCalls(id)
-	}
-	return 4
+	return controller.LimitsCallsOf(s.inner, id)
 }
 
 // effective is the concurrency a minute's spillover is estimated from: its
