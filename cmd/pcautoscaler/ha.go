@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/pcautoscaler/pcautoscaler/config"
+	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/ha"
 )
 
@@ -70,6 +71,14 @@ func newElector(h config.HA, awsCfg aws.Config, logger *slog.Logger, d *daemon) 
 		return ha.NewNone(o), nil
 	}
 	return nil, fmt.Errorf("ha.backend: unknown backend %q", h.Backend)
+}
+
+// electorPreflight is the lease's start-up read, retried as the Lambda and
+// CloudWatch checks are (startupRetry): throttling, 5xx and network errors
+// up to aws.startup_timeout on the loop's clock; a missing permission or
+// table fails at once.
+func electorPreflight(ctx context.Context, e ha.Elector, clock controller.Clock, logger *slog.Logger, timeout time.Duration) error {
+	return startupRetry(ctx, clock, logger, timeout, "start-up check of leader election", e.Preflight)
 }
 
 // startElector runs e in the background on a context of its own: the

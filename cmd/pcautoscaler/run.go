@@ -157,8 +157,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		logStartupFailure(logger, err)
 		return exitRuntime
 	}
-	if err := elector.Preflight(ctx); err != nil {
-		logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
+	if err := electorPreflight(ctx, elector, clock, logger, cfg.AWS.StartupTimeout.Duration); err != nil {
+		if errors.Is(err, errGaveUp) {
+			logStartupFailure(logger, err)
+		} else {
+			logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
+		}
 		return exitRuntime
 	}
 	// Followers run the same read-only ticks (warm state); losing the lease
