@@ -187,6 +187,7 @@ func (f *fleet) run(ctx context.Context) error {
 		if d.syncer != nil {
 			go func() { _ = d.syncer.Run(ctx) }() // stops with ctx
 		}
+		go d.recheckDisabled(ctx) // start-up's disabled targets, until found or ctx ends
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -289,7 +290,7 @@ func (f *fleet) reconfigure(cfg *config.Config) (ids []string, restart []string,
 			}
 			compiled, _, err := controllerTargets(ac)
 			if err == nil {
-				err = d.aas.SetTargets(compiled) // minus aliases AAS scales (aas.go)
+				err = d.managed.set(compiled) // minus aliases AAS scales (aas.go)
 			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s%w", f.label(i), err))

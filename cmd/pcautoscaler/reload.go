@@ -117,7 +117,20 @@ func (r *reloader) reload(trigger string) bool {
 	applyRunFlags(cfg, r.flags)
 	// Every account-Region's targets; discovered ones are kept (resolved
 	// again from the last discovery with the new defaults and filters).
+	// Under every loop's disabledMu: a disabled target found again by a
+	// re-check (startup.go) is applied before or not at all.
+	for _, d := range r.fleet.daemons {
+		d.disabledMu.Lock()
+	}
 	ids, restartKeys, err := r.fleet.reconfigure(cfg)
+	if err == nil {
+		for _, d := range r.fleet.daemons {
+			d.resetDisabledLocked() // start-up's disabled targets are back in the reloaded set
+		}
+	}
+	for _, d := range r.fleet.daemons {
+		d.disabledMu.Unlock()
+	}
 	if err != nil {
 		return r.failed(trigger, err)
 	}
@@ -137,9 +150,6 @@ func (r *reloader) reload(trigger string) bool {
 	}
 	slices.Sort(removed)
 	r.managed = ids
-	for _, d := range r.fleet.daemons {
-		d.metrics.SetDisabled(0) // start-up's disabled targets are back in the reloaded set
-	}
 	r.log.Info("config reloaded: targets and their settings apply from the next tick", keyTrigger, trigger,
 		keyConfig, r.path, keyTargets, len(ids), keyAdded, added, keyRemoved, removed)
 	if keys := append(restartOnly(r.current, cfg), restartKeys...); len(keys) > 0 {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -19,9 +21,10 @@ import (
 // Start-up tolerates what the loop tolerates (issue 12): throttling, 5xx
 // and network errors of the start-up checks are retried with backoff up to
 // aws.startup_timeout; a missing function or alias disables that target
-// and the others run. What waiting cannot fix fails at once: a missing
-// permission, a request Lambda calls invalid, credentials that cannot be
-// had.
+// and the others run, and the disabled ones are looked for again every
+// disabledRecheck until they exist (recheckDisabled). What waiting cannot
+// fix fails at once: a missing permission, a request Lambda calls invalid,
+// credentials that cannot be had.
 
 // Log keys of the start-up.
 const (
@@ -30,6 +33,13 @@ const (
 	keyGiveUpAt = "give_up_at"
 	keyDisabled = "disabled"
 )
+
+// disabledRecheck is how often the targets disabled at start-up are looked
+// for again. Fixed, not the loop's interval: an alias a deploy pipeline
+// creates minutes after the daemon started is managed within minutes,
+// while each look costs awsapi.PreflightCalls calls per disabled target
+// from the shared aws.lambda_rps budget, for a state that changes rarely.
+const disabledRecheck = 5 * time.Minute
 
 // Start-up backoff: doubling from startupBackoffMin to startupBackoffMax, or
 // the server's Retry-After when it asks for longer.
@@ -162,7 +172,9 @@ func missingTargets(err error, ids []controller.TargetID) (missing map[controlle
 // Transient errors are retried up to aws.startup_timeout. A target whose
 // function or alias is missing is disabled at Error — taken out of the
 // loop, whose ticks would otherwise stay incomplete and /readyz 503 — and
-// the checks go on with the next one; a reload or a restart brings it back.
+// the checks go on with the next one; it is looked for again every
+// disabledRecheck (recheckDisabled) and comes back by itself once it
+// exists, or at a reload or a restart.
 // Preflight looks at one target a round, so a missing target further down
 // the list is learned by the loop's first read instead (a Warn, slow
 // retries). errNothingToManage when every target is missing and there is
@@ -188,8 +200,7 @@ func (d *daemon) preflight(ctx context.Context) error {
 					continue
 				}
 				disabled[id] = true
-				d.logger.Error("target disabled at start-up: its function or alias does not exist; the others run "+
-					"(reload or restart once it exists)", controller.KeyTarget, id.String(),
+				d.logger.Error(disabledMsg, controller.KeyTarget, id.String(),
 					controller.KeyFunction, id.Function, controller.KeyQualifier, id.Qualifier, keyDisabled, true)
 			}
 			ids = kept
@@ -219,26 +230,160 @@ func (d *daemon) preflight(ctx context.Context) error {
 	return nil
 }
 
+// Log lines of a target disabled at start-up and of one found again.
+var disabledMsg = "target disabled at start-up: its function or alias does not exist; the others run " +
+	"(looked for again every " + disabledRecheck.String() + "; a reload or a restart brings it back too)"
+
+const (
+	enabledMsg       = "disabled target found again: its function or alias exists now; managed from the next tick"
+	recheckFailedMsg = "re-check of the disabled targets failed; trying again next interval"
+)
+
 // disable takes the disabled targets out of the loop (through the AAS
-// guard, which keeps the managed set) and out of telemetry.
+// guard, which keeps the managed set) and out of telemetry, and keeps them
+// for recheckDisabled.
 func (d *daemon) disable(targets []controller.Target, disabled map[controller.TargetID]bool) error {
-	var kept []controller.Target
+	var kept, off []controller.Target
 	for _, t := range targets {
-		if !disabled[t.ID] {
+		if disabled[t.ID] {
+			off = append(off, t)
+		} else {
 			kept = append(kept, t)
 		}
 	}
-	set := d.ctrl.SetTargets
-	if d.aas != nil {
-		set = d.aas.SetTargets
-	}
-	if err := set(kept); err != nil {
+	if err := d.managed.set(kept); err != nil {
 		return err
 	}
 	d.ids = idsOf(kept)
 	d.metrics.SetTargets(d.ids)
+	d.disabledMu.Lock()
+	defer d.disabledMu.Unlock()
+	d.disabled = off
 	d.metrics.SetDisabled(len(disabled))
 	return nil
+}
+
+// managedSet is every change of the managed set (start-up, discovery,
+// reload, a disabled target found again): what is wanted before the AAS
+// guard takes out the aliases AAS scales, so adding one keeps the rest.
+type managedSet struct {
+	mu     sync.Mutex
+	wanted []controller.Target
+	apply  func([]controller.Target) error // the AAS guard's SetTargets, else the controller's
+}
+
+func (m *managedSet) set(ts []controller.Target) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.apply(ts); err != nil {
+		return err
+	}
+	m.wanted = slices.Clone(ts)
+	return nil
+}
+
+// add applies the wanted set plus ts (those not in it already) and
+// returns the new set's ids.
+func (m *managedSet) add(ts []controller.Target) ([]controller.TargetID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := slices.Clone(m.wanted)
+	for _, t := range ts {
+		if !slices.ContainsFunc(next, func(w controller.Target) bool { return w.ID == t.ID }) {
+			next = append(next, t)
+		}
+	}
+	if err := m.apply(next); err != nil {
+		return nil, err
+	}
+	m.wanted = next
+	return idsOf(next), nil
+}
+
+// resetDisabledLocked forgets the disabled targets: a reload applied the whole
+// config again. The caller holds d.disabledMu (reload.go), so a re-check
+// answered meanwhile is dropped (disabledGen).
+func (d *daemon) resetDisabledLocked() {
+	d.disabled = nil
+	d.disabledGen++
+	d.metrics.SetDisabled(0)
+}
+
+// recheckDisabled looks for the targets disabled at start-up every
+// disabledRecheck of the loop's clock, with start-up's Lambda Preflight
+// (the shared aws.lambda_rps budget), until none is left or ctx ends.
+func (d *daemon) recheckDisabled(ctx context.Context) {
+	failing := false
+	for {
+		d.disabledMu.Lock()
+		left := len(d.disabled)
+		d.disabledMu.Unlock()
+		if left == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.clock.After(disabledRecheck):
+		}
+		failing = d.recheckOnce(ctx, failing)
+	}
+}
+
+// recheckOnce looks for each disabled target once and puts those that
+// exist back into the managed set, one Info line each. A failed look (a
+// throttle, a 5xx, the network; anything but not_found) is one Warn per
+// streak of failed rounds: it reports whether this round failed.
+func (d *daemon) recheckOnce(ctx context.Context, failing bool) bool {
+	d.disabledMu.Lock()
+	targets, gen := slices.Clone(d.disabled), d.disabledGen
+	d.disabledMu.Unlock()
+	var found []controller.Target
+	var failed []error
+	for _, t := range targets {
+		id := []controller.TargetID{t.ID}
+		err := d.lambda.Preflight(ctx, id) // one target a call: it checks the first only
+		if ctx.Err() != nil {
+			return failing
+		}
+		if err == nil {
+			found = append(found, t)
+			continue
+		}
+		if missing, rest := missingTargets(err, id); !missing[t.ID] || len(rest) > 0 {
+			failed = append(failed, rest...)
+		}
+	}
+	if len(failed) > 0 && !failing {
+		for _, e := range failed {
+			d.logger.Warn(recheckFailedMsg, controller.KeyErrorClass, awsapi.Classify(e), keyError, e.Error(),
+				keyRetryIn, disabledRecheck.String())
+		}
+	}
+	if len(found) == 0 {
+		return len(failed) > 0
+	}
+	d.disabledMu.Lock()
+	defer d.disabledMu.Unlock()
+	if d.disabledGen != gen || ctx.Err() != nil {
+		return false // a reload applied the whole config meanwhile, or shutting down
+	}
+	ids, err := d.managed.add(found)
+	if err != nil {
+		d.logger.Warn(recheckFailedMsg, keyError, err.Error(), keyRetryIn, disabledRecheck.String())
+		return true
+	}
+	d.ids = ids
+	d.metrics.SetTargets(ids)
+	back := map[controller.TargetID]bool{}
+	for _, t := range found {
+		back[t.ID] = true
+		d.logger.Info(enabledMsg, controller.KeyTarget, t.ID.String(),
+			controller.KeyFunction, t.ID.Function, controller.KeyQualifier, t.ID.Qualifier, keyDisabled, false)
+	}
+	d.disabled = slices.DeleteFunc(d.disabled, func(t controller.Target) bool { return back[t.ID] })
+	d.metrics.SetDisabled(len(d.disabled))
+	return len(failed) > 0
 }
 
 // logStartupFailure says why the daemon exits: given up after retries,

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
@@ -279,4 +283,124 @@ func TestStartupDiscoveryRetried(t *testing.T) {
 			require.Equal(t, awsapi.ClassThrottled, retries[0][controller.KeyErrorClass])
 		})
 	}
+}
+
+// TestRecheckDisabled: a target disabled at start-up is looked for again
+// with start-up's Preflight. Still missing: nothing changes, quietly. A
+// throttled look is one Warn for the streak of failed rounds, however
+// many. Once its alias exists, the next look puts it back into the loop
+// (and the managed set's series) with one Info line and the disabled
+// gauge at 0; nothing is left to look for.
+func TestRecheckDisabled(t *testing.T) {
+	isolateAWS(t)
+	clk := &jumpClock{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	sc := sim.DefaultScenario()
+	// GetAlias is called by Preflight only: the re-checks at 5 and 10 min
+	// are throttled, the loop is not.
+	sc.Faults = []sim.FaultSpec{{Op: "GetAlias", Kind: sim.FaultThrottle,
+		From: sim.Duration{Duration: 4 * time.Minute}, Until: sim.Duration{Duration: 12 * time.Minute}}}
+	world, err := sim.NewWorld(sc, clk)
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim.NewHandler(world, nil))
+	t.Cleanup(srv.Close)
+	d, logs := startupDaemonOn(t, srv.URL,
+		"targets:\n  - {function: checkout-api, qualifier: next}\n  - {function: report-worker, qualifier: prod}\n", clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, d.preflight(ctx), logs.String())
+	require.Len(t, d.ctrl.Targets(), 1)
+	disabledGauge := func() float64 {
+		families, err := d.registry.Gather()
+		require.NoError(t, err)
+		for _, f := range families {
+			if f.GetName() == "pcautoscaler_targets_disabled" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		return -1
+	}
+	require.Equal(t, 1.0, disabledGauge())
+
+	failing := d.recheckOnce(ctx, false) // at 0: still missing
+	require.False(t, failing)
+	require.Len(t, d.ctrl.Targets(), 1)
+	<-clk.After(disabledRecheck) // 5 min: throttled
+	failing = d.recheckOnce(ctx, failing)
+	require.True(t, failing)
+	<-clk.After(disabledRecheck) // 10 min: throttled again
+	failing = d.recheckOnce(ctx, failing)
+	require.True(t, failing)
+	warns := logLines(t, logs, recheckFailedMsg)
+	require.Len(t, warns, 1, "one Warn per failure streak: %s", logs.String())
+	require.Equal(t, "WARN", warns[0]["level"])
+	require.Equal(t, awsapi.ClassThrottled, warns[0][controller.KeyErrorClass])
+	require.Len(t, d.ctrl.Targets(), 1)
+	require.Empty(t, logLines(t, logs, enabledMsg))
+
+	_, err = world.CreateAlias("checkout-api", sim.CreateAliasInput{Name: "next", FunctionVersion: "2"})
+	require.NoError(t, err)
+	<-clk.After(disabledRecheck) // 15 min: found
+	require.False(t, d.recheckOnce(ctx, failing))
+	require.ElementsMatch(t, []controller.TargetID{{Function: "checkout-api", Qualifier: "next"},
+		{Function: "report-worker", Qualifier: "prod"}}, idsOf(d.ctrl.Targets()))
+	require.Equal(t, 0.0, disabledGauge())
+	enabled := logLines(t, logs, enabledMsg)
+	require.Len(t, enabled, 1)
+	require.Equal(t, "INFO", enabled[0]["level"])
+	require.Equal(t, "checkout-api:next", enabled[0][controller.KeyTarget])
+	require.Equal(t, "checkout-api", enabled[0][controller.KeyFunction])
+	require.Equal(t, "next", enabled[0][controller.KeyQualifier])
+	require.Equal(t, false, enabled[0][keyDisabled])
+	require.Len(t, logLines(t, logs, recheckFailedMsg), 1)
+
+	done := make(chan struct{})
+	go func() { d.recheckDisabled(ctx); close(done) }()
+	<-done // nothing left to look for: returns without waiting
+}
+
+// TestRecheckDisabledStopsAndYieldsToReload: the re-check loop ends with
+// its context; a reload applies the whole config again under the lock the
+// re-check applies under, and forgets the disabled targets (gauge 0, a new
+// generation), so a look answered across it changes nothing.
+func TestRecheckDisabledStopsAndYieldsToReload(t *testing.T) {
+	const cfgYAML = "targets:\n  - {function: checkout-api, qualifier: next}\n  - {function: report-worker, qualifier: prod}\n"
+	d, logs := startupDaemon(t, cfgYAML, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, d.preflight(ctx), logs.String())
+	require.Len(t, d.disabled, 1)
+	require.Len(t, d.ctrl.Targets(), 1)
+
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	d.recheckDisabled(stopped) // returns: ctx ended
+
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfgYAML), 0o600))
+	cfg, err := config.Parse([]byte(cfgYAML))
+	require.NoError(t, err)
+	fl := &fleet{daemons: []*daemon{d}, names: []string{""}, registry: d.registry}
+	r := newReloader(runFlags{config: path}, cfg, fl, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	gen := d.disabledGen
+	require.True(t, r.reload("test"))
+	require.Equal(t, gen+1, d.disabledGen, "a look begun before the reload is dropped")
+	require.Empty(t, d.disabled)
+	require.Len(t, d.ctrl.Targets(), 2, "the reload brings the disabled target back")
+	require.NoError(t, testutil.GatherAndCompare(d.registry, strings.NewReader(
+		"# HELP pcautoscaler_targets_disabled "+disabledHelp(t, d)+"\n# TYPE pcautoscaler_targets_disabled gauge\npcautoscaler_targets_disabled 0\n"),
+		"pcautoscaler_targets_disabled"))
+	require.False(t, d.recheckOnce(ctx, false))
+	require.Empty(t, logLines(t, logs, enabledMsg))
+}
+
+func disabledHelp(t *testing.T, d *daemon) string {
+	families, err := d.registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "pcautoscaler_targets_disabled" {
+			return f.GetHelp()
+		}
+	}
+	t.Fatal("no pcautoscaler_targets_disabled")
+	return ""
 }

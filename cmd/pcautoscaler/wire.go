@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +40,14 @@ type daemon struct {
 	// aas keeps aliases Application Auto Scaling scales out of ctrl's
 	// targets: every change of the managed set goes through it (aas.go).
 	aas *aas.Guard
+	// managed is every change of the managed set, through aas (startup.go).
+	managed *managedSet
+	// The targets start-up disabled, until found again or a reload
+	// (startup.go recheckDisabled); disabledGen counts the reloads that
+	// reset them. disabledMu serialises a re-check's change with reload.go.
+	disabledMu  sync.Mutex
+	disabled    []controller.Target
+	disabledGen uint64
 	// shadow is mode shadow's ledger (shadow.go); nil otherwise.
 	shadow *shadow.Store
 	// What the start-up checks need (startup.go): their log, the loop's
@@ -139,13 +148,14 @@ func wire(o wireOptions) (*daemon, error) {
 	var ctrl *controller.Controller
 	var guard *aas.Guard
 	var syncer *discover.Syncer
+	managed := &managedSet{}
 	if cfg.Discover != nil {
 		apply := func(ts []controller.Target, cfgs []config.Target) error {
 			if ctrl == nil { // the first discovery, before the controller exists
 				targets = ts
 				return nil
 			}
-			if err := guard.SetTargets(ts); err != nil {
+			if err := managed.set(ts); err != nil {
 				return err
 			}
 			m.SetTargets(idsOf(ts))
@@ -205,8 +215,9 @@ func wire(o wireOptions) (*daemon, error) {
 		}
 	}
 	guard = newAASGuard(o, ctrl, m, targets)
+	managed.apply, managed.wanted = guard.SetTargets, targets
 	return &daemon{ctrl: ctrl, lambda: lam, source: src, metrics: m, readiness: ready, registry: reg, ids: ids,
-		serverClock: serverClock, syncer: syncer, aas: guard, shadow: sh,
+		serverClock: serverClock, syncer: syncer, aas: guard, managed: managed, shadow: sh,
 		logger: o.logger, clock: o.clock, startupTimeout: cfg.AWS.StartupTimeout.Duration}, nil
 }
 
