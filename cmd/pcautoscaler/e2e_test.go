@@ -371,3 +371,21 @@ func counter(exposition, name string, labels ...string) float64 {
 	}
 	return sum
 }
+
+// startSimAndDaemon starts the simulator on scenario at 60× and the daemon
+// on the config at cfgPath against it (JSON logs, a free loopback port),
+// and waits for the daemon's "serving" line: the daemon, the simulator,
+// its URL and the daemon's listen address.
+func startSimAndDaemon(t *testing.T, bin, scenario, cfgPath string, deadline time.Time) (d, simProc *child, simURL, listen string) {
+	t.Helper()
+	simProc = startChild(t, "sim", bin, childEnv(t),
+		"sim", "--listen", "127.0.0.1:0", "--scenario", scenario,
+		"--speed", "60", "--start", e2eStart, "--log-level", "warn")
+	simURL = simProc.simURL(t, deadline)
+	d = startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
+		"run", "--config", cfgPath, "--sim-clock", simURL, "--listen", "127.0.0.1:0", "--log-format", "json")
+	listen = d.waitFor(t, `"serving" line`, deadline, func() (string, bool) {
+		return logField(d, "serving /metrics /healthz /readyz", "listen")
+	})
+	return d, simProc, simURL, listen
+}

@@ -34,15 +34,7 @@ func TestReloadEndToEnd(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(reloadOneTarget), 0o600))
 
-	simProc := startChild(t, "sim", bin, childEnv(t),
-		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/e2e-scenario.yaml",
-		"--speed", "60", "--start", e2eStart, "--log-level", "warn")
-	simURL := simProc.simURL(t, deadline)
-	d := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
-		"run", "--config", cfgPath, "--sim-clock", simURL, "--listen", "127.0.0.1:0", "--log-format", "json")
-	listen := d.waitFor(t, `"serving" line`, deadline, func() (string, bool) {
-		return logField(d, "serving /metrics /healthz /readyz", "listen")
-	})
+	d, simProc, _, listen := startSimAndDaemon(t, bin, "testdata/e2e-scenario.yaml", cfgPath, deadline)
 	metric := func(name string) (float64, bool) {
 		code, body := httpGetOK(listen)
 		if code != http.StatusOK {

@@ -42,15 +42,7 @@ func TestStartupEndToEnd(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(startupConfig), 0o600))
 
-	simProc := startChild(t, "sim", bin, childEnv(t),
-		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/startup-scenario.yaml",
-		"--speed", "60", "--start", e2eStart, "--log-level", "warn")
-	simURL := simProc.simURL(t, deadline)
-	d := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
-		"run", "--config", cfgPath, "--sim-clock", simURL, "--listen", "127.0.0.1:0", "--log-format", "json")
-	listen := d.waitFor(t, `"serving" line`, deadline, func() (string, bool) {
-		return logField(d, "serving /metrics /healthz /readyz", "listen")
-	})
+	d, _, _, listen := startSimAndDaemon(t, bin, "testdata/startup-scenario.yaml", cfgPath, deadline)
 	d.waitFor(t, "a start-up retry", deadline, func() (string, bool) { return logField(d, startupRetryMsg, "") })
 	readyz := func() int {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -128,15 +120,7 @@ func TestDisabledTargetRecheckEndToEnd(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgPath, []byte(recheckConfig), 0o600))
 
 	// 60x: the 5-minute re-check is 5 real seconds.
-	simProc := startChild(t, "sim", bin, childEnv(t),
-		"sim", "--listen", "127.0.0.1:0", "--scenario", "testdata/recheck-scenario.yaml",
-		"--speed", "60", "--start", e2eStart, "--log-level", "warn")
-	simURL := simProc.simURL(t, deadline)
-	d := startChild(t, "run", bin, childEnv(t, "AWS_ENDPOINT_URL="+simURL),
-		"run", "--config", cfgPath, "--sim-clock", simURL, "--listen", "127.0.0.1:0", "--log-format", "json")
-	listen := d.waitFor(t, `"serving" line`, deadline, func() (string, bool) {
-		return logField(d, "serving /metrics /healthz /readyz", "listen")
-	})
+	d, _, simURL, listen := startSimAndDaemon(t, bin, "testdata/recheck-scenario.yaml", cfgPath, deadline)
 	d.waitFor(t, "report-worker:prod disabled", deadline, func() (string, bool) { return logField(d, disabledMsg, "") })
 	d.waitFor(t, "burst-api decided", deadline, func() (string, bool) {
 		_, body := httpGetOK(listen)
