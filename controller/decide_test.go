@@ -757,11 +757,10 @@ func TestDecideBurstPublishedAfterSeveralWritesRanAgainstItsOwnPC(t *testing.T) 
 	d := Decide(build(writes))
 	require.Equal(t, ActNone, d.Action, "%s: %s", d.Reason, d.Detail)
 
-	// Without the rise in memory (only the last write known), the burst
-	// reads as saturated against 59 and raises PC again.
-	in := build(writes[1:])
-	in.State.Writes, in.State.NWrites = [writeMemory]Write{}, 0
-	d = Decide(in)
+	// With only the last write in memory (what the loop kept before
+	// State.Writes), the burst reads as saturated against its From, 59,
+	// and raises PC again.
+	d = Decide(build(writes[2:]))
 	require.Equal(t, ReasonSaturated, d.Reason, d.Detail)
 	require.Equal(t, 289, d.Desired, "202 / 0.70")
 }

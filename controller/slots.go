@@ -64,14 +64,10 @@ func (st *State) remember(w Write) {
 
 // ownWrites are the loop's writes, oldest first, when the newest change
 // (changed: Lambda's LastModified or the loop's write) was the loop's; nil
-// when another writer changed the PC since, or nothing is known. A State
-// with no Writes but a last change (an older memory, a test) is one write.
+// when another writer changed the PC since, or nothing is known.
 func ownWrites(st State, changed time.Time) []Write {
 	if st.LastChange.IsZero() || st.LastChange.Before(changed) {
 		return nil
-	}
-	if st.NWrites == 0 {
-		return []Write{{At: st.LastChange, From: st.LastFrom, To: st.LastTo}}
 	}
 	return st.Writes[:st.NWrites]
 }
