@@ -159,6 +159,10 @@ type AASStep struct {
 	Err       error // the Put's or a read's error
 }
 
+// AAS's target range for provisioned concurrency utilization: "you can
+// apply any value between 10% and 90%" (AWS-FACTS §1.1).
+const aasMinTarget, aasMaxTarget = 0.1, 0.9
+
 // Alarm states.
 const (
 	AlarmOK           = "OK"

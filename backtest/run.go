@@ -86,7 +86,8 @@ type Options struct {
 	// (0: 0.10; ≥ 1: the whole proportional cut), an assumption (aas.go).
 	AASScaleInStep float64 // --aas-scale-in-step
 	// SweepTargets runs ours (target_utilization) and aas (aas-target) at
-	// each value and writes frontier.csv and frontier.png.
+	// each value — aas only up to 0.9, the most AAS takes — and writes
+	// frontier.csv and frontier.png.
 	SweepTargets []float64 // --sweep-targets
 	// Wire is how ours reaches the world: WireDirect (default) or WireSDK.
 	Wire string // --wire
@@ -202,16 +203,15 @@ func (o Options) validate() error {
 	if o.Warmup > 0 && o.Warmup%time.Minute != 0 {
 		errs = append(errs, fmt.Errorf("--warmup %s: whole minutes", o.Warmup))
 	}
-	if t := o.aasTarget(); t < 0.1 || t > 0.9 {
-		// "you can apply any value between 10% and 90%" (AWS-FACTS §1.1)
+	if t := o.aasTarget(); t < aasMinTarget || t > aasMaxTarget {
 		errs = append(errs, fmt.Errorf("--aas-target %g: AAS takes 0.1 to 0.9", t))
 	}
 	if o.AASScaleInStep < 0 {
 		errs = append(errs, errors.New("--aas-scale-in-step must be > 0"))
 	}
 	for _, t := range o.SweepTargets {
-		if t < 0.1 || t > 0.9 {
-			errs = append(errs, fmt.Errorf("--sweep-targets %g: each in 0.1 to 0.9 (AAS's range)", t))
+		if t < aasMinTarget || t >= 1 {
+			errs = append(errs, fmt.Errorf("--sweep-targets %g: each at least 0.1 and below 1 (aas runs only up to 0.9, AAS's range)", t))
 		}
 	}
 	if o.Wire != WireDirect && o.Wire != WireSDK {
@@ -292,6 +292,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				for _, t := range o.SweepTargets {
 					if slices.Contains(o.Policies, p) && sameTarget(t, r.mainTarget(p)) {
 						continue // the main run's result stands for it
+					}
+					if p == PolicyAAS && t > aasMaxTarget {
+						continue // AAS takes no target above 0.9: ours only
 					}
 					jobs = append(jobs, job{fi: fi, policy: p, target: t, sweep: true})
 				}

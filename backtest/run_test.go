@@ -115,6 +115,8 @@ func TestCommandExitCodes(t *testing.T) {
 		{name: "ok", args: []string{"--trace", trace, "--policies", "static,oracle", "--warmup", "0"}, code: 0},
 		{name: "warm-up longer than the trace", args: []string{"--trace", trace}, code: 2, stderr: "--warmup 1h0m0s leaves nothing to score"},
 		{name: "aas target out of AAS's range", args: []string{"--trace", trace, "--warmup", "0", "--aas-target", "0.95"}, code: 2, stderr: "--aas-target 0.95"},
+		{name: "sweep target of 1", args: []string{"--trace", trace, "--warmup", "0", "--sweep-targets", "0.5,1"}, code: 2, stderr: "--sweep-targets 1: each at least 0.1 and below 1"},
+		{name: "sweep target below AAS's range", args: []string{"--trace", trace, "--warmup", "0", "--sweep-targets", "0.05"}, code: 2, stderr: "--sweep-targets 0.05"},
 		{name: "sweep target not a number", args: []string{"--trace", trace, "--sweep-targets", "0.5,x"}, code: 2, stderr: `"x" is not a number`},
 		{name: "unknown wire", args: []string{"--trace", trace, "--warmup", "0", "--wire", "tcp"}, code: 2, stderr: `--wire "tcp"`},
 		{name: "missing trace flag", args: []string{}, code: 2, stderr: "--trace is required"},
@@ -284,6 +286,22 @@ func TestRunSweep(t *testing.T) {
 	require.Contains(t, string(md), "ours' PC-hours at AAS-0.70's spillover")
 	_, err = os.Stat(filepath.Join(out, "frontier.png"))
 	require.True(t, os.IsNotExist(err), "--no-charts")
+}
+
+// Above 0.9 (AAS takes 0.1 to 0.9) the sweep runs ours only: its frontier
+// reaches further, and aas' has no point there.
+func TestRunSweepAboveAASRange(t *testing.T) {
+	trace := writeBurstTrace(t, 60, 6)
+	rep, err := Run(context.Background(), Options{Trace: trace, Seed: 4, Warmup: -1, Out: t.TempDir(), Workers: 2, NoCharts: true,
+		Policies: []string{PolicyOurs, PolicyAAS}, SweepTargets: []float64{0.7, 0.95}})
+	require.NoError(t, err)
+	require.Len(t, rep.Sweep, 1, "ours at 0.95; 0.7 is the main run's")
+	require.Equal(t, PolicyOurs, rep.Sweep[0].Policy)
+	f := rep.Frontier
+	require.Len(t, f.Policy(PolicyOurs), 2)
+	require.Len(t, f.Policy(PolicyAAS), 1)
+	ours := f.Policy(PolicyOurs)
+	require.Greater(t, ours[0].PCHours, ours[1].PCHours, "a higher target holds less PC")
 }
 
 func TestInterpolate(t *testing.T) {
