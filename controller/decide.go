@@ -143,8 +143,13 @@ func (x *decider) overrides(p proposal) proposal {
 		return p
 	}
 	pred, in := x.pred, x.in
-	if pred.Release && p.desired <= x.cur && x.cur > max(pred.Base, lo) && x.cur <= pred.ReleaseFrom &&
-		!latest(in.PC.LastModified, in.State.LastChange).Before(pred.OpenedAt) &&
+	changed := latest(in.PC.LastModified, in.State.LastChange)
+	// What the release may take back: what the closed windows' bursts need
+	// now, or what the loop itself raised for them before they began (the
+	// floor may have come from a cycle that has left the lookback since).
+	from := max(pred.ReleaseFrom, raisedBetween(ownWrites(in.State, changed), pred.OpenedAt, pred.OpenedAt.Add(in.Policy.PredictLead.Duration)))
+	if pred.Release && p.desired <= x.cur && x.cur > max(pred.Base, lo) && x.cur <= from &&
+		!changed.Before(pred.OpenedAt) &&
 		p.reason != ReasonSpillover && p.reason != ReasonSaturated {
 		p = proposal{desired: max(pred.Base, lo), reason: ReasonPredicted, detail: pred.Detail, metric: true, released: true}
 	}

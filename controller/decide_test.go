@@ -845,3 +845,39 @@ func TestDecideAnsweredBurstDoesNotUndoARelease(t *testing.T) {
 	require.Equal(t, ReasonSaturated, d.Reason, d.Detail)
 	require.Equal(t, 283, d.Desired, "198 / 0.70")
 }
+
+// A window's floor may come from a cycle that has left the lookback by the
+// time the window closes (an hourly spike of 234 three hours ago, 218 since):
+// the release still takes back what the loop raised for the window, not only
+// what the bursts it still sees need.
+func TestDecideReleasesWhatTheLoopRaisedForTheWindow(t *testing.T) {
+	burst := winEnd.Add(-2 * time.Minute) // 11:57, every 20 minutes
+	raise := Write{At: burst.Add(-3*time.Minute + 5*time.Second), From: 3, To: 335}
+	in := baseInput()
+	in.Policy = config.DefaultPolicy()
+	in.Policy.Max = 1000
+	in.PC = PCConfig{Exists: true, Requested: 335, Allocated: 335, Available: 335, Status: StatusReady, LastModified: raise.At}
+	in.State = State{LastChange: raise.At, LastFrom: raise.From, LastTo: raise.To, LastDirection: DirOut, SettledAt: raise.At.Add(90 * time.Second)}
+	in.State.remember(raise)
+	in.WindowStart = in.WindowEnd.Add(-3 * time.Hour)
+	for m := in.WindowStart; m.Before(in.WindowEnd); m = m.Add(time.Minute) {
+		c := 2.0
+		if int(burst.Sub(m)/time.Minute)%20 == 0 {
+			c = 218
+		}
+		in.Series.Points = append(in.Series.Points, Datapoint{Time: m, Concurrency: c, HasConcurrency: true,
+			Utilization: c / 335, HasUtilization: true})
+	}
+	d := Decide(in)
+	require.Equal(t, ReasonPredicted, d.Reason, d.Detail)
+	require.Equal(t, 3, d.Desired, "back to the base traffic's ceil(2 / 0.70): %s", d.Detail)
+
+	// Raised after the burst began, it was not the window's floor: held.
+	late := raise
+	late.At = burst.Add(30 * time.Second)
+	in.PC.LastModified = late.At
+	in.State = State{LastChange: late.At, LastFrom: late.From, LastTo: late.To, LastDirection: DirOut, SettledAt: late.At.Add(30 * time.Second)}
+	in.State.remember(late)
+	d = Decide(in)
+	require.Equal(t, 335, d.Desired, "%s: %s", d.Reason, d.Detail)
+}

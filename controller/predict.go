@@ -32,9 +32,11 @@ const (
 	minHits = 1
 	// minHitRatio: share of the starts that could be explained that were.
 	minHitRatio = 0.5
-	// releaseSpan: after a predicted window closes, for this long PC above
-	// the base traffic's need is released at once (no datapoints, cooldown
-	// or step needed): it was raised for the burst, not by the traffic.
+	// releaseSpan: after a predicted window closes, for at least this long
+	// PC above the base traffic's need is released at once (no datapoints,
+	// cooldown or step needed): it was raised for the burst, not by the
+	// traffic. predictFor stretches it to cover the freshness model's holds
+	// (releaseFor).
 	releaseSpan = 10
 	// baseSpan: the base a release goes back to is what the newest baseSpan
 	// periods outside the bursts needed: over 10 minutes the next minute's
@@ -50,7 +52,7 @@ const (
 // Prediction is what the periodic predictor says at one instant.
 type Prediction struct {
 	Floor   int  // PC wanted now for a predicted burst; 0: none
-	Release bool // a predicted window closed within releaseSpan and none is open
+	Release bool // a predicted window closed within releaseFor and none is open
 	Base    int  // PC the traffic between bursts needs (for Release)
 	// ReleaseFrom: the release applies only up to this PC (what the closed
 	// windows' bursts needed); more was asked for by something else.
@@ -73,12 +75,17 @@ type burst struct {
 
 // Predict runs the periodic predictor over the complete periods of
 // [start, end) at now. conc holds one value per period (missing = 0).
-// lead is how long before a predicted start the floor begins.
-func Predict(conc []float64, end, now time.Time, period, lead time.Duration, target float64) Prediction {
+// lead is how long before a predicted start the floor begins; releaseFor
+// how long after a window closes its PC may still be released (0:
+// releaseSpan periods).
+func Predict(conc []float64, end, now time.Time, period, lead, releaseFor time.Duration, target float64) Prediction {
 	var pr Prediction
 	n := len(conc)
 	if n == 0 || target <= 0 || period <= 0 {
 		return pr
+	}
+	if releaseFor <= 0 {
+		releaseFor = releaseSpan * period
 	}
 	med := median(conc)
 	thr := max(burstFactor*med, med+burstMargin)
@@ -155,7 +162,7 @@ func Predict(conc []float64, end, now time.Time, period, lead time.Duration, tar
 				tailFloor = max(tailFloor, ceilDiv(c.tail, target))
 				tailFrom = max(tailFrom, ceilDiv(c.peak, target))
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
-			case !now.Before(closeT) && now.Before(closeT.Add(releaseSpan*period)):
+			case !now.Before(closeT) && now.Before(closeT.Add(releaseFor)):
 				closedAt = latest(closedAt, closeT)
 				pr.OpenedAt = earliestSet(pr.OpenedAt, open)
 				peak := c.peak
@@ -336,7 +343,20 @@ func predictFor(in Input, period time.Duration) Prediction {
 		}
 		conc[int(t.Sub(first)/period)] = pt.Concurrency
 	}
-	return Predict(conc, end, in.Now, period, p.PredictLead.Duration, p.TargetUtilization)
+	return Predict(conc, end, in.Now, period, p.PredictLead.Duration, releaseFor(in, period), p.TargetUtilization)
+}
+
+// releaseFor is how long after a predicted window closes its PC may still
+// be released: releaseSpan, or longer when the freshness model may hold the
+// release that long. A target quiet after its burst has no newer datapoint:
+// its minutes count as late, not quiet, for metrics_max_lag after the
+// watermark, and alone in the account it makes CloudWatch look stale until
+// its newest datapoint is metrics_max_lag older than the bound (freshness.go)
+// — about 2 × metrics_max_lag after the burst. Closing sooner left an
+// hourly spike's PC to the idle rule, 30 minutes (BENCHMARKS.md, spiky-idle
+// at 60 s delays).
+func releaseFor(in Input, period time.Duration) time.Duration {
+	return max(releaseSpan*period, 2*maxLagOf(in)+3*period)
 }
 
 // earliestSet is the earlier of a and b, a zero a counting as unset.

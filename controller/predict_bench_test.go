@@ -15,7 +15,7 @@ func BenchmarkPredict(b *testing.B) {
 		conc := trace(3, every(tc.every, indexOf(12, 2), 140))
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				_ = Predict(conc, winEnd, t0, time.Minute, 3*time.Minute, 0.7)
+				_ = Predict(conc, winEnd, t0, time.Minute, 3*time.Minute, 0, 0.7)
 			}
 		})
 	}

@@ -53,10 +53,11 @@ func TestPredict(t *testing.T) {
 		next                             time.Time
 	}
 	tests := []struct {
-		name string
-		conc []float64
-		now  time.Time // zero: t0
-		want want
+		name       string
+		conc       []float64
+		now        time.Time     // zero: t0
+		releaseFor time.Duration // zero: releaseSpan
+		want       want
 	}{
 		{
 			name: "every 15 min, next at 12:02: floor open from 12:00 (lead 2m)",
@@ -67,6 +68,12 @@ func TestPredict(t *testing.T) {
 			name: "every 15 min, next at 12:03: not open yet, previous window closed 11 min ago",
 			conc: trace(3, every(15, indexOf(12, 3), 140)),
 			want: want{period: 15, base: 5},
+		},
+		{
+			name:       "the same, the release held open 13 min (a quiet target's freshness holds): released",
+			conc:       trace(3, every(15, indexOf(12, 3), 140)),
+			releaseFor: 13 * time.Minute,
+			want:       want{period: 15, base: 5, release: true, releaseFrom: 200},
 		},
 		{
 			name: "every 15 min, last at 11:55: window closed at 11:56, release to the base",
@@ -177,7 +184,7 @@ func TestPredict(t *testing.T) {
 			if now.IsZero() {
 				now = t0
 			}
-			pr := Predict(tc.conc, winEnd, now, time.Minute, 2*time.Minute, 0.70)
+			pr := Predict(tc.conc, winEnd, now, time.Minute, 2*time.Minute, tc.releaseFor, 0.70)
 			require.Equal(t, tc.want.period, pr.Period, "period; %s", pr.Detail)
 			require.Equal(t, tc.want.floor, pr.Floor, "floor; %s", pr.Detail)
 			require.Equal(t, tc.want.base, pr.Base, "base")
@@ -206,7 +213,7 @@ func TestPredictDegenerateInputs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pr := Predict(tc.conc, winEnd, t0, tc.period, 2*time.Minute, tc.target)
+			pr := Predict(tc.conc, winEnd, t0, tc.period, 2*time.Minute, 0, tc.target)
 			require.Zero(t, pr.Floor)
 			require.False(t, pr.Release)
 		})
@@ -415,9 +422,21 @@ func FuzzPredict(f *testing.F) {
 				conc = append(conc, float64(b)*float64(scale))
 			}
 		}
-		pr := Predict(conc, winEnd, t0, time.Minute, time.Duration(leadSec)*time.Second, target)
+		pr := Predict(conc, winEnd, t0, time.Minute, time.Duration(leadSec)*time.Second, 0, target)
 		if pr.Floor != 0 && pr.Period == 0 {
 			t.Fatalf("floor %d without a period", pr.Floor)
 		}
 	})
+}
+
+func TestReleaseFor(t *testing.T) {
+	for _, tc := range []struct {
+		maxLag, want time.Duration
+	}{
+		{maxLag: 0, want: 13 * time.Minute}, // the default 5m: 2 × 5 + 3
+		{maxLag: time.Minute, want: 10 * time.Minute},
+		{maxLag: 20 * time.Minute, want: 43 * time.Minute},
+	} {
+		require.Equal(t, tc.want, releaseFor(Input{MaxLag: tc.maxLag}, time.Minute), "metrics_max_lag %s", tc.maxLag)
+	}
 }

@@ -104,6 +104,17 @@ func answered(ws []Write, t time.Time, want int) bool {
 	return false
 }
 
+// raisedBetween is the largest PC a write in [a, b) asked for (0: none).
+func raisedBetween(ws []Write, a, b time.Time) int {
+	pc := 0
+	for _, w := range ws {
+		if !w.At.Before(a) && w.At.Before(b) {
+			pc = max(pc, w.To)
+		}
+	}
+	return pc
+}
+
 // window returns [start, end) of the metric read, falling back to the
 // points themselves when the caller left it zero.
 func window(in Input, period time.Duration) (time.Time, time.Time) {
