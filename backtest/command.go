@@ -65,7 +65,7 @@ func FlagSet(o *Options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.Warmup, "warmup", DefaultWarmup, "replay this `long` first from PC = 1 for ours and aas, unscored (0: none; both then start at the first minute's peak / 0.7)")
 	fs.Float64Var(&o.AASTarget, "aas-target", DefaultAASTarget, "aas TargetValue (`0.1-0.9`); its scale-in alarm is 0.9 of it")
 	fs.Float64Var(&o.AASScaleInStep, "aas-scale-in-step", DefaultAASScaleInStep, "largest `fraction` of PC one aas scale-in removes (an assumption: AWS documents only \"smaller periodic steps\"; 1: the whole proportional cut)")
-	fs.Var((*floatList)(&o.SweepTargets), "sweep-targets", "comma-separated `targets` (0.1 to below 1): run ours (target_utilization) and aas (aas-target) at each (aas up to 0.9, AAS's range), write frontier.csv and frontier.png")
+	fs.Var((*floatList)(&o.SweepTargets), "sweep-targets", "comma-separated `targets` (0.1 to below 1): run ours (target_utilization) and aas (aas-target) at each (aas up to 0.9, AAS's range), write frontier.csv, frontier_functions.csv and frontier.png")
 	fs.StringVar(&o.Wire, "wire", WireDirect, "how ours reaches the simulated account: direct (the daemon clients' answers, straight from the simulator) or sdk (the daemon's aws-sdk-go-v2 clients over its HTTP handler in memory, ~20x slower)")
 	fs.BoolVar(&o.NoCharts, "no-charts", false, "skip the PNGs")
 	return fs

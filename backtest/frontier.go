@@ -38,6 +38,9 @@ type Frontier struct {
 	// ours point is cheaper than Ref, or spills less), so the value is an
 	// upper bound: ours' best point on that side.
 	SpillAtRefBound, PCHAtRefBound bool
+	// Functions is ours function by function, with a target chosen for
+	// each (frontier_functions.csv).
+	Functions *PerFunction
 }
 
 // Policy returns one policy's points, by target ascending.
@@ -76,6 +79,7 @@ func frontier(reps []*replay, main, sweep []Result, o Options) *Frontier {
 			}
 		}
 	}
+	f.Functions = perFunction(reps, targets, func(fn string, t float64) (Result, bool) { return find(fn, PolicyOurs, t) })
 	ref := o.aasTarget()
 	if pt, ok := sumPoint(PolicyAAS, ref, reps, func(fn string) (Result, bool) { return find(fn, PolicyAAS, ref) }); ok {
 		f.Ref, f.HasRef = pt, true
@@ -183,6 +187,9 @@ func (f *Frontier) markdown(aasTarget float64) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d |\n", p.Policy, ff(p.Target, 2), ff(p.PCHours, 1), ff(p.SpilloverPct, 3), p.PutCalls)
 	}
 	if !f.HasRef {
+		if f.Functions != nil && f.Functions.OK {
+			b.WriteString("\n" + f.Functions.markdown())
+		}
 		return b.String()
 	}
 	ref := fmt.Sprintf("AAS-%s", ff(aasTarget, 2))
@@ -205,6 +212,9 @@ func (f *Frontier) markdown(aasTarget float64) string {
 			le(f.PCHAtRefBound), ratio(f.PCHAtRef, f.Ref.PCHours), ref, boundNote(f.PCHAtRefBound, "every ours point spills less; its fewest PC-hours"))
 	} else {
 		fmt.Fprintf(&b, "- ours' PC-hours at %s's spillover: not on ours' frontier (%s)\n", ref, span(f.Policy(PolicyOurs), func(p FrontierPoint) float64 { return p.SpilloverPct }, 3, "% spillover"))
+	}
+	if f.Functions != nil {
+		b.WriteString(f.Functions.markdown())
 	}
 	return b.String()
 }

@@ -429,7 +429,7 @@ func targetFor(cfg config.Config, id string) *config.Target {
 }
 
 // Write puts report.csv, report.md and one PNG per function into dir,
-// plus frontier.csv and frontier.png after a sweep. Charts are drawn in
+// plus frontier.csv, frontier_functions.csv and frontier.png after a sweep. Charts are drawn in
 // parallel (Options.Workers at a time).
 func (r *Report) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -455,6 +455,11 @@ func (r *Report) Write(dir string) error {
 	if r.Frontier != nil {
 		if err := write("frontier.csv", r.Frontier.WriteCSV); err != nil {
 			return err
+		}
+		if r.Frontier.Functions != nil {
+			if err := write("frontier_functions.csv", r.Frontier.Functions.WriteCSV); err != nil {
+				return err
+			}
 		}
 	}
 	if r.Options.NoCharts {

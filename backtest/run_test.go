@@ -286,6 +286,25 @@ func TestRunSweep(t *testing.T) {
 	require.Contains(t, string(md), "ours' PC-hours at AAS-0.70's spillover")
 	_, err = os.Stat(filepath.Join(out, "frontier.png"))
 	require.True(t, os.IsNotExist(err), "--no-charts")
+
+	// Function by function: every sweep target, and one chosen per function
+	// within ours' PC-hours at its own target.
+	fnData, err := os.ReadFile(filepath.Join(out, "frontier_functions.csv"))
+	require.NoError(t, err)
+	rows := strings.Split(strings.TrimSpace(string(fnData)), "\n")
+	require.Equal(t, PerFunctionHeader, rows[0])
+	require.Len(t, rows, 1+3*len(rep.Functions))
+	chosen := 0
+	for _, r := range rows[1:] {
+		if strings.HasSuffix(r, ",1") {
+			chosen++
+		}
+	}
+	require.Equal(t, len(rep.Functions), chosen)
+	require.True(t, f.Functions.OK)
+	require.LessOrEqual(t, f.Functions.PCHours, main[PolicyOurs].PCHours+1e-9)
+	require.LessOrEqual(t, f.Functions.SpilloverPct, main[PolicyOurs].SpilloverPct+1e-9)
+	require.Contains(t, string(md), "one target per function")
 }
 
 // Above 0.9 (AAS takes 0.1 to 0.9) the sweep runs ours only: its frontier
