@@ -187,8 +187,8 @@ func (f *Frontier) markdown(aasTarget float64) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d |\n", p.Policy, ff(p.Target, 2), ff(p.PCHours, 1), ff(p.SpilloverPct, 3), p.PutCalls)
 	}
 	if !f.HasRef {
-		if f.Functions != nil && f.Functions.OK {
-			b.WriteString("\n" + f.Functions.markdown())
+		if s := f.Functions.markdown(); s != "" {
+			b.WriteString("\n" + s)
 		}
 		return b.String()
 	}
@@ -213,9 +213,7 @@ func (f *Frontier) markdown(aasTarget float64) string {
 	} else {
 		fmt.Fprintf(&b, "- ours' PC-hours at %s's spillover: not on ours' frontier (%s)\n", ref, span(f.Policy(PolicyOurs), func(p FrontierPoint) float64 { return p.SpilloverPct }, 3, "% spillover"))
 	}
-	if f.Functions != nil {
-		b.WriteString(f.Functions.markdown())
-	}
+	b.WriteString(f.Functions.markdown())
 	return b.String()
 }
 

@@ -46,7 +46,6 @@ type PerFunction struct {
 // target) and chooses a target for each.
 func perFunction(reps []*replay, targets []float64, get func(fn string, t float64) (Result, bool)) *PerFunction {
 	pf := &PerFunction{}
-	var mainInv, mainSpill int64
 	for i, r := range reps {
 		main := r.mainTarget(PolicyOurs)
 		switch {
@@ -69,13 +68,8 @@ func perFunction(reps []*replay, targets []float64, get func(fn string, t float6
 				Invocations: res.Invocations, Spillover: res.Spillover, PutCalls: res.PutCalls, Main: sameTarget(t, main)})
 			if sameTarget(t, main) {
 				pf.Budget += res.PCHours
-				mainInv += res.Invocations
-				mainSpill += res.Spillover
 			}
 		}
-	}
-	if mainInv > 0 {
-		pf.MainSpillPct = float64(mainSpill) / float64(mainInv) * 100
 	}
 	pf.choose()
 	return pf
@@ -99,17 +93,21 @@ func (pf *PerFunction) choose() {
 	}
 	best, bestSpill := []int(nil), math.Inf(1)
 	var mains []int
-	mainSpill := 0.0
+	var mainSpill, mainInv int64
 	for _, fn := range order {
 		for _, i := range byFn[fn] {
-			if pf.Points[i].Main {
+			if p := pf.Points[i]; p.Main {
 				mains = append(mains, i)
-				mainSpill += float64(pf.Points[i].Spillover)
+				mainSpill += p.Spillover
+				mainInv += p.Invocations
 			}
 		}
 	}
+	if mainInv > 0 {
+		pf.MainSpillPct = float64(mainSpill) / float64(mainInv) * 100
+	}
 	if len(mains) == len(order) && len(order) > 0 {
-		best, bestSpill = mains, mainSpill
+		best, bestSpill = mains, float64(mainSpill)
 	}
 	pick := make([]int, 0, len(order))
 	for e := -3.0; e <= 7; e += 0.02 {
@@ -171,9 +169,9 @@ func (pf *PerFunction) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// markdown is report.md's line on the choice.
+// markdown is report.md's line on the choice ("" without one).
 func (pf *PerFunction) markdown() string {
-	if !pf.OK {
+	if pf == nil || !pf.OK {
 		return ""
 	}
 	at := "its configured targets"

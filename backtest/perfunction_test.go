@@ -31,6 +31,7 @@ func TestPerFunctionChoose(t *testing.T) {
 	require.Equal(t, []string{"a@0.5", "b@0.9"}, chosen)
 	require.LessOrEqual(t, pf.PCHours, pf.Budget)
 	require.InDelta(t, 250.0/20000*100, pf.SpilloverPct, 1e-9)
+	require.InDelta(t, 1020.0/20000*100, pf.MainSpillPct, 1e-9, "both at their own 0.7")
 
 	var buf bytes.Buffer
 	require.NoError(t, pf.WriteCSV(&buf))

@@ -87,7 +87,7 @@ type Options struct {
 	AASScaleInStep float64 // --aas-scale-in-step
 	// SweepTargets runs ours (target_utilization) and aas (aas-target) at
 	// each value — aas only up to 0.9, the most AAS takes — and writes
-	// frontier.csv and frontier.png.
+	// frontier.csv, frontier_functions.csv and frontier.png.
 	SweepTargets []float64 // --sweep-targets
 	// Wire is how ours reaches the world: WireDirect (default) or WireSDK.
 	Wire string // --wire
@@ -428,9 +428,9 @@ func targetFor(cfg config.Config, id string) *config.Target {
 	return best
 }
 
-// Write puts report.csv, report.md and one PNG per function into dir,
-// plus frontier.csv, frontier_functions.csv and frontier.png after a sweep. Charts are drawn in
-// parallel (Options.Workers at a time).
+// Write puts report.csv, report.md and one PNG per function into dir, plus
+// frontier.csv, frontier_functions.csv and frontier.png after a sweep.
+// Charts are drawn in parallel (Options.Workers at a time).
 func (r *Report) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)

@@ -55,7 +55,8 @@ type Prediction struct {
 	Release bool // a predicted window closed within releaseFor and none is open
 	Base    int  // PC the traffic between bursts needs (for Release)
 	// ReleaseFrom: the release applies only up to this PC (what the closed
-	// windows' bursts needed); more was asked for by something else.
+	// windows' bursts needed; Decide adds what the loop raised for them
+	// before they began); more was asked for by something else.
 	ReleaseFrom int
 	// OpenedAt: when the earliest window being released opened; PC last
 	// changed before it was not raised for the burst and is not released.
