@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -136,12 +137,20 @@ func classify(err error) string {
 	return ClassError
 }
 
-// classifyCode maps an AWS error code to a class; "" when unknown.
+// classifyCode maps an AWS error code to a class; "" when unknown. The
+// SDK's own lists come first: every code its retryer treats as throttling
+// (DynamoDB's ProvisionedThroughputExceededException for the lease, among
+// others) is throttled here too, and its retryable timeouts are server
+// errors, so start-up retries them as it does a 5xx.
 func classifyCode(code string) string {
+	if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+		return ClassThrottled
+	}
+	if _, ok := retry.DefaultRetryableErrorCodes[code]; ok {
+		return ClassServer
+	}
 	switch code {
-	case "TooManyRequestsException", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-		"TooManyRequests", "RequestThrottled", "RequestThrottledException",
-		"ThrottledException": // the Resource Groups Tagging API's (400)
+	case "TooManyRequests": // beside the SDK's list
 		return ClassThrottled
 	case "ResourceConflictException", "ResourceInUseException":
 		return ClassConflict

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ func TestClassify(t *testing.T) {
 		{name: "tagging throttle (400)", err: &smithy.GenericAPIError{Code: "ThrottledException"}, want: ClassThrottled},
 		{name: "tagging invalid", err: &smithy.GenericAPIError{Code: "InvalidParameterException"}, want: ClassInvalid},
 		{name: "tagging internal", err: &smithy.GenericAPIError{Code: "InternalServiceException"}, want: ClassServer},
+		{name: "dynamodb throttle (400)", err: &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException"}, want: ClassThrottled},
+		{name: "sdk retryable timeout", err: &smithy.GenericAPIError{Code: "RequestTimeoutException"}, want: ClassServer},
 		{name: "unknown code", err: &smithy.GenericAPIError{Code: "EC2ThrottledException2"}, want: ClassError},
 		{name: "message is never read", err: &smithy.GenericAPIError{Code: "Weird", Message: "Rate exceeded, throttling"}, want: ClassError},
 		{name: "wrapped", err: fmt.Errorf("ctx: %w", &types.ResourceConflictException{}), want: ClassConflict},
@@ -50,6 +53,17 @@ func TestClassify(t *testing.T) {
 				require.Contains(t, Classes(), Classify(tc.err))
 			}
 		})
+	}
+}
+
+// TestClassifyKnowsTheSDKsThrottles: a code the SDK's retryer counts as
+// throttling is throttled here too (start-up retries it, telemetry says so).
+func TestClassifyKnowsTheSDKsThrottles(t *testing.T) {
+	for code := range retry.DefaultThrottleErrorCodes {
+		require.Equal(t, ClassThrottled, Classify(&smithy.GenericAPIError{Code: code}), code)
+	}
+	for code := range retry.DefaultRetryableErrorCodes {
+		require.Equal(t, ClassServer, Classify(&smithy.GenericAPIError{Code: code}), code)
 	}
 }
 

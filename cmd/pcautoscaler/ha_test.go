@@ -1,10 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
@@ -73,4 +81,31 @@ func TestElectorPreflightRetried(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLeasePreflightRetriesADynamoDBThrottle: DynamoDB throttles with an
+// HTTP 400 and its own code (ProvisionedThroughputExceededException); the
+// lease's start-up read retries it within aws.startup_timeout like every
+// other throttle, through the real client.
+func TestLeasePreflightRetriesADynamoDBThrottle(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if hits.Add(1) <= 6 { // every SDK attempt of the first two checks
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throughput exceeded"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	client := dynamodb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 3})
+	e, err := ha.NewDynamoDB(ha.Options{Identity: "a"}, ha.DynamoDBOptions{Table: "t", Key: "k", Client: client})
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	require.NoError(t, electorPreflight(context.Background(), e, controller.SystemClock{}, logger, time.Minute))
+	require.Greater(t, hits.Load(), int64(6))
+	require.Contains(t, logs.String(), "error_class=throttled")
 }
