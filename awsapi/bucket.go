@@ -70,6 +70,14 @@ func (b *Bucket) Wait(ctx context.Context) error {
 			r.CancelAt(b.clock.Now())
 			return err
 		}
+		// A 429 while this call waited its turn pauses it too: going now
+		// would most likely be throttled again and halve the rate again.
+		b.mu.Lock()
+		paused = b.paused
+		b.mu.Unlock()
+		if b.clock.Now().Before(paused) {
+			continue
+		}
 		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -450,4 +451,78 @@ func TestPreflightIsBounded(t *testing.T) {
 	waits, total := e.bucket.slept()
 	require.Equal(t, PreflightCalls-2, waits)
 	require.Equal(t, time.Duration(PreflightCalls-2)*100*time.Millisecond, total)
+}
+
+// manualClock fires an After only when the test moves time past it, so a
+// test can act while a call sleeps on its turn.
+type manualClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	timers  []manualTimer
+	waiting chan struct{} // one send per After
+}
+
+type manualTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newManualClock() *manualClock {
+	return &manualClock{now: simStart, waiting: make(chan struct{}, 16)}
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.timers = append(c.timers, manualTimer{at: c.now.Add(d), ch: ch})
+	c.waiting <- struct{}{}
+	return ch
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.at.After(c.now) {
+			t.ch <- c.now
+			continue
+		}
+		kept = append(kept, t)
+	}
+	c.timers = kept
+}
+
+// TestBucketPauseHoldsCallsAlreadyWaiting: a call waiting for its turn when
+// another call's 429 pauses the bucket does not go inside the pause.
+func TestBucketPauseHoldsCallsAlreadyWaiting(t *testing.T) {
+	clock := newManualClock()
+	b := NewBucket(10, clock)
+	require.NoError(t, b.Wait(context.Background())) // the call that will be throttled
+	done := make(chan time.Time, 1)
+	go func() {
+		if err := b.Wait(context.Background()); err == nil {
+			done <- clock.Now()
+		}
+	}()
+	<-clock.waiting // it waits its 100 ms turn
+	b.Throttled(3 * time.Second)
+	clock.advance(100 * time.Millisecond)
+	select {
+	case <-clock.waiting: // woken, it sees the pause and waits again
+	case at := <-done:
+		t.Fatalf("a waiting call went at +%s, inside the 3 s pause", at.Sub(simStart))
+	case <-time.After(10 * time.Second): // real time: only a hang gets here
+		t.Fatal("the waiting call neither went nor waited again")
+	}
+	clock.advance(3 * time.Second)
+	require.False(t, (<-done).Before(simStart.Add(3*time.Second)))
 }
