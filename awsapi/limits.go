@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,9 +100,13 @@ func (l *Lambda) LimitsCalls(id controller.TargetID) int {
 var _ controller.LimitsCoster = (*Lambda)(nil)
 
 // otherPC sums the PC requested on the function's qualifiers other than id's.
+// Each qualifier counts once, and a marker seen before (a cycle, or a
+// server that ignores Marker) or more than maxListPages pages is an error,
+// never a sum: an inflated OtherPC would lower the target's effective max.
 func (l *Lambda) otherPC(ctx context.Context, id controller.TargetID) (int, error) {
 	in := &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(id.Function), MaxItems: aws.Int32(50)}
-	sum := 0
+	requested := map[string]int{} // qualifier → requested PC
+	seen := map[string]bool{}
 	for page := 1; ; page++ {
 		var out *lambda.ListProvisionedConcurrencyConfigsOutput
 		if err := l.caller.Call(ctx, OpListPC, id.Function, func(ctx context.Context) (err error) {
@@ -111,14 +116,12 @@ func (l *Lambda) otherPC(ctx context.Context, id controller.TargetID) (int, erro
 			return 0, err
 		}
 		for _, c := range out.ProvisionedConcurrencyConfigs {
-			if qualifierOf(aws.ToString(c.FunctionArn)) != id.Qualifier {
-				sum += int(aws.ToInt32(c.RequestedProvisionedConcurrentExecutions))
+			if q := qualifierOf(aws.ToString(c.FunctionArn)); q != id.Qualifier {
+				requested[q] = int(aws.ToInt32(c.RequestedProvisionedConcurrentExecutions))
 			}
 		}
 		next := aws.ToString(out.NextMarker)
-		// A marker that does not move would loop forever; a function has at
-		// most a few hundred qualifiers, so 100 pages is far beyond real.
-		if next == "" || next == aws.ToString(in.Marker) || page > 100 {
+		if next == "" {
 			l.mu.Lock()
 			if page > 1 {
 				l.listPages[id.Function] = page
@@ -126,11 +129,24 @@ func (l *Lambda) otherPC(ctx context.Context, id controller.TargetID) (int, erro
 				delete(l.listPages, id.Function) // the common case costs no memory
 			}
 			l.mu.Unlock()
+			sum := 0
+			for _, n := range requested {
+				sum += n
+			}
 			return sum, nil
 		}
+		if seen[next] || next == aws.ToString(in.Marker) || page >= maxListPages {
+			return 0, &Error{Op: OpListPC.Action(), Resource: id.Function, Class: ClassServer,
+				Err: fmt.Errorf("the listing did not end after %d pages (marker repeated or too many pages): other qualifiers' PC unknown", page)}
+		}
+		seen[next] = true
 		in.Marker = aws.String(next)
 	}
 }
+
+// maxListPages bounds one ListProvisionedConcurrencyConfigs listing: a
+// function has at most a few hundred qualifiers (50 a page).
+const maxListPages = 100
 
 // accountUnreserved returns the account's UnreservedConcurrentExecutions,
 // read at most once per accountTTL.
