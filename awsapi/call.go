@@ -3,6 +3,7 @@ package awsapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pcautoscaler/pcautoscaler/controller"
@@ -38,13 +39,13 @@ func NewCaller(bucket *Bucket, observer CallObserver, clock controller.Clock) *C
 // Call runs fn as op about resource ("" for account-wide calls). The error is
 // nil or an *Error.
 func (c *Caller) Call(ctx context.Context, op Op, resource string, fn func(context.Context) error) error {
-	return c.callGated(ctx, op, resource, nil, fn)
+	return c.callGated(ctx, op, resource, false, nil, fn)
 }
 
-// callGated is Call for a write: once the bucket lets it go, gate (nil:
-// none) is asked, and a refusal sends nothing (see gateRefused). The SDK's
-// retries of the request ask it again (meterRetries).
-func (c *Caller) callGated(ctx context.Context, op Op, resource string, gate controller.WriteGate, fn func(context.Context) error) error {
+// callGated is Call for a write (write true): once the bucket lets it go,
+// gate (nil: none) is asked, and a refusal sends nothing (see gateRefused).
+// The SDK's retries of the request ask it again (meterRetries).
+func (c *Caller) callGated(ctx context.Context, op Op, resource string, write bool, gate controller.WriteGate, fn func(context.Context) error) error {
 	if c.bucket != nil {
 		if err := c.bucket.Wait(ctx); err != nil {
 			return wrap(op, resource, err)
@@ -54,8 +55,17 @@ func (c *Caller) callGated(ctx context.Context, op Op, resource string, gate con
 	if err := info.mayWrite(ctx); err != nil {
 		return err // not sent: nothing to observe, nothing learned about the bucket
 	}
+	cctx, cancel, until := callContext(ctx, write, gate)
+	defer cancel()
 	start := c.clock.Now()
-	err := wrap(op, resource, fn(context.WithValue(ctx, callInfoKey{}, info)))
+	err := fn(context.WithValue(cctx, callInfoKey{}, info))
+	if err != nil && !until.IsZero() && cctx.Err() != nil && ctx.Err() == nil {
+		// Sent, perhaps applied: the next read of the config tells.
+		err = fmt.Errorf("abandoned at %s, the end of what the lease protects (between renew_deadline and lease_duration "+
+			"after its last renewal), so that no write of this replica lands once another may lead: %w",
+			until.UTC().Format(time.RFC3339Nano), err)
+	}
+	err = wrap(op, resource, err)
 	took := c.clock.Now().Sub(start)
 	class := Classify(err)
 	if c.bucket != nil {
@@ -75,6 +85,37 @@ func (c *Caller) callGated(ctx context.Context, op Op, resource string, gate con
 		c.observer.ObserveCall(op.Service(), op.Name(), class, took)
 	}
 	return err
+}
+
+// readTimeout bounds one read, the SDK's retries included: an answer takes
+// well under a second, and a call to an endpoint that accepts connections
+// but never answers would otherwise take 3 attempts × the response-header
+// timeout (a minute), for every target of a tick. Failed, it is retried
+// next tick.
+var readTimeout = 10 * time.Second // a var: tests shorten it
+
+// writeDeadline is implemented by a write gate whose yes holds only for a
+// while (ha's electors: the lease); a write it let through is abandoned at
+// that time (zero: no limit).
+type writeDeadline interface {
+	WriteDeadline() time.Time
+}
+
+// callContext bounds a call once the bucket let it go: a read by
+// readTimeout, a write by its gate's write deadline (until; zero when the
+// gate has none: the controller's own write timeout applies).
+func callContext(ctx context.Context, write bool, gate controller.WriteGate) (_ context.Context, _ context.CancelFunc, until time.Time) {
+	if !write {
+		c, cancel := context.WithTimeout(ctx, readTimeout)
+		return c, cancel, time.Time{}
+	}
+	if g, ok := gate.(writeDeadline); ok {
+		if until = g.WriteDeadline(); !until.IsZero() {
+			c, cancel := context.WithDeadline(ctx, until)
+			return c, cancel, until
+		}
+	}
+	return ctx, func() {}, time.Time{}
 }
 
 // callInfoKey carries a call's *callInfo to the SDK middleware.

@@ -117,3 +117,34 @@ func TestWriteGateNil(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, e.world.WriteLog(), 1)
 }
+
+type deadlineGate struct{ until time.Time }
+
+func (deadlineGate) MayWrite(context.Context) error { return nil }
+func (g deadlineGate) WriteDeadline() time.Time     { return g.until }
+
+// TestCallContext: reads get readTimeout; a write gets its gate's write
+// deadline, none when the gate has none or says zero (the single-replica
+// backend), so the controller's own write timeout applies.
+func TestCallContext(t *testing.T) {
+	soon := time.Now().Add(time.Second)
+	for _, tc := range []struct {
+		name  string
+		write bool
+		gate  controller.WriteGate
+		want  func(dl time.Time, ok bool) bool
+	}{
+		{"read", false, nil, func(dl time.Time, ok bool) bool { return ok && dl.Sub(time.Now()) <= readTimeout }},
+		{"write without a gate", true, nil, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write, gate without a deadline", true, &leaseGate{yeses: -1}, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write, zero deadline", true, deadlineGate{}, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write, lease deadline", true, deadlineGate{until: soon}, func(dl time.Time, ok bool) bool { return ok && dl.Equal(soon) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel, _ := callContext(context.Background(), tc.write, tc.gate)
+			defer cancel()
+			dl, ok := ctx.Deadline()
+			require.True(t, tc.want(dl, ok), "deadline %v %v", dl, ok)
+		})
+	}
+}

@@ -206,7 +206,7 @@ func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (cont
 			Err: fmt.Errorf("provisioned concurrency %d out of range: Put needs at least 1 (use Delete for 0)", n)}
 	}
 	var out *lambda.PutProvisionedConcurrencyConfigOutput
-	err := l.caller.callGated(ctx, OpPutPC, id.String(), l.gate, func(ctx context.Context) (err error) {
+	err := l.caller.callGated(ctx, OpPutPC, id.String(), true, l.gate, func(ctx context.Context) (err error) {
 		out, err = l.api.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
 			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
 			ProvisionedConcurrentExecutions: aws.Int32(int32(n)),
@@ -224,7 +224,7 @@ func (l *Lambda) PutPC(ctx context.Context, id controller.TargetID, n int) (cont
 
 // DeletePC removes the target's PC config; an already missing config is fine.
 func (l *Lambda) DeletePC(ctx context.Context, id controller.TargetID) error {
-	err := l.caller.callGated(ctx, OpDeletePC, id.String(), l.gate, func(ctx context.Context) error {
+	err := l.caller.callGated(ctx, OpDeletePC, id.String(), true, l.gate, func(ctx context.Context) error {
 		_, err := l.api.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
 			FunctionName: aws.String(id.Function), Qualifier: aws.String(id.Qualifier),
 		})

@@ -3,10 +3,12 @@ package awsapi
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -525,4 +527,32 @@ func TestBucketPauseHoldsCallsAlreadyWaiting(t *testing.T) {
 	}
 	clock.advance(3 * time.Second)
 	require.False(t, (<-done).Before(simStart.Add(3*time.Second)))
+}
+
+// TestReadGivesUpOnASilentEndpoint: an endpoint that accepts connections
+// and never answers costs a read readTimeout, the SDK's retries included,
+// not 3 × the response-header timeout; a write keeps its own limit.
+func TestReadGivesUpOnASilentEndpoint(t *testing.T) {
+	old := readTimeout
+	readTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { readTimeout = old })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	l := newTestLambda(testAWSConfig("http://"+ln.Addr().String()), 1000, &stepClock{now: simStart}, &recorder{})
+	_, err = l.GetPC(context.Background(), controller.TargetID{Function: "checkout", Qualifier: "live"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, ClassError, Classify(err))
+	require.LessOrEqual(t, accepted.Load(), int64(3))
 }

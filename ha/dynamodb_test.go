@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
+	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/internal/testenv"
 )
 
@@ -467,4 +471,62 @@ func (f *faultyDynamoDB) count(err error) {
 		f.ccf++
 		f.mu.Unlock()
 	}
+}
+
+// A write the gate let through just before the leader's DynamoDB went
+// silent is abandoned at WriteDeadline, before a follower can take over: it
+// never lands at Lambda after another replica may write. Lambda here takes
+// 3 s to apply a's Put (a lossy link), far past the takeover; the real
+// awsapi store and the real elector over moto.
+func TestDynamoDBWriteInFlightIsAbandonedBeforeATakeover(t *testing.T) {
+	client, table := motoDynamoDB(t)
+	fast := Timings{LeaseDuration: 1500 * time.Millisecond, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond}
+	a := newDDB(t, client, table, "a", fast)
+	eventually(t, "a leads", 10*time.Second, a.IsLeader)
+	b := newDDB(t, client, table, "b", fast)
+
+	var mu sync.Mutex
+	applied := map[string]time.Time{} // writer (the qualifier it writes) → when Lambda applied it
+	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who := r.URL.Query().Get("Qualifier")
+		if who == "a" {
+			select {
+			case <-r.Context().Done(): // the writer gave up: not applied
+				return
+			case <-time.After(3 * time.Second):
+			}
+		}
+		mu.Lock()
+		applied[who] = time.Now()
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"RequestedProvisionedConcurrentExecutions":5,"Status":"IN_PROGRESS"}`))
+	}))
+	defer lambda.Close()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(lambda.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	storeA := awsapi.NewLambda(cfg, 100, awsapi.WithWriteGate(a))
+	storeB := awsapi.NewLambda(cfg, 100, awsapi.WithWriteGate(b))
+
+	eventually(t, "a's gate opens", 5*time.Second, func() bool { return a.MayWrite(context.Background()) == nil })
+	a.api.pause() // renewals hang from now on
+	done := make(chan error, 1)
+	go func() {
+		_, err := storeA.PutPC(context.Background(), controller.TargetID{Function: "f", Qualifier: "a"}, 5)
+		done <- err
+	}()
+	took := eventually(t, "b takes over", 10*time.Second, func() bool { return b.MayWrite(context.Background()) == nil })
+	_, err := storeB.PutPC(context.Background(), controller.TargetID{Function: "f", Qualifier: "b"}, 7)
+	require.NoError(t, err)
+	errA := <-done
+	require.Error(t, errA)
+	t.Logf("a's Put: %v", errA)
+	mu.Lock()
+	defer mu.Unlock()
+	if at, ok := applied["a"]; ok {
+		t.Fatalf("the old leader's write landed %s after the new leader's gate opened", at.Sub(took).Round(time.Millisecond))
+	}
+	require.Contains(t, applied, "b")
+	a.api.resume()
 }

@@ -16,7 +16,9 @@
 // renewal closes it at once. A follower's lease cannot expire sooner than
 // lease_duration after the leader's last successful renewal began, so
 // lease_duration − renew_deadline (5 s by default) is the margin a write
-// started at the last moment has to complete.
+// started at the last moment has to complete: the writer abandons it at
+// WriteDeadline, halfway into that margin (the rest absorbs the request's
+// transit and clock rates).
 package ha
 
 import (
@@ -59,6 +61,9 @@ type Elector interface {
 	// MayWrite returns nil only while this replica holds the lease and
 	// renewed it within renew_deadline (controller.WriteGate).
 	controller.WriteGate
+	// WriteDeadline is when a write MayWrite lets through now must be
+	// over (zero: no limit): the writer abandons it then.
+	WriteDeadline() time.Time
 	// Run campaigns until ctx ends, then stops writing and releases the
 	// lease. Losing the lease does not end Run: the replica goes on as a
 	// follower and campaigns again. It returns a non-nil error only when
@@ -222,6 +227,22 @@ func (l *leadership) MayWrite(context.Context) error {
 			since.Round(time.Millisecond), l.timings.RenewDeadline)
 	}
 	return nil
+}
+
+// WriteDeadline is when a write the gate lets through now must be over:
+// halfway between renew_deadline and lease_duration after the last
+// successful renewal began. The gate closes at renew_deadline, and no
+// follower takes over before a whole lease_duration has passed since then,
+// so a write cut off at this time cannot land after another replica may
+// lead (Lambda's Put has no fencing). Closed: now.
+func (l *leadership) WriteDeadline() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.leader || l.renewedAt.IsZero() {
+		return time.Now()
+	}
+	t := l.timings
+	return l.renewedAt.Add(t.RenewDeadline + (t.LeaseDuration-t.RenewDeadline)/2)
 }
 
 // renewed records a successful acquire or renewal that began at start.

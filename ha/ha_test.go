@@ -91,3 +91,24 @@ func TestLeadershipGate(t *testing.T) {
 	require.Contains(t, logs.String(), `"level":"WARN","msg":"lost the lease: writes stopped; running on as a follower"`)
 	require.Equal(t, 1, strings.Count(logs.String(), "lost the lease"))
 }
+
+// WriteDeadline: halfway between renew_deadline and lease_duration after
+// the last renewal began while leader; now (nothing may be in flight) when
+// not; the none backend has no limit.
+func TestLeadershipWriteDeadline(t *testing.T) {
+	l, err := newLeadership(BackendDynamoDB, Options{Identity: "me", Timings: Timings{LeaseDuration: 15 * time.Second,
+		RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}})
+	require.NoError(t, err)
+	before := time.Now()
+	require.False(t, l.WriteDeadline().Before(before), "not leader: now")
+	require.False(t, l.WriteDeadline().After(time.Now()))
+
+	began := time.Now().Add(-time.Second)
+	l.renewed(began)
+	l.become(true, "test", false)
+	require.Equal(t, began.Add(12500*time.Millisecond), l.WriteDeadline())
+	l.become(false, "test loss", false)
+	require.False(t, l.WriteDeadline().After(time.Now()))
+
+	require.True(t, NewNone(Options{}).WriteDeadline().IsZero())
+}

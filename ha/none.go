@@ -1,6 +1,9 @@
 package ha
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // none is the single-replica backend: always the leader, every write allowed.
 type none struct {
@@ -18,6 +21,7 @@ func NewNone(o Options) Elector {
 }
 
 func (none) MayWrite(context.Context) error { return nil }
+func (none) WriteDeadline() time.Time       { return time.Time{} }
 func (none) IsLeader() bool                 { return true }
 func (n none) Identity() string             { return n.identity }
 func (none) Backend() string                { return BackendNone }

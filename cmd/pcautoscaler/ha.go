@@ -39,6 +39,18 @@ func (g *haGate) MayWrite(ctx context.Context) error {
 	return e.MayWrite(ctx)
 }
 
+// WriteDeadline is the elector's (awsapi abandons a write then); before
+// the elector exists MayWrite refuses, and nothing is in flight.
+func (g *haGate) WriteDeadline() time.Time {
+	g.mu.RLock()
+	e := g.e
+	g.mu.RUnlock()
+	if e == nil {
+		return time.Now()
+	}
+	return e.WriteDeadline()
+}
+
 func (g *haGate) set(e ha.Elector) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
