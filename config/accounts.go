@@ -48,7 +48,13 @@ func (c *Config) HasDefaultAccount() bool { return len(c.Targets) > 0 || c.Disco
 
 func (v *validator) accounts(c *Config) {
 	names := map[string]int{}
-	where := map[string]int{} // role_arn + region → first entry
+	// role_arn + region + endpoint → first entry; the top level, when it
+	// manages anything, is the daemon's own credentials in its region.
+	const topLevel = -1
+	where := map[string]int{}
+	if c.HasDefaultAccount() {
+		where["|"+c.Region+"|"+c.AWS.Endpoint] = topLevel
+	}
 	for i, a := range c.Accounts {
 		path := "accounts[" + strconv.Itoa(i) + "]"
 		at := func(key string) string { return path + "." + key }
@@ -87,10 +93,18 @@ func (v *validator) accounts(c *Config) {
 		if region == "" {
 			region = c.Region
 		}
-		key := a.RoleARN + "|" + region + "|" + a.Endpoint
-		if first, dup := where[key]; dup {
+		endpoint := a.Endpoint
+		if endpoint == "" {
+			endpoint = c.AWS.Endpoint // what the entry's clients use (cmd)
+		}
+		key := a.RoleARN + "|" + region + "|" + endpoint
+		switch first, dup := where[key]; {
+		case dup && first == topLevel:
+			v.add(path, "the same account, region and endpoint as the top level's targets (no role_arn: the daemon's own credentials): "+
+				"one account-Region has one budget and two loops would fight over its targets; put them in the top level")
+		case dup:
 			v.add(path, "the same role_arn, region and endpoint as accounts[%d]: one account-Region has one budget; put its targets in one entry", first)
-		} else {
+		default:
 			where[key] = i
 		}
 		if len(a.Targets) == 0 && a.Discover == nil {

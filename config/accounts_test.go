@@ -74,6 +74,7 @@ accounts:
 		`accounts[0].lambda_rps: 20 is out of range (0 = aws.lambda_rps, or 0 < value <= 15: Lambda's 15 are per account and Region) (line 10)`,
 		`accounts[0].targets[1]: duplicates targets[0] (a:live) (line 13)`,
 		`accounts[1].name: "default" names the top level's targets and discover block; choose another (line 14)`,
+		`accounts[1]: the same account, region and endpoint as the top level's targets (no role_arn: the daemon's own credentials): one account-Region has one budget and two loops would fight over its targets; put them in the top level (line 14)`,
 		`accounts[1].targets: at least one target is required (or a discover block) (line 14)`,
 		`accounts[1].external_id: is only used with role_arn (line 15)`,
 		`accounts[3].name: "staging" is already used by accounts[2] (line 19)`,
@@ -112,5 +113,33 @@ func TestAccountsExample(t *testing.T) {
 		c, ok := commented[f.name]
 		require.True(t, ok, "config.accounts.example.yaml does not set accounts[].%s", f.name)
 		require.True(t, c, "config.accounts.example.yaml sets accounts[].%s without a comment", f.name)
+	}
+}
+
+// TestAccountSameAsTopLevel: an entry without role_arn in the top level's
+// region and endpoint is the top level's account-Region: two loops, two
+// budgets, one alias fought over. Refused, whatever spells the endpoint.
+func TestAccountSameAsTopLevel(t *testing.T) {
+	for _, tc := range []struct {
+		name, top, entry string
+		wantErr          bool
+	}{
+		{"same region, no role", "targets: [{function: a, qualifier: live}]", "{name: same, targets: [{function: b, qualifier: live}]}", true},
+		{"the same region spelled out", "targets: [{function: a, qualifier: live}]", "{name: same, region: us-east-1, targets: [{function: b, qualifier: live}]}", true},
+		{"aws.endpoint spelled out", "aws: {endpoint: \"http://127.0.0.1:4566\"}\ntargets: [{function: a, qualifier: live}]",
+			"{name: same, endpoint: \"http://127.0.0.1:4566\", targets: [{function: b, qualifier: live}]}", true},
+		{"another region", "targets: [{function: a, qualifier: live}]", "{name: eu, region: eu-west-1, targets: [{function: b, qualifier: live}]}", false},
+		{"another account", "targets: [{function: a, qualifier: live}]",
+			"{name: prod, role_arn: \"arn:aws:iam::123456789012:role/pca\", targets: [{function: b, qualifier: live}]}", false},
+		{"top level manages nothing", "", "{name: same, targets: [{function: b, qualifier: live}]}", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte("region: us-east-1\n" + tc.top + "\naccounts:\n  - " + tc.entry + "\n"))
+			if !tc.wantErr {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, "accounts[0]: the same account, region and endpoint as the top level's targets")
+		})
 	}
 }
