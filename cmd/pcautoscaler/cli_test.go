@@ -61,6 +61,9 @@ func TestExitCodes(t *testing.T) {
 		{name: "demo bad start", args: []string{"demo", "--start", "tomorrow"}, want: exitUsage, wantStderr: []string{"--start"}},
 		{name: "run with a broken config", args: []string{"run", "--config", "testdata/bad-config.yaml"}, want: exitUsage, wantStderr: []string{"7 problems; nothing started"}},
 		{name: "plan without --config", args: []string{"plan"}, want: exitUsage, wantStderr: []string{"--config is required"}},
+		{name: "run bad --listen", args: []string{"run", "--config", exampleConfig, "--listen", "bad"}, want: exitUsage,
+			wantStderr: []string{`run: --listen: listen: "bad" is not host:port`}},
+		{name: "validate help", args: []string{"validate", "-h"}, want: exitOK, wantStderr: []string{"-config file", "-config-env variable"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,6 +96,14 @@ func TestPlural(t *testing.T) {
 	code, _, stderr := runCLI(t, "run", "--config-env", "PCAS_TEST_ONE")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "$PCAS_TEST_ONE: 1 problem; nothing started")
+	// validate reads the same form (a config injected from SSM).
+	code, _, stderr = runCLI(t, "validate", "--config-env", "PCAS_TEST_ONE")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "$PCAS_TEST_ONE: 1 problem; nothing started")
+	t.Setenv("PCAS_TEST_TWO", "targets:\n  - {function: checkout-api, qualifier: live}\n")
+	code, stdout, _ := runCLI(t, "validate", "--config-env", "PCAS_TEST_TWO")
+	require.Equal(t, exitOK, code)
+	require.Equal(t, "$PCAS_TEST_TWO: OK (1 target)\n", stdout)
 }
 
 func TestScheduleFromDate(t *testing.T) {

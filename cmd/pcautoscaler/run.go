@@ -24,6 +24,7 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/ha"
 )
 
 // Log keys of the command layer (snake_case, fixed).
@@ -72,6 +73,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.listen != "" {
 		cfg.Listen = f.listen
+		if err := cfg.Validate(); err != nil { // the file was valid: the flag is the problem
+			fmt.Fprintf(stderr, "run: --listen: %v\n", err)
+			return exitUsage
+		}
 	}
 	if f.dryRun {
 		cfg.DryRun = true
@@ -153,17 +158,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	logger.Info("serving /metrics /healthz /readyz", keyListen, ln.Addr().String())
 
 	// /readyz answers 503 while this retries: readiness needs a tick.
-	if err := fl.preflight(ctx); err != nil {
-		logStartupFailure(logger, err)
-		return exitRuntime
-	}
-	if err := electorPreflight(ctx, elector, clock, logger, cfg.AWS.StartupTimeout.Duration); err != nil {
-		if errors.Is(err, errGaveUp) {
-			logStartupFailure(logger, err)
-		} else {
-			logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
-		}
-		return exitRuntime
+	if code, ok := startupChecks(ctx, fl, elector, clock, logger, cfg.AWS.StartupTimeout.Duration); !ok {
+		return code
 	}
 	// Followers run the same read-only ticks (warm state); losing the lease
 	// closes the write gate at once and the replica goes on as a follower.
@@ -282,4 +278,35 @@ func checkEndpointClocks(ctx context.Context, logger *slog.Logger, eps endpoints
 			logger.Warn("CLOCKS DISAGREE: "+msg, keyEndpoint, logURL(u), controller.KeyClockOffset, ec.offset.Round(time.Second).String())
 		}
 	}
+}
+
+// startupChecks runs every account-Region's start-up checks, then leader
+// election's. ok false: exit with code. A signal while they retry is a
+// stop (exitOK), not a failure to blame on permissions.
+func startupChecks(ctx context.Context, fl *fleet, elector ha.Elector, clock controller.Clock, logger *slog.Logger,
+	timeout time.Duration,
+) (code int, ok bool) {
+	stopped := func() (int, bool) {
+		logger.Info("stopped during the start-up checks")
+		return exitOK, false
+	}
+	if err := fl.preflight(ctx); err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
+		logStartupFailure(logger, err)
+		return exitRuntime, false
+	}
+	if err := electorPreflight(ctx, elector, clock, logger, timeout); err != nil {
+		if ctx.Err() != nil {
+			return stopped()
+		}
+		if errors.Is(err, errGaveUp) {
+			logStartupFailure(logger, err)
+		} else {
+			logger.Error("start-up check failed; fix the permissions or endpoint named here", keyError, err)
+		}
+		return exitRuntime, false
+	}
+	return exitOK, true
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
+	"github.com/pcautoscaler/pcautoscaler/ha"
 	"github.com/pcautoscaler/pcautoscaler/sim"
 )
 
@@ -403,4 +404,19 @@ func disabledHelp(t *testing.T, d *daemon) string {
 	}
 	t.Fatal("no pcautoscaler_targets_disabled")
 	return ""
+}
+
+// TestStartupStoppedBySignal: SIGTERM while the start-up checks retry is a
+// stop (exit 0, an Info line), not a start-up failure that sends the
+// operator to IAM.
+func TestStartupStoppedBySignal(t *testing.T) {
+	d, logs := startupDaemon(t, "targets:\n  - {function: checkout-api, qualifier: live}\n", nil)
+	fl := &fleet{daemons: []*daemon{d}, names: []string{""}, registry: d.registry}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the signal arrived while the checks ran
+	code, ok := startupChecks(ctx, fl, ha.NewNone(ha.Options{}), controller.SystemClock{}, d.logger, time.Minute)
+	require.False(t, ok)
+	require.Equal(t, exitOK, code)
+	require.Len(t, logLines(t, logs, "stopped during the start-up checks"), 1)
+	require.Empty(t, logLines(t, logs, "start-up check failed"))
 }

@@ -60,14 +60,19 @@ func loadConfigFrom(path, envName string, stderr io.Writer) (*config.Config, boo
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	path := fs.String("config", "", "config `file` (YAML)")
+	env := fs.String("config-env", "", "read the config YAML from this environment `variable` instead of a file (as run does)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	cfg, ok := loadConfig(*path, stderr)
+	cfg, ok := loadConfigFrom(*path, *env, stderr)
 	if !ok {
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "%s: OK (%s)\n", *path, validSummary(cfg))
+	name := *path
+	if *env != "" {
+		name = "$" + *env
+	}
+	fmt.Fprintf(stdout, "%s: OK (%s)\n", name, validSummary(cfg))
 	return exitOK
 }
 
