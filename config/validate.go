@@ -53,7 +53,11 @@ func (e *ValidationError) Error() string {
 
 // Limits checked by Validate.
 const (
-	MinInterval     = 10 * time.Second
+	MinInterval = 10 * time.Second
+	// MaxInterval: a scale-out waits for the next tick (and the first
+	// tick for the next multiple of the interval); past five minutes the
+	// daemon would answer slower than AAS's three-minute alarms.
+	MaxInterval     = 5 * time.Minute
 	MaxLambdaRPS    = 15 // Lambda's control-plane limit, shared by every API
 	MaxDatapoints   = 60
 	MaxScheduleLead = 24 * time.Hour
@@ -136,8 +140,8 @@ func (v *validator) top(c *Config) {
 	if c.Region != "" && !awsname.ValidRegion(c.Region) {
 		v.add("region", "%q is not an AWS region name (e.g. us-east-1; leave it out to use the SDK's default chain)", c.Region)
 	}
-	if c.Interval.Duration < MinInterval {
-		v.add("interval", "%s is out of range (value >= %s)", c.Interval, Duration{MinInterval})
+	if c.Interval.Duration < MinInterval || c.Interval.Duration > MaxInterval {
+		v.add("interval", "%s is out of range (%s <= value <= %s)", c.Interval, Duration{MinInterval}, Duration{MaxInterval})
 	}
 	if !validListen(c.Listen) {
 		v.add("listen", `%q is not host:port (e.g. ":9102" or "127.0.0.1:9102")`, c.Listen)
@@ -160,7 +164,7 @@ func (v *validator) top(c *Config) {
 	}
 	// The probe is measured against a valid interval only: a bad interval
 	// is its own problem, and the default probe fits every valid one.
-	intervalOK := c.Interval.Duration >= MinInterval
+	intervalOK := c.Interval.Duration >= MinInterval && c.Interval.Duration <= MaxInterval
 	if p := c.AWS.MetricsProbe.Duration; p != 0 && (p < MinMetricsProbe || intervalOK && p > c.Interval.Duration) {
 		v.add("aws.metrics_probe", "%s is out of range (0s = off, or %s <= value <= interval %s)", c.AWS.MetricsProbe, Duration{MinMetricsProbe}, c.Interval)
 	}

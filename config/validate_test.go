@@ -63,9 +63,14 @@ func TestValidate(t *testing.T) {
 			mutate: func(c *Config) { c.Targets[0].Schedules[0].Timezone = "" },
 		},
 		{
+			name:   "an interval of an hour would wait an hour for its first tick",
+			mutate: func(c *Config) { c.Interval = Duration{time.Hour} },
+			want:   []string{"interval: 1h is out of range (10s <= value <= 5m)"},
+		},
+		{
 			name:   "zero interval from a hand-built config",
 			mutate: func(c *Config) { c.Interval = Duration{} },
-			want:   []string{"interval: 0s is out of range (value >= 10s)"},
+			want:   []string{"interval: 0s is out of range (10s <= value <= 5m)"},
 		},
 		{
 			name:   "listen port out of range",
@@ -129,7 +134,7 @@ func TestValidate(t *testing.T) {
 				c.Interval = Duration{5 * time.Second}
 				c.AWS.MetricsProbe = Duration{8 * time.Second}
 			},
-			want: []string{"interval: 5s is out of range (value >= 10s)"},
+			want: []string{"interval: 5s is out of range (10s <= value <= 5m)"},
 		},
 		{
 			name:   "lambda_rps zero",
