@@ -134,12 +134,15 @@ func (c *Controller) writeFailed(ctx context.Context, now time.Time, j job, err 
 	c.rec.Acted(id, d, string(class))
 }
 
-// logCallError logs a failed read by class; quiet during shutdown.
-func (c *Controller) logCallError(ctx context.Context, id TargetID, msg string, err error, now time.Time) {
+// logCallError logs a failed read by class; quiet during shutdown and when
+// it repeats the last read's failure (the stall Warn, /readyz and
+// aws_calls_total carry a lasting one: an outage is not a line per target
+// and tick).
+func (c *Controller) logCallError(ctx context.Context, id TargetID, msg string, err error, now time.Time, repeat bool) {
 	log := c.logs[id]
 	class := errClass(err)
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, repeat:
 		log.Debug(msg, KeyError, err.Error(), KeyErrorClass, class)
 	case class == ClassThrottled:
 		log.Warn(msg+": backing off", KeyError, err.Error(), KeyErrorClass, class, KeyRetryAfter, retryAfter(err).String())

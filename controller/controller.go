@@ -118,12 +118,16 @@ type targetState struct {
 	queuedSince time.Time
 	lastStatus  Status
 
-	writeErr      ErrorClass    // the last write failed with this class ("" none)
-	foreignEvent  *foreignEvent // set by apply, reported (and cleared) by the tick
-	stallTicks    int           // ticks in a row it could not act on its metrics
-	stallReason   StallReason
-	stallDetail   string
-	stallReported bool
+	writeErr ErrorClass // the last write failed with this class ("" none)
+	// pcReadErr, limReadErr: the class of the failures the last reads of
+	// the config and of the limits had ("" they worked): a run of failures
+	// is logged once, then at Debug, and its end once.
+	pcReadErr, limReadErr ErrorClass
+	foreignEvent          *foreignEvent // set by apply, reported (and cleared) by the tick
+	stallTicks            int           // ticks in a row it could not act on its metrics
+	stallReason           StallReason
+	stallDetail           string
+	stallReported         bool
 }
 
 // New checks the options and builds a Controller.

@@ -1,6 +1,12 @@
 package controller
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
 
 // ErrorClass is what the loop reacts to in a failed call: a small enum the
 // controller owns. The AWS boundary (awsapi, metrics) classifies by code in
@@ -32,4 +38,41 @@ func errClass(err error) ErrorClass {
 		return ErrorClass(ce.ErrorClass())
 	}
 	return ClassError
+}
+
+// maxTickErrors: a tick's error names this many failures in full and
+// counts the rest by class, so the "tick incomplete" line and /readyz stay
+// short when every one of 10,000 targets fails (errors.Is and As still see
+// each).
+const maxTickErrors = 3
+
+type tickError struct{ errs []error }
+
+// tickErr joins a tick's errors, bounded (nil when there are none).
+func tickErr(errs []error) error {
+	if len(errs) <= maxTickErrors {
+		return errors.Join(errs...)
+	}
+	return &tickError{errs: errs}
+}
+
+func (e *tickError) Unwrap() []error { return e.errs }
+
+func (e *tickError) Error() string {
+	n := map[ErrorClass]int{}
+	for _, err := range e.errs[maxTickErrors:] {
+		n[errClass(err)]++
+	}
+	classes := slices.Sorted(maps.Keys(n))
+	counts := make([]string, len(classes))
+	for i, c := range classes {
+		counts[i] = fmt.Sprintf("%s %d", c, n[c])
+	}
+	var b strings.Builder
+	for _, err := range e.errs[:maxTickErrors] {
+		b.WriteString(err.Error())
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "and %d more (%s)", len(e.errs)-maxTickErrors, strings.Join(counts, ", "))
+	return b.String()
 }

@@ -489,3 +489,36 @@ func TestLoopManyTargetsOneFetchPerTick(t *testing.T) {
 	}
 	require.Equal(t, 43, puts[0].n)
 }
+
+// TestLoopLogsAReadOutageOnce: reads failing tick after tick (an endpoint
+// down) are one Error line when they begin and one Info line when they
+// end, not a line per target and tick; Debug keeps the rest.
+func TestLoopLogsAReadOutageOnce(t *testing.T) {
+	down, up := at(11, 40), at(11, 50)
+	h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), nil)
+	h.store.getErr = func(_ TargetID, at time.Time) error {
+		if !at.Before(down) && at.Before(up) {
+			return apiErr{class: ClassServer}
+		}
+		return nil
+	}
+	h.run(t, at(11, 30), at(12, 0))
+	failedGets := 0
+	for _, c := range h.store.callsOf("get") {
+		if !c.at.Before(down) && c.at.Before(up) {
+			failedGets++
+		}
+	}
+	require.Greater(t, failedGets, 2, "the loop kept reading during the outage")
+	levels := map[string]int{}
+	for _, l := range h.logs.lines(t) {
+		switch l["msg"] {
+		case "reading provisioned concurrency failed":
+			levels[l["level"].(string)]++
+		case "reading provisioned concurrency works again":
+			levels["again"]++
+			require.Equal(t, "after failing with server", l["detail"])
+		}
+	}
+	require.Equal(t, map[string]int{"ERROR": 1, "DEBUG": failedGets - 1, "again": 1}, levels)
+}

@@ -34,8 +34,10 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 	}
 	if ob.pcErr != nil {
 		c.backOff(st, ob.pcErr, now)
+		st.pcReadErr = errClass(ob.pcErr)
 	}
 	if ob.fresh {
+		st.pcReadErr = ""
 		if st.hasPC && (ob.pc.Exists != st.pc.Exists || ob.pc.Requested != st.pc.Requested || rewritten(st, ob.pc)) && c.mayWrite() {
 			// A follower replica sees the leader's writes: not foreign.
 			c.foreign(st, ob, now)
@@ -55,6 +57,10 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 	}
 	if ob.limFetched {
 		st.limitsAt = now // on error too: retry on the slow cadence, not every tick
+		st.limReadErr = ""
+		if cl := errClass(ob.limErr); ob.limErr != nil && cl != ClassWeighted {
+			st.limReadErr = cl
+		}
 		if errClass(ob.limErr) == ClassWeighted && ob.limErr != nil {
 			st.WeightedSince = earliestSet(st.WeightedSince, now)
 		} else if ob.limErr == nil {

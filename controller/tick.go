@@ -100,7 +100,7 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	c.scheduleAfterTick(now, v, obs)
 	c.keepHistory(v, obs)
 
-	err := errors.Join(errs...)
+	err := tickErr(errs)
 	took := c.clock.Now().Sub(began)
 	c.log.Debug("tick", KeyTargets, len(obs), KeyTook, took.String(), KeyWatermark, timeString(v.fr.watermark),
 		KeyError, errString(err))
@@ -143,6 +143,15 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		log.Warn("allocation FAILED", KeyStatusReason, ob.pc.StatusReason, KeyRequested, ob.pc.Requested,
 			KeyAllocated, ob.pc.Allocated, KeyUntil, after.FailedUntil.UTC().Format(time.RFC3339))
 	}
+	for _, r := range []struct {
+		was, is ErrorClass
+		msg     string
+	}{{before.pcReadErr, after.pcReadErr, "reading provisioned concurrency works again"},
+		{before.limReadErr, after.limReadErr, "reading limits works again"}} {
+		if r.was != "" && r.is == "" {
+			log.Info(r.msg, KeyDetail, "after failing with "+string(r.was))
+		}
+	}
 	var err error
 	var d Decision
 	decided := false
@@ -151,14 +160,14 @@ func (c *Controller) evaluate(ctx context.Context, ob observation, v view) (job,
 		err = fmt.Errorf("%s: not found; next try at %s", id, after.NotFoundUntil.UTC().Format(time.RFC3339))
 	case ob.pcErr != nil:
 		err = fmt.Errorf("%s: %w", id, ob.pcErr)
-		c.logCallError(ctx, id, "reading provisioned concurrency failed", ob.pcErr, now)
+		c.logCallError(ctx, id, "reading provisioned concurrency failed", ob.pcErr, now, before.pcReadErr == after.pcReadErr)
 	case !ob.fresh && !ob.cachedPC:
 		// Never read yet and not this tick (its turn in the budget has not
 		// come, or Lambda throttles it): nothing is known to decide on.
 		log.Debug("waiting for the first read of its config", KeyReason, "api_budget")
 	default:
 		if ob.limErr != nil && errClass(ob.limErr) != ClassWeighted { // weights: one Info line, above
-			c.logCallError(ctx, id, "reading limits failed: using the cached ones", ob.limErr, now)
+			c.logCallError(ctx, id, "reading limits failed: using the cached ones", ob.limErr, now, before.limReadErr == after.limReadErr)
 		}
 		in := c.input(v, ob.t, after, ob)
 		d, decided = Decide(in), true
