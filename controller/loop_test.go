@@ -522,3 +522,45 @@ func TestLoopLogsAReadOutageOnce(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"ERROR": 1, "DEBUG": failedGets - 1, "again": 1}, levels)
 }
+
+// hangingStore's reads never answer (an endpoint that accepts connections
+// and stays silent); each takes slow of the loop's clock first.
+type hangingStore struct {
+	*fakeStore
+	clock *vclock
+	slow  time.Duration
+}
+
+func (s hangingStore) GetPC(ctx context.Context, _ TargetID) (PCConfig, error) {
+	s.clock.Set(s.clock.Now().Add(s.slow))
+	<-ctx.Done()
+	return PCConfig{}, ctx.Err()
+}
+
+// TestTickEndsWhenReadsHang: reads that hang end within the tick's share
+// of the interval (the target holds, the tick's error says why), and a
+// tick that took longer than its interval says so at Warn.
+func TestTickEndsWhenReadsHang(t *testing.T) {
+	const interval = 200 * time.Millisecond // real time: the reads' deadline
+	h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), func(o *Options) {
+		o.Interval, o.Offset = interval, 0
+	})
+	h.c.opts.Store = hangingStore{fakeStore: h.store, clock: h.clock, slow: 2 * interval}
+	done := make(chan error, 1)
+	go func() { done <- h.c.Tick(context.Background(), at(11, 30)) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the tick did not end while its reads hung")
+	}
+	require.Empty(t, h.store.okPuts())
+	warned := 0
+	for _, l := range h.logs.lines(t) {
+		if l["msg"] == "tick took longer than its interval: calls are slow or hang, or the Lambda budget is too small for the targets" {
+			warned++
+			require.Equal(t, "WARN", l["level"])
+		}
+	}
+	require.Equal(t, 1, warned)
+}

@@ -60,7 +60,12 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 	defer c.tickMu.Unlock()
 	began := c.clock.Now()
 
-	obs, v, mErr := c.observeAt(ctx, now)
+	// Reads that hang (an endpoint that accepts and never answers) end
+	// within the share of the interval a tick plans on: the targets they
+	// were for hold, and the tick goes on to its writes and ends in time.
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(float64(c.opts.Interval)*budgetUsable))
+	obs, v, mErr := c.observeAt(rctx, now)
+	cancel()
 	v = c.judge(now, v, obs)
 	var errs []error
 	if mErr != nil {
@@ -102,6 +107,10 @@ func (c *Controller) Tick(ctx context.Context, now time.Time) error {
 
 	err := tickErr(errs)
 	took := c.clock.Now().Sub(began)
+	if took > c.opts.Interval && ctx.Err() == nil {
+		c.log.Warn("tick took longer than its interval: calls are slow or hang, or the Lambda budget is too small for the targets",
+			KeyTook, took.Round(time.Millisecond).String(), KeyInterval, c.opts.Interval.String(), KeyTargets, len(obs))
+	}
 	c.log.Debug("tick", KeyTargets, len(obs), KeyTook, took.String(), KeyWatermark, timeString(v.fr.watermark),
 		KeyError, errString(err))
 	c.rec.Ticked(began, took, err)
