@@ -190,6 +190,9 @@ var yamlParserProblems = map[string]bool{
 	"did not find expected node content": true, "found duplicate %TAG directive": true,
 	"found duplicate %YAML directive": true, "found incompatible YAML document": true,
 	"found undefined tag handle": true,
+	// A scanner error, but reported at the start of the plain scalar it
+	// follows: the tab is on a later line, almost always the next one.
+	"found a tab character that violates indentation": true,
 }
 
 func syntaxProblem(err error) Problem {

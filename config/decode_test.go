@@ -233,6 +233,11 @@ func TestParseProblems(t *testing.T) {
 			yaml: "targets:\n\t- function: fn\n",
 			want: []string{"invalid YAML: found character that cannot start any token (line 2)"},
 		},
+		{
+			name: "a tab indenting a key under a list item",
+			yaml: "targets:\n  - function: fn\n\tqualifier: live\n",
+			want: []string{"invalid YAML: found a tab character that violates indentation (line 3)"},
+		},
 		// yaml.v3 counts parser errors' lines from 0 and scanner errors'
 		// from 1; every line here is the file's, from 1.
 		{

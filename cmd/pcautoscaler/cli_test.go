@@ -297,3 +297,14 @@ func TestREADMECommandFlags(t *testing.T) {
 	}
 	require.Greater(t, checked, 15, "the README's command lines were found")
 }
+
+// TestShadowReportNotInShadowMode: a daemon without /shadow answers 404;
+// shadow-report says what that likely means, with no stray error value.
+func TestShadowReportNotInShadowMode(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	code, _, stderr := runCLI(t, "shadow-report", "--url", srv.URL+"/shadow")
+	require.Equal(t, exitRuntime, code)
+	require.Contains(t, stderr, "answered 404 Not Found (is the daemon running with mode: shadow?)")
+	require.NotContains(t, stderr, "<nil>")
+}

@@ -43,9 +43,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	scenario := fs.String("scenario", "", "simulator scenario (default: the built-in one)")
 	start := fs.String("start", demoStart, "simulated start time, RFC 3339")
 	logLevel := fs.String("log-level", "warn", "daemon log level (debug shows every hold)")
-	publishDelay := fs.Duration("publish-delay", backtest.DefaultPublishDelay, "simulated CloudWatch publishes a minute's metrics this `long` after it ends")
-	publishJitter := fs.Duration("publish-jitter", backtest.DefaultPublishJitter, "plus a seeded delay of 0 to this `long`, per function and minute")
-	prepDelay := fs.Duration("prep-delay", backtest.DefaultPrepDelay, "simulated Lambda prepares this `long` before allocating a Put's environments")
+	publishDelay := fs.Duration("publish-delay", backtest.DefaultPublishDelay, "simulated CloudWatch publishes a minute's metrics this `duration` after it ends")
+	publishJitter := fs.Duration("publish-jitter", backtest.DefaultPublishJitter, "plus a seeded delay of 0 up to this `duration`, per function and minute")
+	prepDelay := fs.Duration("prep-delay", backtest.DefaultPrepDelay, "simulated Lambda prepares for this `duration` before allocating a Put's environments")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}

@@ -151,7 +151,7 @@ func (r *reloader) reload(trigger string) bool {
 	slices.Sort(removed)
 	r.managed = ids
 	r.log.Info("config reloaded: targets and their settings apply from the next tick", keyTrigger, trigger,
-		keyConfig, r.path, keyTargets, len(ids), keyAdded, added, keyRemoved, removed)
+		keyConfig, r.path, keyTargets, len(ids), keyAdded, nonNil(added), keyRemoved, nonNil(removed))
 	if keys := append(restartOnly(r.current, cfg), restartKeys...); len(keys) > 0 {
 		r.log.Warn("config reloaded, but these settings apply only at the next restart", keyRestart, keys)
 	}
@@ -214,4 +214,12 @@ func applyRunFlags(cfg *config.Config, f runFlags) {
 		cfg.Log.Format = f.logFormat
 	}
 	cfg.Log.Level, cfg.Log.Format = strings.ToLower(cfg.Log.Level), strings.ToLower(cfg.Log.Format)
+}
+
+// nonNil logs an empty list as [], not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

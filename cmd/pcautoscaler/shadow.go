@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -112,8 +113,15 @@ func cmdShadowReport(args []string, stdout, stderr io.Writer) int {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "shadow-report: %s answered %s: %s %v\n", q.Redacted(), resp.Status, body, err)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "shadow-report: reading %s's answer: %v\n", q.Redacted(), err)
+		return exitRuntime
+	case resp.StatusCode == http.StatusNotFound:
+		fmt.Fprintf(stderr, "shadow-report: %s answered %s (is the daemon running with mode: shadow?)\n", q.Redacted(), resp.Status)
+		return exitRuntime
+	case resp.StatusCode != http.StatusOK:
+		fmt.Fprintf(stderr, "shadow-report: %s answered %s: %s\n", q.Redacted(), resp.Status, bytes.TrimSpace(body))
 		return exitRuntime
 	}
 	if *asJSON {

@@ -32,7 +32,7 @@ func serveSim(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:4566", "`address` to serve on (loopback by default: the simulator has no auth)")
 	scenario := fs.String("scenario", "", "scenario `file` (YAML); default: the built-in three-function scenario")
-	speed := fs.Float64("speed", 1, "simulated seconds per real `second` (60: an hour a minute)")
+	speed := fs.Float64("speed", 1, "simulated seconds per real second, a `factor` (60: an hour a minute)")
 	start := fs.String("start", "", "simulated start `time`, RFC 3339 (default: now)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug | info | warn | error (debug logs every request)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
