@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -524,43 +525,70 @@ func TestLoopLogsAReadOutageOnce(t *testing.T) {
 }
 
 // hangingStore's reads never answer (an endpoint that accepts connections
-// and stays silent); each takes slow of the loop's clock first.
+// and stays silent) until the tick gives up on them, or, with timeout,
+// fail at once as awsapi's own per-call timeout does; each takes slow of
+// the loop's clock first.
 type hangingStore struct {
 	*fakeStore
-	clock *vclock
-	slow  time.Duration
+	clock   *vclock
+	slow    time.Duration
+	timeout bool
 }
 
 func (s hangingStore) GetPC(ctx context.Context, _ TargetID) (PCConfig, error) {
 	s.clock.Set(s.clock.Now().Add(s.slow))
+	if s.timeout {
+		return PCConfig{}, fmt.Errorf("GetProvisionedConcurrencyConfig: %w", context.DeadlineExceeded)
+	}
 	<-ctx.Done()
 	return PCConfig{}, ctx.Err()
 }
 
 // TestTickEndsWhenReadsHang: reads that hang end within the tick's share
-// of the interval (the target holds, the tick's error says why), and a
-// tick that took longer than its interval says so at Warn.
+// of the interval and count as deferred (their targets keep the cached
+// state); a read that fails by its own timeout before that is an error;
+// a tick that took longer than its interval says so at Warn.
 func TestTickEndsWhenReadsHang(t *testing.T) {
 	const interval = 200 * time.Millisecond // real time: the reads' deadline
-	h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), func(o *Options) {
-		o.Interval, o.Offset = interval, 0
-	})
-	h.c.opts.Store = hangingStore{fakeStore: h.store, clock: h.clock, slow: 2 * interval}
-	done := make(chan error, 1)
-	go func() { done <- h.c.Tick(context.Background(), at(11, 30)) }()
-	select {
-	case err := <-done:
-		require.ErrorIs(t, err, context.DeadlineExceeded)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the tick did not end while its reads hung")
+	for _, tc := range []struct {
+		name      string
+		timeout   bool
+		wantError bool
+	}{
+		{name: "hangs past the tick's read time: deferred"},
+		{name: "its own timeout first: an error", timeout: true, wantError: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), func(o *Options) {
+				o.Interval, o.Offset = interval, 0
+			})
+			h.c.opts.Store = hangingStore{fakeStore: h.store, clock: h.clock, slow: 2 * interval, timeout: tc.timeout}
+			done := make(chan error, 1)
+			go func() { done <- h.c.Tick(context.Background(), at(11, 30)) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the tick did not end while its reads hung")
+			}
+			if tc.wantError {
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+			} else {
+				require.NoError(t, err)
+			}
+			require.Empty(t, h.store.okPuts())
+			warned, readFailed := 0, 0
+			for _, l := range h.logs.lines(t) {
+				switch l["msg"] {
+				case "tick took longer than its interval: calls are slow or hang, or the Lambda budget is too small for the targets":
+					warned++
+					require.Equal(t, "WARN", l["level"])
+				case "reading provisioned concurrency failed":
+					readFailed++
+				}
+			}
+			require.Equal(t, 1, warned)
+			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.wantError], readFailed)
+		})
 	}
-	require.Empty(t, h.store.okPuts())
-	warned := 0
-	for _, l := range h.logs.lines(t) {
-		if l["msg"] == "tick took longer than its interval: calls are slow or hang, or the Lambda budget is too small for the targets" {
-			warned++
-			require.Equal(t, "WARN", l["level"])
-		}
-	}
-	require.Equal(t, 1, warned)
 }

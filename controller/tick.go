@@ -414,6 +414,16 @@ func (c *Controller) observe(ctx context.Context, now, short, start, end time.Ti
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		// The tick's read time ran out (see Tick): a read it cut, or never
+		// started, was deferred, not failed; the cached state stands.
+		for i := range obs {
+			if ob := &obs[i]; ob.pcErr != nil && errors.Is(ob.pcErr, context.DeadlineExceeded) {
+				ob.read, ob.pcErr, ob.fresh, ob.readLimits = readDeferred, nil, false, false
+				ob.pc, ob.limits = c.stateCopy(ob.t.ID).pc, c.stateCopy(ob.t.ID).limits
+			}
+		}
+	}
 	return obs, mErr
 }
 
