@@ -495,11 +495,14 @@ func TestLoopManyTargetsOneFetchPerTick(t *testing.T) {
 // down) are one Error line when they begin and one Info line when they
 // end, not a line per target and tick; Debug keeps the rest.
 func TestLoopLogsAReadOutageOnce(t *testing.T) {
-	down, up := at(11, 40), at(11, 50)
+	down, change, up := at(11, 40), at(11, 45), at(11, 50)
 	h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), nil)
 	h.store.getErr = func(_ TargetID, at time.Time) error {
-		if !at.Before(down) && at.Before(up) {
+		switch {
+		case !at.Before(down) && at.Before(change):
 			return apiErr{class: ClassServer}
+		case !at.Before(change) && at.Before(up):
+			return apiErr{class: ClassThrottled} // a new class: its own first line
 		}
 		return nil
 	}
@@ -514,14 +517,14 @@ func TestLoopLogsAReadOutageOnce(t *testing.T) {
 	levels := map[string]int{}
 	for _, l := range h.logs.lines(t) {
 		switch l["msg"] {
-		case "reading provisioned concurrency failed":
+		case "reading provisioned concurrency failed", "reading provisioned concurrency failed: backing off":
 			levels[l["level"].(string)]++
 		case "reading provisioned concurrency works again":
 			levels["again"]++
-			require.Equal(t, "after failing with server", l["detail"])
+			require.Equal(t, "after failing with throttled", l["detail"])
 		}
 	}
-	require.Equal(t, map[string]int{"ERROR": 1, "DEBUG": failedGets - 1, "again": 1}, levels)
+	require.Equal(t, map[string]int{"ERROR": 1, "WARN": 1, "DEBUG": failedGets - 2, "again": 1}, levels)
 }
 
 // hangingStore's reads never answer (an endpoint that accepts connections
@@ -591,4 +594,95 @@ func TestTickEndsWhenReadsHang(t *testing.T) {
 			require.Equal(t, map[bool]int{true: 1, false: 0}[tc.wantError], readFailed)
 		})
 	}
+}
+
+// cutStore: GetPC of fail fails at once by its own timeout (as awsapi's
+// per-call timeout does), of hang waits for the tick to give up; Limits
+// of every other target hangs likewise.
+type cutStore struct {
+	*fakeStore
+	fail, hang TargetID
+}
+
+func (s cutStore) GetPC(ctx context.Context, id TargetID) (PCConfig, error) {
+	switch id {
+	case s.fail:
+		return PCConfig{}, fmt.Errorf("GetProvisionedConcurrencyConfig: %w", context.DeadlineExceeded)
+	case s.hang:
+		<-ctx.Done()
+		return PCConfig{}, ctx.Err()
+	}
+	return s.fakeStore.GetPC(ctx, id)
+}
+
+func (s cutStore) Limits(ctx context.Context, _ TargetID) (Limits, error) {
+	<-ctx.Done()
+	return Limits{}, ctx.Err()
+}
+
+// TestTickDeadlineDefersOnlyWhatItCut: when the tick's read time runs out,
+// the reads it cut are deferred, a read that failed by its own timeout
+// before stays a failure (an Error line, the tick's error), and limits it
+// cut are neither an error nor counted as refreshed.
+func TestTickDeadlineDefersOnlyWhatItCut(t *testing.T) {
+	fail := TargetID{Function: "fails", Qualifier: "live"}
+	hang := TargetID{Function: "hangs", Qualifier: "live"}
+	h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), func(o *Options) {
+		o.Interval, o.Offset, o.LambdaRPS = 200*time.Millisecond, 0, 1000 // real time: the reads' deadline
+		o.Targets = append(o.Targets, Target{ID: fail, Policy: rulesPolicy()}, Target{ID: hang, Policy: rulesPolicy()})
+	})
+	h.store.set(fail, 8, at(9, 0))
+	h.store.set(hang, 8, at(9, 0))
+	h.c.opts.Store = cutStore{fakeStore: h.store, fail: fail, hang: hang}
+	done := make(chan error, 1)
+	go func() { done <- h.c.Tick(context.Background(), at(11, 30)) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the tick did not end")
+	}
+	require.ErrorContains(t, err, "fails:live")
+	require.NotContains(t, err.Error(), "hangs:live")
+	failed := map[string]int{}
+	for _, l := range h.logs.lines(t) {
+		if msg, _ := l["msg"].(string); strings.HasPrefix(msg, "reading ") && strings.Contains(msg, "failed") {
+			failed[l["target"].(string)+" "+msg]++
+		}
+	}
+	require.Equal(t, map[string]int{"fails:live reading provisioned concurrency failed": 1}, failed)
+	st := h.c.stateCopy(checkout)
+	require.True(t, st.hasPC, "checkout's config was read")
+	require.True(t, st.limitsAt.IsZero(), "its limits read was cut: due again, not refreshed")
+}
+
+// TestLoopLogsALimitsOutageOnce: the same for the limits' reads (every
+// LimitsRefresh): one Error line, Debug while it lasts, one Info at the end.
+func TestLoopLogsALimitsOutageOnce(t *testing.T) {
+	down, up := at(11, 40), at(12, 20)
+	h := newHarness(t, at(11, 0), 8, step(at(11, 0), 5, 5), nil)
+	h.store.limitsErr = func(_ TargetID, at time.Time) error {
+		if !at.Before(down) && at.Before(up) {
+			return apiErr{class: ClassServer}
+		}
+		return nil
+	}
+	h.run(t, at(11, 30), at(12, 40))
+	failed := 0
+	for _, c := range h.store.callsOf("limits") {
+		if !c.at.Before(down) && c.at.Before(up) {
+			failed++
+		}
+	}
+	require.Greater(t, failed, 2, "limits were read during the outage")
+	levels := map[string]int{}
+	for _, l := range h.logs.lines(t) {
+		switch l["msg"] {
+		case "reading limits failed: using the cached ones":
+			levels[l["level"].(string)]++
+		case "reading limits works again":
+			levels["again"]++
+		}
+	}
+	require.Equal(t, map[string]int{"ERROR": 1, "DEBUG": failed - 1, "again": 1}, levels)
 }

@@ -29,6 +29,11 @@ type observation struct {
 	read       readKind  // why the config was read this tick (readNone: cached)
 	readLimits bool      // the limits too
 	cachedPC   bool      // pc is the loop's cached state (from an earlier read or write)
+	// cut, limCut: the tick's read time ran out during (or before) the
+	// config's or the limits' read; sent, limSent: the call was made (it
+	// took its tokens, cut or not).
+	cut, limCut   bool
+	sent, limSent bool
 }
 
 // PlanRow is one target's evaluation without acting: what `plan` prints.
@@ -396,13 +401,16 @@ func (c *Controller) observe(ctx context.Context, now, short, start, end time.Ti
 		go func() {
 			defer wg.Done()
 			if !acquire(ctx, sem) {
-				ob.pcErr = ctx.Err()
+				ob.pcErr, ob.cut = ctx.Err(), true // never started
 				return
 			}
 			defer func() { <-sem }()
+			ob.sent = true
 			ob.pc, ob.pcErr = c.opts.Store.GetPC(ctx, ob.t.ID)
 			ob.fresh = ob.pcErr == nil
+			ob.cut = cutByTick(ctx, ob.pcErr)
 			if ob.pcErr == nil && ob.readLimits {
+				ob.limSent = true
 				lim, err := c.opts.Store.Limits(ctx, ob.t.ID)
 				ob.limFetched, ob.limErr = true, err
 				if err == nil {
@@ -410,21 +418,32 @@ func (c *Controller) observe(ctx context.Context, now, short, start, end time.Ti
 				} else if errClass(err) == ClassWeighted {
 					ob.weights = lim.Weights // for the Info line
 				}
+				ob.limCut = cutByTick(ctx, err)
 			}
 		}()
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		// The tick's read time ran out (see Tick): a read it cut, or never
-		// started, was deferred, not failed; the cached state stands.
-		for i := range obs {
-			if ob := &obs[i]; ob.pcErr != nil && errors.Is(ob.pcErr, context.DeadlineExceeded) {
-				ob.read, ob.pcErr, ob.fresh, ob.readLimits = readDeferred, nil, false, false
-				ob.pc, ob.limits = c.stateCopy(ob.t.ID).pc, c.stateCopy(ob.t.ID).limits
-			}
+	// The tick's read time ran out (see Tick): a read it cut, or that never
+	// started, was deferred, not failed; the cached state stands. A read
+	// that failed before (its own timeout) stays a failure.
+	for i := range obs {
+		ob := &obs[i]
+		if ob.cut {
+			st := c.stateCopy(ob.t.ID)
+			ob.read, ob.pcErr, ob.fresh, ob.readLimits, ob.limFetched, ob.limErr = readDeferred, nil, false, false, false, nil
+			ob.pc, ob.limits, ob.cachedPC = st.pc, st.limits, st.hasPC
+		} else if ob.limCut {
+			ob.limFetched, ob.limErr, ob.limits = false, nil, c.stateCopy(ob.t.ID).limits // due again next tick
 		}
 	}
 	return obs, mErr
+}
+
+// cutByTick reports whether err is the tick's read time running out while
+// the call was in flight (ctx is the tick's read context), as opposed to a
+// failure of the call itself, its own timeout included, before that.
+func cutByTick(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)
 }
 
 func (c *Controller) input(v view, t Target, st targetState, ob observation) Input {
@@ -573,10 +592,10 @@ func weightsString(w map[string]float64) string {
 func (c *Controller) readsMade(obs []observation) int {
 	n := 0
 	for _, ob := range obs {
-		if ob.read != readNone && ob.read != readSkipped && ob.read != readDeferred {
+		if ob.read != readNone && ob.read != readSkipped && ob.read != readDeferred || ob.sent {
 			n++
 		}
-		if ob.limFetched {
+		if ob.limFetched || ob.limSent {
 			n += c.limitsCost(ob.t.ID)
 		}
 	}
