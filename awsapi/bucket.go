@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -27,6 +28,9 @@ type Bucket struct {
 	lim    *rate.Limiter
 	cur    rate.Limit
 	paused time.Time // no call starts before this
+	// pausing is closed (and replaced) when a 429 pauses the bucket: it
+	// wakes the calls waiting their turn, which queue again after it.
+	pausing chan struct{}
 }
 
 const (
@@ -45,7 +49,7 @@ func NewBucket(rps float64, clock controller.Clock) *Bucket {
 		rps = DefaultLambdaRPS
 	}
 	l := rate.Limit(rps)
-	return &Bucket{clock: clock, base: l, cur: l, lim: rate.NewLimiter(l, 1)}
+	return &Bucket{clock: clock, base: l, cur: l, lim: rate.NewLimiter(l, 1), pausing: make(chan struct{})}
 }
 
 // Wait blocks until a call may start or ctx ends.
@@ -53,39 +57,41 @@ func (b *Bucket) Wait(ctx context.Context) error {
 	for {
 		now := b.clock.Now()
 		b.mu.Lock()
-		paused := b.paused
+		paused, pausing, lim := b.paused, b.pausing, b.lim
 		b.mu.Unlock()
 		if now.Before(paused) {
-			if err := b.sleep(ctx, paused.Sub(now)); err != nil {
+			if err := b.sleep(ctx, paused.Sub(now), nil); err != nil {
 				return err
 			}
 			continue
 		}
-		r := b.lim.ReserveN(now, 1)
+		r := lim.ReserveN(now, 1)
 		d := r.DelayFrom(now)
 		if d <= 0 {
 			return nil
 		}
-		if err := b.sleep(ctx, d); err != nil {
+		switch err := b.sleep(ctx, d, pausing); {
+		case errors.Is(err, errPaused):
+			// Another call's 429 paused the bucket while this one waited
+			// its turn: wait out the pause and queue again (Throttled);
+			// going now would most likely be throttled again.
+			continue
+		case err != nil:
 			r.CancelAt(b.clock.Now())
 			return err
-		}
-		// A 429 while this call waited its turn pauses it too: going now
-		// would most likely be throttled again and halve the rate again.
-		b.mu.Lock()
-		paused = b.paused
-		b.mu.Unlock()
-		if b.clock.Now().Before(paused) {
-			continue
 		}
 		return nil
 	}
 }
 
-func (b *Bucket) sleep(ctx context.Context, d time.Duration) error {
+var errPaused = errors.New("paused")
+
+func (b *Bucket) sleep(ctx context.Context, d time.Duration, pausing <-chan struct{}) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-pausing: // nil: never
+		return errPaused
 	case <-b.clock.After(d):
 		return nil
 	}
@@ -99,7 +105,13 @@ func (b *Bucket) Throttled(retryAfter time.Duration) {
 	b.cur = max(b.cur/2, b.base*minRateFraction)
 	b.lim.SetLimitAt(now, b.cur)
 	if until := now.Add(min(retryAfter, maxPause)); until.After(b.paused) {
+		// The calls waiting their turn are woken and queue again at the
+		// halved rate from the pause's end, on a fresh limiter: the turns
+		// they held would otherwise leave the bucket idle after it.
 		b.paused = until
+		b.lim = rate.NewLimiter(b.cur, 1)
+		close(b.pausing)
+		b.pausing = make(chan struct{})
 	}
 }
 

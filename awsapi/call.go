@@ -55,8 +55,16 @@ func (c *Caller) callGated(ctx context.Context, op Op, resource string, write bo
 	if err := info.mayWrite(ctx); err != nil {
 		return err // not sent: nothing to observe, nothing learned about the bucket
 	}
-	cctx, cancel, until := callContext(ctx, write, gate)
+	cctx, cancel, until := callContext(ctx, write, gate, c.bucket != nil)
 	defer cancel()
+	if !until.IsZero() && !until.After(time.Now()) {
+		// The lease ended between the gate's yes and now: nothing is sent.
+		return &Error{Op: op.Action(), Resource: resource, Class: ClassNotLeader,
+			Err: fmt.Errorf("%w: the lease protects no write any more", errLeaseOver)}
+	}
+	if !write && c.bucket != nil {
+		info.attemptTimeout = readTimeout // each attempt, after its wait for the bucket (meterRetries)
+	}
 	start := c.clock.Now()
 	err := fn(context.WithValue(cctx, callInfoKey{}, info))
 	if err != nil && !until.IsZero() && cctx.Err() != nil && ctx.Err() == nil {
@@ -87,29 +95,36 @@ func (c *Caller) callGated(ctx context.Context, op Op, resource string, write bo
 	return err
 }
 
-// readTimeout bounds one read, the SDK's retries included: an answer takes
-// well under a second, and a call to an endpoint that accepts connections
-// but never answers would otherwise take 3 attempts × the response-header
-// timeout (a minute), for every target of a tick. Failed, it is retried
-// next tick.
+// readTimeout bounds a call that is not a gated write (the reads, and the
+// lease's own DynamoDB calls): an answer takes well under a second, and an
+// endpoint that accepts connections but never answers would otherwise cost
+// 3 attempts × the response-header timeout (a minute) per call, for every
+// target of a tick. It bounds the whole call, the SDK's retries included,
+// except on a Caller with a bucket (Lambda): there a retry may wait for the
+// bucket (a Retry-After pause lasts up to a minute), so each attempt gets
+// readTimeout after its wait. Failed, a read is retried next tick.
 var readTimeout = 10 * time.Second // a var: tests shorten it
 
-// writeDeadline is implemented by a write gate whose yes holds only for a
-// while (ha's electors: the lease); a write it let through is abandoned at
-// that time (zero: no limit).
-type writeDeadline interface {
+// WriteDeadliner is implemented by a write gate whose yes holds only for a
+// while (ha's electors: the lease, and the daemon's gate in front of them):
+// a write it let through is abandoned at WriteDeadline (zero: no limit).
+type WriteDeadliner interface {
 	WriteDeadline() time.Time
 }
 
+// errLeaseOver: a write's lease deadline passed before it was sent.
+var errLeaseOver = errors.New("not the leader")
+
 // callContext bounds a call once the bucket let it go: a read by
-// readTimeout, a write by its gate's write deadline (until; zero when the
-// gate has none: the controller's own write timeout applies).
-func callContext(ctx context.Context, write bool, gate controller.WriteGate) (_ context.Context, _ context.CancelFunc, until time.Time) {
-	if !write {
+// readTimeout unless bucketed (then per attempt, see readTimeout), a write
+// by its gate's write deadline (until; zero when the gate has none: the
+// controller's own write timeout applies).
+func callContext(ctx context.Context, write bool, gate controller.WriteGate, bucketed bool) (_ context.Context, _ context.CancelFunc, until time.Time) {
+	switch g, ok := gate.(WriteDeadliner); {
+	case !write && !bucketed:
 		c, cancel := context.WithTimeout(ctx, readTimeout)
 		return c, cancel, time.Time{}
-	}
-	if g, ok := gate.(writeDeadline); ok {
+	case write && ok:
 		if until = g.WriteDeadline(); !until.IsZero() {
 			c, cancel := context.WithDeadline(ctx, until)
 			return c, cancel, until
@@ -128,6 +143,8 @@ type callInfo struct {
 	gate     controller.WriteGate
 	op       Op
 	resource string
+	// attemptTimeout bounds each attempt after its wait (0: none).
+	attemptTimeout time.Duration
 }
 
 // mayWrite asks the gate (nil, or no gate: yes).

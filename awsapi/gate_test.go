@@ -123,28 +123,43 @@ type deadlineGate struct{ until time.Time }
 func (deadlineGate) MayWrite(context.Context) error { return nil }
 func (g deadlineGate) WriteDeadline() time.Time     { return g.until }
 
-// TestCallContext: reads get readTimeout; a write gets its gate's write
-// deadline, none when the gate has none or says zero (the single-replica
-// backend), so the controller's own write timeout applies.
+// TestCallContext: a read gets readTimeout for the whole call, or none at
+// the call when its Caller has a bucket (each attempt gets it after its
+// wait); a write gets its gate's write deadline, none when the gate has
+// none or says zero (the single-replica backend), so the controller's own
+// write timeout applies.
 func TestCallContext(t *testing.T) {
 	soon := time.Now().Add(time.Second)
 	for _, tc := range []struct {
-		name  string
-		write bool
-		gate  controller.WriteGate
-		want  func(dl time.Time, ok bool) bool
+		name     string
+		write    bool
+		bucketed bool
+		gate     controller.WriteGate
+		want     func(dl time.Time, ok bool) bool
 	}{
-		{"read", false, nil, func(dl time.Time, ok bool) bool { return ok && dl.Sub(time.Now()) <= readTimeout }},
-		{"write without a gate", true, nil, func(_ time.Time, ok bool) bool { return !ok }},
-		{"write, gate without a deadline", true, &leaseGate{yeses: -1}, func(_ time.Time, ok bool) bool { return !ok }},
-		{"write, zero deadline", true, deadlineGate{}, func(_ time.Time, ok bool) bool { return !ok }},
-		{"write, lease deadline", true, deadlineGate{until: soon}, func(dl time.Time, ok bool) bool { return ok && dl.Equal(soon) }},
+		{"read", false, false, nil, func(dl time.Time, ok bool) bool { return ok && time.Until(dl) <= readTimeout }},
+		{"read on a bucket", false, true, nil, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write without a gate", true, true, nil, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write, gate without a deadline", true, true, &leaseGate{yeses: -1}, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write, zero deadline", true, true, deadlineGate{}, func(_ time.Time, ok bool) bool { return !ok }},
+		{"write, lease deadline", true, true, deadlineGate{until: soon}, func(dl time.Time, ok bool) bool { return ok && dl.Equal(soon) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel, _ := callContext(context.Background(), tc.write, tc.gate)
+			ctx, cancel, _ := callContext(context.Background(), tc.write, tc.gate, tc.bucketed)
 			defer cancel()
 			dl, ok := ctx.Deadline()
 			require.True(t, tc.want(dl, ok), "deadline %v %v", dl, ok)
 		})
 	}
+}
+
+// TestWriteAfterTheLeaseEndedIsNotSent: a gate whose write deadline has
+// passed by the time the write would go (the lease ended after its yes)
+// sends nothing and says not-leader.
+func TestWriteAfterTheLeaseEndedIsNotSent(t *testing.T) {
+	e := newSimEnv(t, testScenario(), nil)
+	store := NewLambda(testAWSConfig(e.url), 10, WithClock(e.bucket), WithWriteGate(deadlineGate{until: time.Now().Add(-time.Millisecond)}))
+	_, err := store.PutPC(context.Background(), controller.TargetID{Function: "checkout", Qualifier: "live"}, 30)
+	require.Equal(t, ClassNotLeader, Classify(err))
+	require.Empty(t, e.world.WriteLog(), "nothing sent")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -555,4 +556,68 @@ func TestReadGivesUpOnASilentEndpoint(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Equal(t, ClassError, Classify(err))
 	require.LessOrEqual(t, accepted.Load(), int64(3))
+}
+
+// TestReadRetryMayWaitForAPausedBucket: the read timeout bounds each
+// attempt after its wait for the bucket, not the wait: a retry of a 5xx that
+// finds the bucket paused by another call's 429 waits the pause out and
+// succeeds (real time: a 1 s pause against a 300 ms read timeout).
+func TestReadRetryMayWaitForAPausedBucket(t *testing.T) {
+	old := readTimeout
+	readTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { readTimeout = old })
+	var l *Lambda
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if n.Add(1) == 1 {
+			l.Bucket().Throttled(time.Second) // another call's Retry-After
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"message":"boom"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"RequestedProvisionedConcurrentExecutions":5,"AllocatedProvisionedConcurrentExecutions":5,"AvailableProvisionedConcurrentExecutions":5,"Status":"READY"}`))
+	}))
+	t.Cleanup(srv.Close)
+	l = NewLambda(testAWSConfig(srv.URL), 1000, WithClock(WallClock{}), withBackoff(noBackoff{}))
+	pc, err := l.GetPC(context.Background(), controller.TargetID{Function: "f", Qualifier: "live"})
+	require.NoError(t, err)
+	require.Equal(t, 5, pc.Requested)
+	require.Equal(t, int64(2), n.Load())
+}
+
+// TestBucketPauseGivesQueuedTurnsBack: calls woken by a pause give their
+// reserved turns back, so one goes when the pause ends, at the halved rate,
+// instead of all of them waiting behind the turns they held (five turns at
+// 5 rps: a second of dead time after every 429).
+func TestBucketPauseGivesQueuedTurnsBack(t *testing.T) {
+	const queued = 5
+	clock := newManualClock()
+	b := NewBucket(10, clock)
+	require.NoError(t, b.Wait(context.Background())) // the call that will be throttled
+	went := make(chan time.Duration, queued)
+	for range queued {
+		go func() {
+			if err := b.Wait(context.Background()); err == nil {
+				went <- clock.Now().Sub(simStart)
+			}
+		}()
+	}
+	for range queued {
+		<-clock.waiting // each waits its turn (+100 ms … +500 ms)
+	}
+	b.Throttled(200 * time.Millisecond) // halves the rate to 5 rps
+	for range queued {
+		<-clock.waiting // each woke and waits out the pause
+	}
+	clock.advance(200 * time.Millisecond)
+	var goneAtEnd []time.Duration
+	for range queued { // each either goes or waits its turn again
+		select {
+		case d := <-went:
+			goneAtEnd = append(goneAtEnd, d)
+		case <-clock.waiting:
+		}
+	}
+	require.Equal(t, []time.Duration{200 * time.Millisecond}, goneAtEnd, "one call goes as the pause ends")
 }

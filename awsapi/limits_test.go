@@ -49,10 +49,11 @@ func listLambda(t *testing.T, page func(marker string) (qualifier, next string),
 func TestOtherPCPagination(t *testing.T) {
 	id := controller.TargetID{Function: "f", Qualifier: "live"}
 	for _, tc := range []struct {
-		name    string
-		page    func(marker string) (string, string)
-		other   int
-		wantErr bool
+		name      string
+		page      func(marker string) (string, string)
+		other     int
+		wantErr   bool
+		wantLists int64 // List calls made (0: not checked)
 	}{
 		{name: "three pages, own qualifier left out", page: func(m string) (string, string) {
 			switch m {
@@ -62,14 +63,20 @@ func TestOtherPCPagination(t *testing.T) {
 				return "live", "m2"
 			}
 			return "green", ""
-		}, other: 20},
-		{name: "server ignores Marker", page: func(string) (string, string) { return "blue", "A" }, wantErr: true},
+		}, other: 20, wantLists: 3},
+		{name: "a qualifier listed twice counts once", page: func(m string) (string, string) {
+			if m == "" {
+				return "blue", "m1"
+			}
+			return "blue", ""
+		}, other: 10, wantLists: 2},
+		{name: "server ignores Marker", page: func(string) (string, string) { return "blue", "A" }, wantErr: true, wantLists: 2},
 		{name: "marker cycles", page: func(m string) (string, string) {
 			if m == "A" {
 				return "green", "B"
 			}
 			return "blue", "A"
-		}, wantErr: true},
+		}, wantErr: true, wantLists: 3},
 		{name: "never ends", page: func(m string) (string, string) { return "blue", m + "x" }, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +84,9 @@ func TestOtherPCPagination(t *testing.T) {
 			l := newTestLambda(testAWSConfig(listLambda(t, tc.page, &lists)), 1000, &stepClock{now: simStart}, &recorder{})
 			lim, err := l.Limits(context.Background(), id)
 			require.LessOrEqual(t, lists.Load(), int64(maxListPages))
+			if tc.wantLists > 0 {
+				require.Equal(t, tc.wantLists, lists.Load(), "a repeated marker is seen at once")
+			}
 			if tc.wantErr {
 				require.Error(t, err)
 				require.Equal(t, ClassServer, Classify(err))
@@ -85,7 +95,7 @@ func TestOtherPCPagination(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tc.other, lim.OtherPC)
-			require.Equal(t, 3+1, l.LimitsCalls(id)) // three pages and GetAlias
+			require.Equal(t, int(tc.wantLists)+1, l.LimitsCalls(id)) // the pages and GetAlias
 		})
 	}
 }

@@ -15,7 +15,8 @@ type attemptsKey struct{}
 // attempt, and Lambda's 15 rps count every request. The bucket is the
 // calling Caller's (GetFunction has its own), b when the call did not come
 // through a Caller. After the wait a write asks its gate again: the lease
-// may have been lost meanwhile.
+// may have been lost meanwhile; a read's attempt is bounded by readTimeout
+// from then on.
 func meterRetries(b *Bucket) func(*middleware.Stack) error {
 	return func(st *middleware.Stack) error {
 		count := middleware.FinalizeMiddlewareFunc("pcautoscalerCountAttempts",
@@ -27,10 +28,10 @@ func meterRetries(b *Bucket) func(*middleware.Stack) error {
 		}
 		wait := middleware.FinalizeMiddlewareFunc("pcautoscalerMeterRetries",
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				info, _ := ctx.Value(callInfoKey{}).(*callInfo)
 				if n, ok := ctx.Value(attemptsKey{}).(*int); ok {
 					*n++ // attempts of one request run one after another
 					if *n > 1 {
-						info, _ := ctx.Value(callInfoKey{}).(*callInfo)
 						bucket := b
 						if info != nil {
 							bucket = info.bucket
@@ -44,6 +45,11 @@ func meterRetries(b *Bucket) func(*middleware.Stack) error {
 							return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 						}
 					}
+				}
+				if info != nil && info.attemptTimeout > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, info.attemptTimeout)
+					defer cancel()
 				}
 				return next.HandleFinalize(ctx, in)
 			})

@@ -148,7 +148,9 @@ func (d *dynamoLease) Run(ctx context.Context) error {
 // step is one round: renew while held, else look and maybe acquire.
 func (d *dynamoLease) step(ctx context.Context) {
 	// Calls are not cut by ctx: a renewal cut half-way could have written
-	// a version we would never learn. renew_deadline bounds each.
+	// a version we would never learn. renew_deadline bounds each, and the
+	// Caller's per-call timeout (awsapi's readTimeout, 10 s) below a longer
+	// one: a lease call is answered in milliseconds.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timings.RenewDeadline)
 	defer cancel()
 	if d.held {

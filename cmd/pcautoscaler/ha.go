@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/pcautoscaler/pcautoscaler/awsapi"
 	"github.com/pcautoscaler/pcautoscaler/config"
 	"github.com/pcautoscaler/pcautoscaler/controller"
 	"github.com/pcautoscaler/pcautoscaler/ha"
@@ -28,6 +29,10 @@ type haGate struct {
 }
 
 var errNoElector = errors.New("leader election has not started")
+
+// The store abandons a write at the gate's WriteDeadline only if the gate
+// has one: keep it.
+var _ awsapi.WriteDeadliner = (*haGate)(nil)
 
 func (g *haGate) MayWrite(ctx context.Context) error {
 	g.mu.RLock()

@@ -109,3 +109,26 @@ func TestLeasePreflightRetriesADynamoDBThrottle(t *testing.T) {
 	require.Greater(t, hits.Load(), int64(6))
 	require.Contains(t, logs.String(), "error_class=throttled")
 }
+
+// deadlineElector is an elector whose lease protects writes until until.
+type deadlineElector struct {
+	ha.Elector
+	until time.Time
+}
+
+func (e deadlineElector) MayWrite(context.Context) error { return nil }
+func (e deadlineElector) WriteDeadline() time.Time       { return e.until }
+
+// TestHAGateWriteDeadline: the daemon's gate hands the store its elector's
+// write deadline; before the elector is set it refuses and nothing may be
+// in flight.
+func TestHAGateWriteDeadline(t *testing.T) {
+	g := &haGate{}
+	require.ErrorIs(t, g.MayWrite(context.Background()), errNoElector)
+	require.False(t, g.WriteDeadline().After(time.Now()))
+	g.set(ha.NewNone(ha.Options{}))
+	require.True(t, g.WriteDeadline().IsZero(), "one replica: no limit")
+	until := time.Now().Add(12 * time.Second)
+	g.set(deadlineElector{until: until})
+	require.Equal(t, until, g.WriteDeadline())
+}
