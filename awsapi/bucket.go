@@ -110,6 +110,7 @@ func (b *Bucket) Throttled(retryAfter time.Duration) {
 		// they held would otherwise leave the bucket idle after it.
 		b.paused = until
 		b.lim = rate.NewLimiter(b.cur, 1)
+		b.lim.ReserveN(now, 1) // its first turn is 1/rate away, or the pause's end: a 429 never frees a call
 		close(b.pausing)
 		b.pausing = make(chan struct{})
 	}

@@ -470,6 +470,19 @@ type manualTimer struct {
 	ch chan time.Time
 }
 
+// waited receives from ch, failing the test rather than hanging when
+// nothing comes (real time).
+func waited[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing came: a call neither went nor waited")
+		panic("unreachable")
+	}
+}
+
 func newManualClock() *manualClock {
 	return &manualClock{now: simStart, waiting: make(chan struct{}, 16)}
 }
@@ -516,7 +529,7 @@ func TestBucketPauseHoldsCallsAlreadyWaiting(t *testing.T) {
 			done <- clock.Now()
 		}
 	}()
-	<-clock.waiting // it waits its 100 ms turn
+	waited(t, clock.waiting) // it waits its 100 ms turn
 	b.Throttled(3 * time.Second)
 	clock.advance(100 * time.Millisecond)
 	select {
@@ -604,11 +617,11 @@ func TestBucketPauseGivesQueuedTurnsBack(t *testing.T) {
 		}()
 	}
 	for range queued {
-		<-clock.waiting // each waits its turn (+100 ms … +500 ms)
+		waited(t, clock.waiting) // each waits its turn (+100 ms … +500 ms)
 	}
 	b.Throttled(200 * time.Millisecond) // halves the rate to 5 rps
 	for range queued {
-		<-clock.waiting // each woke and waits out the pause
+		waited(t, clock.waiting) // each woke and waits out the pause
 	}
 	clock.advance(200 * time.Millisecond)
 	var goneAtEnd []time.Duration
@@ -617,7 +630,59 @@ func TestBucketPauseGivesQueuedTurnsBack(t *testing.T) {
 		case d := <-went:
 			goneAtEnd = append(goneAtEnd, d)
 		case <-clock.waiting:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a call neither went nor waited")
 		}
 	}
 	require.Equal(t, []time.Duration{200 * time.Millisecond}, goneAtEnd, "one call goes as the pause ends")
+}
+
+// TestBucketThrottleWithoutPauseFreesNoCall: a 429 without Retry-After
+// (Throttled(0), every throttle code but Lambda's own) halves the rate and
+// frees no call: the queued calls go at the halved rate, not at once.
+func TestBucketThrottleWithoutPauseFreesNoCall(t *testing.T) {
+	clock := newManualClock()
+	b := NewBucket(10, clock)
+	require.NoError(t, b.Wait(context.Background()))
+	went := make(chan time.Duration, 4)
+	for range 4 {
+		go func() {
+			if err := b.Wait(context.Background()); err == nil {
+				went <- clock.Now().Sub(simStart)
+			}
+		}()
+	}
+	for range 4 {
+		waited(t, clock.waiting)
+	}
+	b.Throttled(0)
+	for range 4 {
+		select { // woken, each queues again at 5 rps; none goes now
+		case d := <-went:
+			t.Fatalf("a call went at +%s without its turn", d)
+		case <-clock.waiting:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a call neither went nor waited")
+		}
+	}
+	clock.advance(200 * time.Millisecond) // one turn at 5 rps
+	require.Equal(t, 200*time.Millisecond, waited(t, went))
+}
+
+// TestWriteIsNotCutByTheReadTimeout: only reads get readTimeout; a Put
+// answered after it still succeeds (real time: 300 ms against 50 ms).
+func TestWriteIsNotCutByTheReadTimeout(t *testing.T) {
+	old := readTimeout
+	readTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { readTimeout = old })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"RequestedProvisionedConcurrentExecutions":5,"Status":"IN_PROGRESS"}`))
+	}))
+	t.Cleanup(srv.Close)
+	l := NewLambda(testAWSConfig(srv.URL), 1000, WithClock(WallClock{}), withBackoff(noBackoff{}))
+	_, err := l.PutPC(context.Background(), controller.TargetID{Function: "f", Qualifier: "live"}, 5)
+	require.NoError(t, err)
 }

@@ -312,3 +312,25 @@ func TestFirstReadDerivesUtilizationFromTheConfigJustRead(t *testing.T) {
 	require.Equal(t, f.ids[0], puts[0].id)
 	require.GreaterOrEqual(t, puts[0].n, 58)
 }
+
+// TestReadsMadeCountsCutCalls: a read the tick's read time cut is deferred
+// but was begun, so it still counts against the tick's write budget; a
+// read deferred by the plan was never begun.
+func TestReadsMadeCountsCutCalls(t *testing.T) {
+	c := &Controller{opts: Options{}}
+	id := TargetID{Function: "f", Qualifier: "live"}
+	for _, tc := range []struct {
+		name string
+		ob   observation
+		want int
+	}{
+		{"deferred by the plan", observation{t: Target{ID: id}, read: readDeferred}, 0},
+		{"cut by the tick", observation{t: Target{ID: id}, read: readDeferred, sent: true}, 1},
+		{"read, its limits cut", observation{t: Target{ID: id}, read: readUrgent, sent: true, limSent: true}, 1 + limitsCalls},
+		{"read with its limits", observation{t: Target{ID: id}, read: readUrgent, sent: true, limFetched: true, limSent: true}, 1 + limitsCalls},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, c.readsMade([]observation{tc.ob}))
+		})
+	}
+}

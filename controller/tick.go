@@ -30,8 +30,9 @@ type observation struct {
 	readLimits bool      // the limits too
 	cachedPC   bool      // pc is the loop's cached state (from an earlier read or write)
 	// cut, limCut: the tick's read time ran out during (or before) the
-	// config's or the limits' read; sent, limSent: the call was made (it
-	// took its tokens, cut or not).
+	// config's or the limits' read; sent, limSent: the call was begun
+	// (counted against the tick's budget, cut or not: a cut one may still
+	// have been waiting for the bucket, so this errs on the safe side).
 	cut, limCut   bool
 	sent, limSent bool
 }
