@@ -507,24 +507,34 @@ func TestLoopLogsAReadOutageOnce(t *testing.T) {
 		return nil
 	}
 	h.run(t, at(11, 30), at(12, 0))
-	failedGets := 0
-	for _, c := range h.store.callsOf("get") {
-		if !c.at.Before(down) && c.at.Before(up) {
-			failedGets++
-		}
-	}
-	require.Greater(t, failedGets, 2, "the loop kept reading during the outage")
-	levels := map[string]int{}
-	for _, l := range h.logs.lines(t) {
-		switch l["msg"] {
-		case "reading provisioned concurrency failed", "reading provisioned concurrency failed: backing off":
-			levels[l["level"].(string)]++
-		case "reading provisioned concurrency works again":
-			levels["again"]++
-			require.Equal(t, "after failing with throttled", l["detail"])
-		}
-	}
+	failedGets, levels, ended := outageLines(t, h, "get", down, up, "reading provisioned concurrency")
 	require.Equal(t, map[string]int{"ERROR": 1, "WARN": 1, "DEBUG": failedGets - 2, "again": 1}, levels)
+	require.Equal(t, "after failing with throttled", ended)
+}
+
+// outageLines counts op's calls in [down, up) (more than 2: the loop kept
+// trying) and, by level, the lines of what ("<what> failed…"), with
+// "again" for "<what> works again", whose detail it returns.
+func outageLines(t *testing.T, h *harness, op string, down, up time.Time, what string) (int, map[string]int, string) {
+	t.Helper()
+	failed := 0
+	for _, c := range h.store.callsOf(op) {
+		if !c.at.Before(down) && c.at.Before(up) {
+			failed++
+		}
+	}
+	require.Greater(t, failed, 2, "the loop kept calling %s during the outage", op)
+	levels, ended := map[string]int{}, ""
+	for _, l := range h.logs.lines(t) {
+		switch msg, _ := l["msg"].(string); {
+		case strings.HasPrefix(msg, what+" failed"):
+			levels[l["level"].(string)]++
+		case msg == what+" works again":
+			levels["again"]++
+			ended, _ = l["detail"].(string)
+		}
+	}
+	return failed, levels, ended
 }
 
 // hangingStore's reads never answer (an endpoint that accepts connections
@@ -668,21 +678,7 @@ func TestLoopLogsALimitsOutageOnce(t *testing.T) {
 		return nil
 	}
 	h.run(t, at(11, 30), at(12, 40))
-	failed := 0
-	for _, c := range h.store.callsOf("limits") {
-		if !c.at.Before(down) && c.at.Before(up) {
-			failed++
-		}
-	}
-	require.Greater(t, failed, 2, "limits were read during the outage")
-	levels := map[string]int{}
-	for _, l := range h.logs.lines(t) {
-		switch l["msg"] {
-		case "reading limits failed: using the cached ones":
-			levels[l["level"].(string)]++
-		case "reading limits works again":
-			levels["again"]++
-		}
-	}
+	failed, levels, ended := outageLines(t, h, "limits", down, up, "reading limits")
 	require.Equal(t, map[string]int{"ERROR": 1, "DEBUG": failed - 1, "again": 1}, levels)
+	require.Equal(t, "after failing with server", ended)
 }

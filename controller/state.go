@@ -58,13 +58,13 @@ func (c *Controller) apply(st *targetState, ob observation, now time.Time) {
 	if ob.limFetched {
 		st.limitsAt = now // on error too: retry on the slow cadence, not every tick
 		st.limReadErr = ""
-		if cl := errClass(ob.limErr); ob.limErr != nil && cl != ClassWeighted {
-			st.limReadErr = cl
-		}
-		if errClass(ob.limErr) == ClassWeighted && ob.limErr != nil {
-			st.WeightedSince = earliestSet(st.WeightedSince, now)
-		} else if ob.limErr == nil {
+		switch cl := errClass(ob.limErr); {
+		case ob.limErr == nil:
 			st.WeightedSince = time.Time{} // the weights are gone
+		case cl == ClassWeighted:
+			st.WeightedSince = earliestSet(st.WeightedSince, now)
+		default:
+			st.limReadErr = cl
 		}
 		if ob.limErr == nil {
 			if st.limits.Known && limitsChanged(st.limits, ob.limits) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
@@ -100,12 +101,20 @@ func TestLeasePreflightRetriesADynamoDBThrottle(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := dynamodb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 3})
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Retryer: func() aws.Retryer { // the SDK's 3 attempts, without its real-time backoff
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			})
+		}})
 	e, err := ha.NewDynamoDB(ha.Options{Identity: "a"}, ha.DynamoDBOptions{Table: "t", Key: "k", Client: client})
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	require.NoError(t, electorPreflight(context.Background(), e, controller.SystemClock{}, logger, time.Minute))
+	// The start-up backoff waits on the jump clock: retried, in no real time.
+	clk := &jumpClock{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	require.NoError(t, electorPreflight(context.Background(), e, clk, logger, time.Minute))
 	require.Greater(t, hits.Load(), int64(6))
 	require.Contains(t, logs.String(), "error_class=throttled")
 }
